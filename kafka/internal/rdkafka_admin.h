@@ -1,0 +1,37 @@
+// Admin over librdkafka's Admin API (C API).
+// Threading model: thread-safe; each call waits on its own result queue.
+#ifndef BROOK_KAFKA_INTERNAL_RDKAFKA_ADMIN_H_
+#define BROOK_KAFKA_INTERNAL_RDKAFKA_ADMIN_H_
+
+#include <memory>
+
+#include "kafka/admin.h"
+#include "kafka/internal/rdkafka_handle.h"
+
+namespace brook::internal {
+
+class RdKafkaAdmin final : public Admin {
+ public:
+  static absl::StatusOr<std::unique_ptr<Admin>> Create(
+      const ClientConfig& config);
+
+  absl::Status CreateTopic(const NewTopic& topic,
+                           absl::Duration timeout) override;
+  absl::Status DeleteTopic(const std::string& name,
+                           absl::Duration timeout) override;
+  absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
+                                         absl::Duration timeout) override;
+
+ private:
+  RdKafkaAdmin() = default;
+  // Waits for the result event of an admin request on `queue`.
+  absl::StatusOr<RdPtr<rd_kafka_event_t>> AwaitResult(rd_kafka_queue_t* queue,
+                                                      absl::Duration timeout,
+                                                      absl::string_view what);
+
+  RdPtr<rd_kafka_t> rk_;
+};
+
+}  // namespace brook::internal
+
+#endif  // BROOK_KAFKA_INTERNAL_RDKAFKA_ADMIN_H_

@@ -1,0 +1,151 @@
+#include "kafka/internal/rdkafka_producer.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+#include "kafka/errors.h"
+#include "kafka/internal/rdkafka_consumer.h"
+
+namespace brook {
+
+absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
+    const ClientConfig& config) {
+  return internal::RdKafkaProducer::Create(config);
+}
+
+namespace internal {
+
+absl::StatusOr<std::unique_ptr<Producer>> RdKafkaProducer::Create(
+    const ClientConfig& config) {
+  if (!config.contains("bootstrap.servers")) {
+    return absl::InvalidArgumentError(
+        "Kafka producer config lacks 'bootstrap.servers'");
+  }
+  ClientConfig effective = config;
+  effective["enable.idempotence"] = "true";
+  auto txn = effective.find("transactional.id");
+  std::unique_ptr<RdKafkaProducer> producer(
+      new RdKafkaProducer(txn == effective.end() ? "" : txn->second));
+  BROOK_ASSIGN_OR_RETURN(RdPtr<rd_kafka_conf_t> conf, BuildConf(effective));
+  rd_kafka_conf_set_opaque(conf.get(), producer.get());
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &RdKafkaProducer::DeliveryCallback);
+  BROOK_ASSIGN_OR_RETURN(producer->rk_,
+                         NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
+  return std::unique_ptr<Producer>(std::move(producer));
+}
+
+void RdKafkaProducer::DeliveryCallback(rd_kafka_t* rk,
+                                       const rd_kafka_message_t* msg,
+                                       void* opaque) {
+  auto* self = static_cast<RdKafkaProducer*>(opaque);
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR || !self->delivery_error_.ok()) {
+    return;
+  }
+  // Records purged by an abort report __PURGE_QUEUE/__PURGE_INFLIGHT; the
+  // abort itself is what the caller acts on.
+  if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+      msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+    return;
+  }
+  self->delivery_error_ = FromRespErr(
+      msg->err, absl::StrCat("delivery to ", rd_kafka_topic_name(msg->rkt), "-",
+                             msg->partition, " failed"));
+}
+
+std::string RdKafkaProducer::What(absl::string_view call) const {
+  if (transactional_id_.empty()) return std::string(call);
+  return absl::StrCat(call, " (transactional.id '", transactional_id_, "')");
+}
+
+absl::Status RdKafkaProducer::Send(const ProducerRecord& record) {
+  if (!delivery_error_.ok()) return delivery_error_;
+  rd_kafka_headers_t* headers = nullptr;
+  if (!record.headers.empty()) {
+    headers = rd_kafka_headers_new(record.headers.size());
+    for (const Header& h : record.headers) {
+      rd_kafka_header_add(headers, h.first.data(),
+                          static_cast<ssize_t>(h.first.size()), h.second.data(),
+                          static_cast<ssize_t>(h.second.size()));
+    }
+  }
+  // A full local queue is back-pressure: serve delivery reports and retry,
+  // for at most a bounded time.
+  const char* key = record.key ? record.key->data() : nullptr;
+  const size_t key_size = record.key ? record.key->size() : 0;
+  char* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
+  const size_t value_size = record.value ? record.value->size() : 0;
+  const int32_t partition =
+      record.partition < 0 ? RD_KAFKA_PARTITION_UA : record.partition;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (true) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
+        RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_VALUE(value, value_size),
+        RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_poll(rk_.get(), 0);  // serve delivery reports
+      return delivery_error_;
+    }
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() > deadline) {
+      if (headers != nullptr) rd_kafka_headers_destroy(headers);
+      return FromRespErr(err, What(absl::StrCat("produce to ", record.topic)));
+    }
+    rd_kafka_poll(rk_.get(), 10);
+  }
+}
+
+absl::Status RdKafkaProducer::Flush(absl::Duration timeout) {
+  BROOK_RETURN_IF_ERROR(
+      FromRespErr(rd_kafka_flush(rk_.get(), ToTimeoutMs(timeout)), What("flush")));
+  return delivery_error_;
+}
+
+absl::Status RdKafkaProducer::InitTransactions(absl::Duration timeout) {
+  return FromError(rd_kafka_init_transactions(rk_.get(), ToTimeoutMs(timeout)),
+                   What("init transactions"));
+}
+
+absl::Status RdKafkaProducer::BeginTransaction() {
+  return FromError(rd_kafka_begin_transaction(rk_.get()),
+                   What("begin transaction"));
+}
+
+absl::Status RdKafkaProducer::SendOffsetsToTransaction(
+    absl::Span<const TopicPartitionOffset> offsets, const GroupMetadata& group,
+    absl::Duration timeout) {
+  if (offsets.empty()) return absl::OkStatus();
+  auto list = ToList(offsets);
+  const auto& metadata = static_cast<const RdGroupMetadata&>(group);
+  return FromError(
+      rd_kafka_send_offsets_to_transaction(rk_.get(), list.get(), metadata.get(),
+                                           ToTimeoutMs(timeout)),
+      What("send offsets to transaction"));
+}
+
+absl::Status RdKafkaProducer::CommitTransaction(absl::Duration timeout) {
+  // Delivery failures make librdkafka's commit fail as abortable on its own;
+  // checking first gives the caller the delivery error itself.
+  if (!delivery_error_.ok()) {
+    return KafkaError(KafkaErrorClass::kAbortable,
+                      absl::StrCat(What("commit transaction"), ": ",
+                                   delivery_error_.message()));
+  }
+  return FromError(rd_kafka_commit_transaction(rk_.get(), ToTimeoutMs(timeout)),
+                   What("commit transaction"));
+}
+
+absl::Status RdKafkaProducer::AbortTransaction(absl::Duration timeout) {
+  absl::Status status =
+      FromError(rd_kafka_abort_transaction(rk_.get(), ToTimeoutMs(timeout)),
+                What("abort transaction"));
+  if (status.ok()) delivery_error_ = absl::OkStatus();
+  return status;
+}
+
+}  // namespace internal
+}  // namespace brook

@@ -1,0 +1,48 @@
+// Producer over librdkafka (C API): idempotent, transactional when
+// configured with a transactional.id.
+// Threading model: owned by one thread (see kafka/producer.h).
+#ifndef BROOK_KAFKA_INTERNAL_RDKAFKA_PRODUCER_H_
+#define BROOK_KAFKA_INTERNAL_RDKAFKA_PRODUCER_H_
+
+#include <memory>
+#include <string>
+
+#include "kafka/internal/rdkafka_handle.h"
+#include "kafka/producer.h"
+
+namespace brook::internal {
+
+class RdKafkaProducer final : public Producer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Producer>> Create(
+      const ClientConfig& config);
+  ~RdKafkaProducer() override = default;
+
+  absl::Status Send(const ProducerRecord& record) override;
+  absl::Status Flush(absl::Duration timeout) override;
+  absl::Status InitTransactions(absl::Duration timeout) override;
+  absl::Status BeginTransaction() override;
+  absl::Status SendOffsetsToTransaction(
+      absl::Span<const TopicPartitionOffset> offsets,
+      const GroupMetadata& group, absl::Duration timeout) override;
+  absl::Status CommitTransaction(absl::Duration timeout) override;
+  absl::Status AbortTransaction(absl::Duration timeout) override;
+
+ private:
+  explicit RdKafkaProducer(std::string transactional_id)
+      : transactional_id_(std::move(transactional_id)) {}
+
+  static void DeliveryCallback(rd_kafka_t* rk, const rd_kafka_message_t* msg,
+                               void* opaque);
+  // What a failed call was, with the transactional.id, for error messages.
+  std::string What(absl::string_view call) const;
+
+  const std::string transactional_id_;
+  RdPtr<rd_kafka_t> rk_;
+  // First failed delivery since the last abort (LevelDB's bg_error_).
+  absl::Status delivery_error_;
+};
+
+}  // namespace brook::internal
+
+#endif  // BROOK_KAFKA_INTERNAL_RDKAFKA_PRODUCER_H_

@@ -1,0 +1,143 @@
+#include "state/state_directory.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+#include "proto/state_directory.pb.h"
+
+namespace brook {
+namespace {
+
+constexpr char kMetadataFile[] = "brook.metadata";
+constexpr uint32_t kMetadataVersion = 1;
+
+std::string NewProcessId() {
+  absl::BitGen gen;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen),
+                         absl::Uniform<uint64_t>(gen));
+}
+
+absl::Status ErrnoError(absl::string_view what, const std::string& path) {
+  return absl::InternalError(
+      absl::StrCat(what, " '", path, "': ", std::strerror(errno)));
+}
+
+// Writes `contents` to `path` atomically: a temporary file, fsync, rename,
+// fsync of the directory. A crash leaves the old file or the new one.
+absl::Status WriteFileAtomically(const std::string& dir, const std::string& path,
+                                 const std::string& contents) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot create", tmp);
+  bool ok = ::write(fd, contents.data(), contents.size()) ==
+                static_cast<ssize_t>(contents.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return ErrnoError("cannot write", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return ErrnoError("cannot rename into", path);
+  }
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadOrCreateProcessId(
+    const std::string& dir, const std::string& application_id) {
+  const std::string path = absl::StrCat(dir, "/", kMetadataFile);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    proto::StateDirectoryMetadata metadata;
+    metadata.set_version(kMetadataVersion);
+    metadata.set_process_id(NewProcessId());
+    metadata.set_application_id(application_id);
+    BROOK_RETURN_IF_ERROR(
+        WriteFileAtomically(dir, path, metadata.SerializeAsString()));
+    return metadata.process_id();
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  proto::StateDirectoryMetadata metadata;
+  const std::string advice = absl::StrCat(
+      "; if this directory is not needed, delete it and Brook restores "
+      "state from the changelogs");
+  if (!in.good() && !in.eof()) {
+    return absl::DataLossError(absl::StrCat("cannot read '", path, "'", advice));
+  }
+  if (!metadata.ParseFromString(contents.str()) || metadata.process_id().empty()) {
+    return absl::DataLossError(
+        absl::StrCat("state directory metadata '", path, "' is corrupt", advice));
+  }
+  if (metadata.version() != kMetadataVersion) {
+    return absl::DataLossError(
+        absl::StrCat("state directory metadata '", path, "' has version ",
+                     metadata.version(), ", this Brook reads version ",
+                     kMetadataVersion));
+  }
+  if (metadata.application_id() != application_id) {
+    return absl::DataLossError(absl::StrCat(
+        "state directory '", dir, "' belongs to application.id '",
+        metadata.application_id(), "', not '", application_id, "'"));
+  }
+  return metadata.process_id();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(
+    const std::string& root, const std::string& application_id) {
+  if (root.empty()) {
+    return absl::InvalidArgumentError("'state.dir' must not be empty");
+  }
+  if (application_id.empty() ||
+      application_id.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'application.id'='", application_id,
+        "' must be non-empty and contain no '/'"));
+  }
+  const std::string path = absl::StrCat(root, "/", application_id);
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create state directory '", path, "' ('state.dir'): ",
+        ec.message()));
+  }
+  const std::string lock_path = path + "/.lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot open lock file", lock_path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state directory '", path,
+        "' is locked by another Brook instance; give each instance its own "
+        "'state.dir'"));
+  }
+  absl::StatusOr<std::string> process_id =
+      ReadOrCreateProcessId(path, application_id);
+  if (!process_id.ok()) {
+    ::close(fd);
+    return process_id.status();
+  }
+  return std::unique_ptr<StateDirectory>(
+      new StateDirectory(path, *std::move(process_id), fd));
+}
+
+StateDirectory::~StateDirectory() { ::close(lock_fd_); }
+
+}  // namespace brook
