@@ -12,10 +12,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define BROOK_RETURN_IF_ERROR(expr)                         \
-  do {                                                      \
-    const absl::Status brook_status_ = (expr);              \
-    if (!brook_status_.ok()) return brook_status_;          \
+#define BROOK_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    const absl::Status brook_status_ = (expr);     \
+    if (!brook_status_.ok()) return brook_status_; \
   } while (false)
 
 #define BROOK_STATUS_CONCAT_INNER_(a, b) a##b
@@ -25,8 +25,8 @@
   BROOK_ASSIGN_OR_RETURN_IMPL_(           \
       BROOK_STATUS_CONCAT_(brook_statusor_, __LINE__), lhs, expr)
 
-#define BROOK_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                                 \
+#define BROOK_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)  \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -30,8 +30,10 @@ function(brook_cc_test)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
-  set(props LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
-      ENVIRONMENT "BROOK_KAFKA_DIR=${BROOK_KAFKA_DIR};BROOK_BIN_DIR=${PROJECT_BINARY_DIR}")
+  # Paths the tests need are compiled into brook_testing, not passed in
+  # ENVIRONMENT: a ';' inside a property value does not survive
+  # gtest_discover_tests.
+  set(props LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
   if(ARG_FIXTURES)
     list(APPEND props FIXTURES_REQUIRED "${ARG_FIXTURES}" RESOURCE_LOCK kafka_broker)
   endif()

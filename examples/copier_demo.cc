@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+
 #include "base/logging.h"
 #include "base/status_macros.h"
 #include "kafka/admin.h"
@@ -49,16 +50,19 @@ absl::Status RunDemo() {
 
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin, Admin::Create(config));
   for (const std::string& topic : {input, output}) {
-    BROOK_RETURN_IF_ERROR(admin->CreateTopic({topic, partitions}, absl::Seconds(30)));
+    BROOK_RETURN_IF_ERROR(
+        admin->CreateTopic({topic, partitions}, absl::Seconds(30)));
   }
   std::cout << "created topics " << input << " and " << output << " ("
             << partitions << " partitions each)\n";
 
-  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer, Producer::Create(config));
+  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer,
+                         Producer::Create(config));
   for (int64_t i = 0; i < n; ++i) {
-    BROOK_RETURN_IF_ERROR(producer->Send(
-        {.topic = input, .key = absl::StrCat("key-", i % 1000),
-         .value = absl::StrFormat("record-%08d", i)}));
+    BROOK_RETURN_IF_ERROR(
+        producer->Send({.topic = input,
+                        .key = absl::StrCat("key-", i % 1000),
+                        .value = absl::StrFormat("record-%08d", i)}));
   }
   BROOK_RETURN_IF_ERROR(producer->Flush(absl::Seconds(60)));
   std::cout << "wrote " << n << " records to " << input << "\n";
@@ -69,7 +73,8 @@ absl::Status RunDemo() {
   options.input_topic = input;
   options.output_topic = output;
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
-  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Copier> copier, Copier::Create(options));
+  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Copier> copier,
+                         Copier::Create(options));
   std::cout << "copying with transactional.id " << copier->transactional_id()
             << " (exactly_once_v2, commit every 100ms)\n";
 
@@ -99,15 +104,17 @@ absl::Status RunDemo() {
 
   BROOK_ASSIGN_OR_RETURN(
       std::vector<ConsumerRecord> copied,
-      ReadTopic(config, output, IsolationLevel::kReadCommitted, absl::Seconds(60)));
+      ReadTopic(config, output, IsolationLevel::kReadCommitted,
+                absl::Seconds(60)));
   absl::flat_hash_map<std::string, int> seen;
   for (const ConsumerRecord& r : copied) ++seen[r.value.value_or("<null>")];
   int64_t duplicates = 0;
   for (const auto& [value, count] : seen) duplicates += count - 1;
   const int64_t missing = n - static_cast<int64_t>(seen.size());
-  std::cout << "verified " << output << " with read_committed: " << copied.size()
-            << " records, " << seen.size() << " distinct, " << duplicates
-            << " duplicates, " << missing << " missing\n";
+  std::cout << "verified " << output
+            << " with read_committed: " << copied.size() << " records, "
+            << seen.size() << " distinct, " << duplicates << " duplicates, "
+            << missing << " missing\n";
   if (duplicates != 0 || missing != 0) {
     return absl::DataLossError("the output is not an exact copy of the input");
   }

@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
+
 #include "base/logging.h"
 #include "runtime/copier.h"
 
@@ -45,8 +46,8 @@ int main(int argc, char** argv) {
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
   options.commit_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_commit_interval_ms));
-  auto guarantee =
-      brook::ParseProcessingGuarantee(absl::GetFlag(FLAGS_processing_guarantee));
+  auto guarantee = brook::ParseProcessingGuarantee(
+      absl::GetFlag(FLAGS_processing_guarantee));
   if (!guarantee.has_value()) {
     std::cerr << "brook_copier: --processing_guarantee must be exactly_once_v2 "
                  "or at_least_once\n";
@@ -54,7 +55,8 @@ int main(int argc, char** argv) {
   }
   options.guarantee = *guarantee;
   for (const std::string& kv : absl::GetFlag(FLAGS_consumer_config)) {
-    std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+    std::pair<std::string, std::string> p =
+        absl::StrSplit(kv, absl::MaxSplits('=', 1));
     options.consumer_config[p.first] = p.second;
   }
 

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+
 #include "kafka/client_config.h"
 #include "kafka/record.h"
 #include "kafka/topic_partition.h"

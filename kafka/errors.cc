@@ -25,7 +25,8 @@ absl::string_view ClassName(KafkaErrorClass c) {
 
 }  // namespace
 
-absl::Status KafkaError(KafkaErrorClass error_class, absl::string_view message) {
+absl::Status KafkaError(KafkaErrorClass error_class,
+                        absl::string_view message) {
   absl::StatusCode code = absl::StatusCode::kUnknown;
   switch (error_class) {
     case KafkaErrorClass::kRetriable:
@@ -47,9 +48,9 @@ KafkaErrorClass GetKafkaErrorClass(const absl::Status& status) {
   if (status.ok()) return KafkaErrorClass::kNone;
   auto payload = status.GetPayload(kPayloadUrl);
   if (!payload.has_value()) return KafkaErrorClass::kNone;
-  for (KafkaErrorClass c : {KafkaErrorClass::kRetriable,
-                            KafkaErrorClass::kAbortable,
-                            KafkaErrorClass::kFatal}) {
+  for (KafkaErrorClass c :
+       {KafkaErrorClass::kRetriable, KafkaErrorClass::kAbortable,
+        KafkaErrorClass::kFatal}) {
     if (*payload == ClassName(c)) return c;
   }
   return KafkaErrorClass::kNone;

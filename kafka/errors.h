@@ -25,7 +25,7 @@
 namespace brook {
 
 enum class KafkaErrorClass {
-  kNone,        // not a Kafka transaction error
+  kNone,  // not a Kafka transaction error
   kRetriable,
   kAbortable,
   kFatal,

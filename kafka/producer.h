@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+
 #include "kafka/client_config.h"
 #include "kafka/consumer.h"
 #include "kafka/record.h"

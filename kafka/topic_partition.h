@@ -14,8 +14,10 @@ struct TopicPartition {
   std::string topic;
   int32_t partition = 0;
 
-  friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
-  friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
+  friend bool operator==(const TopicPartition&,
+                         const TopicPartition&) = default;
+  friend auto operator<=>(const TopicPartition&,
+                          const TopicPartition&) = default;
   template <typename H>
   friend H AbslHashValue(H h, const TopicPartition& tp) {
     return H::combine(std::move(h), tp.topic, tp.partition);

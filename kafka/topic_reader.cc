@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+
 #include "base/status_macros.h"
 #include "kafka/admin.h"
 #include "kafka/consumer.h"
@@ -17,9 +18,9 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
                          admin->PartitionCount(topic, timeout));
   ClientConfig consumer_config = config;
   consumer_config.erase("group.id");
-  consumer_config["isolation.level"] = isolation == IsolationLevel::kReadCommitted
-                                           ? "read_committed"
-                                           : "read_uncommitted";
+  consumer_config["isolation.level"] =
+      isolation == IsolationLevel::kReadCommitted ? "read_committed"
+                                                  : "read_uncommitted";
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Consumer> consumer,
                          Consumer::Create(consumer_config, nullptr));
   std::vector<TopicPartitionOffset> start;
@@ -38,9 +39,10 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
   for (int32_t p = 0; p < partitions; ++p) done[p] = end[p] <= start[p].offset;
   while (remaining_partitions > 0) {
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "reading topic '", topic, "': end not reached within ",
-          absl::FormatDuration(timeout), " (", records.size(), " records read)"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("reading topic '", topic, "': end not reached within ",
+                       absl::FormatDuration(timeout), " (", records.size(),
+                       " records read)"));
     }
     BROOK_ASSIGN_OR_RETURN(std::optional<ConsumerRecord> record,
                            consumer->Poll(absl::Milliseconds(100)));

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+
 #include "base/logging.h"
 #include "base/status_macros.h"
 #include "kafka/errors.h"
@@ -54,22 +55,25 @@ Copier::~Copier() {
 }
 
 absl::Status Copier::CreateClients() {
-  ClientConfig admin_config = {{"bootstrap.servers", options_.bootstrap_servers}};
-  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin, Admin::Create(admin_config));
+  ClientConfig admin_config = {
+      {"bootstrap.servers", options_.bootstrap_servers}};
+  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin,
+                         Admin::Create(admin_config));
   for (const auto& [key, topic] :
        {std::pair{"input.topic", options_.input_topic},
         std::pair{"output.topic", options_.output_topic}}) {
     absl::StatusOr<int32_t> partitions =
         admin->PartitionCount(topic, absl::Seconds(10));
     if (!partitions.ok()) {
-      return absl::Status(partitions.status().code(),
-                          absl::StrCat("'", key, "': ", partitions.status().message()));
+      return absl::Status(
+          partitions.status().code(),
+          absl::StrCat("'", key, "': ", partitions.status().message()));
     }
   }
 
   // A short client.id that is unique per process (librdkafka #4800, #4689).
-  const std::string client_id =
-      absl::StrCat(options_.application_id, "-", state_dir_->process_id().substr(0, 8));
+  const std::string client_id = absl::StrCat(
+      options_.application_id, "-", state_dir_->process_id().substr(0, 8));
   ClientConfig consumer_config = {
       {"bootstrap.servers", options_.bootstrap_servers},
       {"group.id", options_.application_id},
@@ -102,9 +106,10 @@ absl::Status Copier::Run(const std::atomic<bool>& stop) {
   if (exactly_once()) {
     // Fences any earlier producer with our transactional.id and aborts the
     // transaction it left open.
-    BROOK_RETURN_IF_ERROR(RetryWhileRetriable(options_.client_call_timeout, [&] {
-      return producer_->InitTransactions(options_.client_call_timeout);
-    }));
+    BROOK_RETURN_IF_ERROR(
+        RetryWhileRetriable(options_.client_call_timeout, [&] {
+          return producer_->InitTransactions(options_.client_call_timeout);
+        }));
   }
   BROOK_RETURN_IF_ERROR(consumer_->Subscribe({options_.input_topic}));
   LOG(INFO) << "copier " << transactional_id_ << " copying "
@@ -116,7 +121,8 @@ absl::Status Copier::Run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) {
     BROOK_ASSIGN_OR_RETURN(std::optional<ConsumerRecord> record,
                            consumer_->Poll(kPollTimeout));
-    if (!callback_error_.ok()) return std::exchange(callback_error_, absl::OkStatus());
+    if (!callback_error_.ok())
+      return std::exchange(callback_error_, absl::OkStatus());
     if (record.has_value()) BROOK_RETURN_IF_ERROR(Process(*record));
     if (uncommitted_records_ > 0 &&
         (uncommitted_records_ >= options_.commit_max_records ||
@@ -150,7 +156,8 @@ absl::Status Copier::Process(const ConsumerRecord& record) {
     return RewindToCommitted();
   }
   BROOK_RETURN_IF_ERROR(sent);
-  next_offsets_[TopicPartition{record.topic, record.partition}] = record.offset + 1;
+  next_offsets_[TopicPartition{record.topic, record.partition}] =
+      record.offset + 1;
   ++uncommitted_records_;
   return absl::OkStatus();
 }
@@ -160,7 +167,8 @@ absl::Status Copier::Commit(bool rewind) {
   const absl::Time start = absl::Now();
   std::vector<TopicPartitionOffset> offsets;
   offsets.reserve(next_offsets_.size());
-  for (const auto& [tp, offset] : next_offsets_) offsets.push_back({tp, offset});
+  for (const auto& [tp, offset] : next_offsets_)
+    offsets.push_back({tp, offset});
 
   absl::Status status;
   if (exactly_once()) {
@@ -186,14 +194,16 @@ absl::Status Copier::Commit(bool rewind) {
     transaction_open_ = false;
   } else {
     BROOK_RETURN_IF_ERROR(producer_->Flush(options_.client_call_timeout));
-    BROOK_RETURN_IF_ERROR(RetryWhileRetriable(options_.client_call_timeout, [&] {
-      return consumer_->CommitSync(offsets);
-    }));
+    BROOK_RETURN_IF_ERROR(
+        RetryWhileRetriable(options_.client_call_timeout,
+                            [&] { return consumer_->CommitSync(offsets); }));
   }
-  stats_.records_copied.fetch_add(uncommitted_records_, std::memory_order_relaxed);
+  stats_.records_copied.fetch_add(uncommitted_records_,
+                                  std::memory_order_relaxed);
   stats_.commits.fetch_add(1, std::memory_order_relaxed);
   stats_.commit_micros_total.fetch_add(
-      absl::ToInt64Microseconds(absl::Now() - start), std::memory_order_relaxed);
+      absl::ToInt64Microseconds(absl::Now() - start),
+      std::memory_order_relaxed);
   uncommitted_records_ = 0;
   next_offsets_.clear();
   return absl::OkStatus();
@@ -222,7 +232,8 @@ absl::Status Copier::RewindToCommitted() {
     // No committed offset yet: start over, as auto.offset.reset=earliest.
     if (p.offset < 0) p.offset = kOffsetBeginning;
   }
-  LOG(INFO) << "rewound " << committed->size() << " partitions to their committed offsets";
+  LOG(INFO) << "rewound " << committed->size()
+            << " partitions to their committed offsets";
   return consumer_->Seek(*committed);
 }
 
@@ -244,7 +255,8 @@ void Copier::OnPartitionsRevoked(absl::Span<const TopicPartition> partitions,
 void Copier::OnPartitionsAssigned(absl::Span<const TopicPartition> partitions) {
   stats_.rebalances.fetch_add(1, std::memory_order_relaxed);
   std::string names;
-  for (const TopicPartition& tp : partitions) absl::StrAppend(&names, " ", tp.ToString());
+  for (const TopicPartition& tp : partitions)
+    absl::StrAppend(&names, " ", tp.ToString());
   LOG(INFO) << "assigned" << (names.empty() ? " nothing" : names);
 }
 

@@ -37,6 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+
 #include "kafka/admin.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"

@@ -1,14 +1,16 @@
 #include "runtime/copier_options.h"
 
 #include "absl/strings/str_cat.h"
+
 #include "runtime/processing_guarantee.h"
 
 namespace brook {
 
 absl::Duration CopierOptions::EffectiveCommitInterval() const {
   if (commit_interval > absl::ZeroDuration()) return commit_interval;
-  return guarantee == ProcessingGuarantee::kExactlyOnceV2 ? absl::Milliseconds(100)
-                                                          : absl::Seconds(30);
+  return guarantee == ProcessingGuarantee::kExactlyOnceV2
+             ? absl::Milliseconds(100)
+             : absl::Seconds(30);
 }
 
 absl::Status CopierOptions::Validate() const {
@@ -20,15 +22,15 @@ absl::Status CopierOptions::Validate() const {
   if (input_topic.empty()) return missing("input.topic");
   if (output_topic.empty()) return missing("output.topic");
   if (input_topic == output_topic) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'input.topic' and 'output.topic' are both '", input_topic,
-        "'; copying a topic into itself never ends"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'input.topic' and 'output.topic' are both '", input_topic,
+                     "'; copying a topic into itself never ends"));
   }
   if (state_dir.empty()) return missing("state.dir");
   if (commit_interval < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'commit.interval'=", absl::FormatDuration(commit_interval),
-                     " must not be negative"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'commit.interval'=", absl::FormatDuration(commit_interval),
+        " must not be negative"));
   }
   if (commit_max_records <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -50,17 +52,19 @@ absl::Status CopierOptions::Validate() const {
   if (client_call_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("'client.call.timeout' must be positive");
   }
-  for (const char* key : {"enable.auto.commit", "group.id",
-                          "partition.assignment.strategy"}) {
+  for (const char* key :
+       {"enable.auto.commit", "group.id", "partition.assignment.strategy"}) {
     if (consumer_config.contains(key)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "consumer config '", key, "' is set by Brook and cannot be overridden"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("consumer config '", key,
+                       "' is set by Brook and cannot be overridden"));
     }
   }
   for (const char* key : {"transactional.id", "enable.idempotence"}) {
     if (producer_config.contains(key)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "producer config '", key, "' is set by Brook and cannot be overridden"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("producer config '", key,
+                       "' is set by Brook and cannot be overridden"));
     }
   }
   return absl::OkStatus();

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+
 #include "kafka/client_config.h"
 #include "runtime/processing_guarantee.h"
 

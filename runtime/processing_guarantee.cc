@@ -12,7 +12,8 @@ absl::string_view ProcessingGuaranteeName(ProcessingGuarantee g) {
   return "?";
 }
 
-std::optional<ProcessingGuarantee> ParseProcessingGuarantee(absl::string_view s) {
+std::optional<ProcessingGuarantee> ParseProcessingGuarantee(
+    absl::string_view s) {
   if (s == "exactly_once_v2") return ProcessingGuarantee::kExactlyOnceV2;
   if (s == "at_least_once") return ProcessingGuarantee::kAtLeastOnce;
   return std::nullopt;

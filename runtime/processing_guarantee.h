@@ -20,7 +20,8 @@ enum class ProcessingGuarantee {
 
 // "exactly_once_v2" / "at_least_once".
 absl::string_view ProcessingGuaranteeName(ProcessingGuarantee g);
-std::optional<ProcessingGuarantee> ParseProcessingGuarantee(absl::string_view s);
+std::optional<ProcessingGuarantee> ParseProcessingGuarantee(
+    absl::string_view s);
 
 }  // namespace brook
 

@@ -13,6 +13,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+
 #include "base/status_macros.h"
 #include "proto/state_directory.pb.h"
 
@@ -35,7 +36,8 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
 
 // Writes `contents` to `path` atomically: a temporary file, fsync, rename,
 // fsync of the directory. A crash leaves the old file or the new one.
-absl::Status WriteFileAtomically(const std::string& dir, const std::string& path,
+absl::Status WriteFileAtomically(const std::string& dir,
+                                 const std::string& path,
                                  const std::string& contents) {
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -77,17 +79,18 @@ absl::StatusOr<std::string> ReadOrCreateProcessId(
       "; if this directory is not needed, delete it and Brook restores "
       "state from the changelogs");
   if (!in.good() && !in.eof()) {
-    return absl::DataLossError(absl::StrCat("cannot read '", path, "'", advice));
-  }
-  if (!metadata.ParseFromString(contents.str()) || metadata.process_id().empty()) {
     return absl::DataLossError(
-        absl::StrCat("state directory metadata '", path, "' is corrupt", advice));
+        absl::StrCat("cannot read '", path, "'", advice));
+  }
+  if (!metadata.ParseFromString(contents.str()) ||
+      metadata.process_id().empty()) {
+    return absl::DataLossError(absl::StrCat("state directory metadata '", path,
+                                            "' is corrupt", advice));
   }
   if (metadata.version() != kMetadataVersion) {
-    return absl::DataLossError(
-        absl::StrCat("state directory metadata '", path, "' has version ",
-                     metadata.version(), ", this Brook reads version ",
-                     kMetadataVersion));
+    return absl::DataLossError(absl::StrCat(
+        "state directory metadata '", path, "' has version ",
+        metadata.version(), ", this Brook reads version ", kMetadataVersion));
   }
   if (metadata.application_id() != application_id) {
     return absl::DataLossError(absl::StrCat(
@@ -104,19 +107,18 @@ absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(
   if (root.empty()) {
     return absl::InvalidArgumentError("'state.dir' must not be empty");
   }
-  if (application_id.empty() ||
-      application_id.find('/') != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'application.id'='", application_id,
-        "' must be non-empty and contain no '/'"));
+  if (application_id.empty() || application_id.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'application.id'='", application_id,
+                     "' must be non-empty and contain no '/'"));
   }
   const std::string path = absl::StrCat(root, "/", application_id);
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create state directory '", path, "' ('state.dir'): ",
-        ec.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create state directory '", path,
+                     "' ('state.dir'): ", ec.message()));
   }
   const std::string lock_path = path + "/.lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);

@@ -4,11 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+
 #include "base/status_macros.h"
 
 namespace brook {
 
-absl::StatusOr<std::unique_ptr<Admin>> Admin::Create(const ClientConfig& config) {
+absl::StatusOr<std::unique_ptr<Admin>> Admin::Create(
+    const ClientConfig& config) {
   return internal::RdKafkaAdmin::Create(config);
 }
 
@@ -33,9 +35,10 @@ absl::StatusOr<RdPtr<rd_kafka_event_t>> RdKafkaAdmin::AwaitResult(
   RdPtr<rd_kafka_event_t> event(
       rd_kafka_queue_poll(queue, ToTimeoutMs(timeout + absl::Seconds(5))));
   if (event == nullptr) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        what, ": no answer from the cluster within ", absl::FormatDuration(timeout),
-        "; is the broker at bootstrap.servers running?"));
+    return absl::DeadlineExceededError(
+        absl::StrCat(what, ": no answer from the cluster within ",
+                     absl::FormatDuration(timeout),
+                     "; is the broker at bootstrap.servers running?"));
   }
   BROOK_RETURN_IF_ERROR(FromRespErr(rd_kafka_event_error(event.get()), what));
   return event;
@@ -76,7 +79,8 @@ absl::Status RdKafkaAdmin::CreateTopic(const NewTopic& topic,
     rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       const char* msg = rd_kafka_topic_result_error_string(results[i]);
-      return FromRespErr(err, absl::StrCat(what, msg ? ": " : "", msg ? msg : ""));
+      return FromRespErr(err,
+                         absl::StrCat(what, msg ? ": " : "", msg ? msg : ""));
     }
   }
   // CreateTopics returns once the controller accepted the topic; wait until
@@ -85,7 +89,8 @@ absl::Status RdKafkaAdmin::CreateTopic(const NewTopic& topic,
   while (true) {
     absl::StatusOr<int32_t> partitions =
         PartitionCount(topic.name, absl::Seconds(5));
-    if (partitions.ok() && *partitions == topic.partitions) return absl::OkStatus();
+    if (partitions.ok() && *partitions == topic.partitions)
+      return absl::OkStatus();
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           what, ": created, but its metadata did not show ", topic.partitions,
@@ -128,7 +133,8 @@ absl::StatusOr<int32_t> RdKafkaAdmin::PartitionCount(const std::string& topic,
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), /*all_topics=*/0, rkt,
                                               &raw, ToTimeoutMs(timeout));
   rd_kafka_topic_destroy(rkt);
-  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+      err == RD_KAFKA_RESP_ERR__TRANSPORT) {
     return absl::UnavailableError(absl::StrCat(
         what, ": no metadata from the cluster within ",
         absl::FormatDuration(timeout), " (", rd_kafka_err2name(err),
@@ -140,12 +146,14 @@ absl::StatusOr<int32_t> RdKafkaAdmin::PartitionCount(const std::string& topic,
     const rd_kafka_metadata_topic_t& t = metadata->topics[i];
     if (topic != t.topic) continue;
     if (t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      return absl::NotFoundError(absl::StrCat("topic '", topic, "' does not exist"));
+      return absl::NotFoundError(
+          absl::StrCat("topic '", topic, "' does not exist"));
     }
     BROOK_RETURN_IF_ERROR(FromRespErr(t.err, what));
     return t.partition_cnt;
   }
-  return absl::NotFoundError(absl::StrCat("topic '", topic, "' does not exist"));
+  return absl::NotFoundError(
+      absl::StrCat("topic '", topic, "' does not exist"));
 }
 
 }  // namespace internal

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+
 #include "base/logging.h"
 #include "base/status_macros.h"
 #include "kafka/errors.h"
@@ -41,19 +42,21 @@ absl::StatusOr<std::unique_ptr<Consumer>> RdKafkaConsumer::Create(
   if (!has_group) {
     // librdkafka's consumer API needs a group id even for assign-only use;
     // a private one that is never joined keeps this consumer out of any group.
-    effective["group.id"] =
-        absl::StrCat("brook-assign-only-", absl::Uniform<uint64_t>(absl::BitGen()));
+    effective["group.id"] = absl::StrCat(
+        "brook-assign-only-", absl::Uniform<uint64_t>(absl::BitGen()));
   }
   BROOK_ASSIGN_OR_RETURN(RdPtr<rd_kafka_conf_t> conf, BuildConf(effective));
   std::unique_ptr<RdKafkaConsumer> consumer(
       new RdKafkaConsumer(listener, has_group));
   rd_kafka_conf_set_opaque(conf.get(), consumer.get());
-  rd_kafka_conf_set_rebalance_cb(conf.get(), &RdKafkaConsumer::RebalanceCallback);
+  rd_kafka_conf_set_rebalance_cb(conf.get(),
+                                 &RdKafkaConsumer::RebalanceCallback);
   BROOK_ASSIGN_OR_RETURN(consumer->rk_,
                          NewClient(RD_KAFKA_CONSUMER, std::move(conf)));
   // One queue for everything (records, rebalances, errors), served by Poll().
-  BROOK_RETURN_IF_ERROR(FromRespErr(rd_kafka_poll_set_consumer(consumer->rk_.get()),
-                                    "rd_kafka_poll_set_consumer"));
+  BROOK_RETURN_IF_ERROR(
+      FromRespErr(rd_kafka_poll_set_consumer(consumer->rk_.get()),
+                  "rd_kafka_poll_set_consumer"));
   return std::unique_ptr<Consumer>(std::move(consumer));
 }
 
@@ -61,7 +64,8 @@ RdKafkaConsumer::~RdKafkaConsumer() {
   Close().IgnoreError();  // Destruction cannot report; Close() logs.
 }
 
-absl::Status RdKafkaConsumer::Subscribe(const std::vector<std::string>& topics) {
+absl::Status RdKafkaConsumer::Subscribe(
+    const std::vector<std::string>& topics) {
   if (!has_group_) {
     return absl::FailedPreconditionError(
         "Subscribe() needs a consumer created with 'group.id'");
@@ -76,8 +80,8 @@ absl::Status RdKafkaConsumer::Subscribe(const std::vector<std::string>& topics) 
 absl::Status RdKafkaConsumer::Assign(
     absl::Span<const TopicPartitionOffset> partitions) {
   auto list = ToList(partitions);
-  BROOK_RETURN_IF_ERROR(FromRespErr(rd_kafka_assign(rk_.get(), list.get()),
-                                    "rd_kafka_assign"));
+  BROOK_RETURN_IF_ERROR(
+      FromRespErr(rd_kafka_assign(rk_.get(), list.get()), "rd_kafka_assign"));
   next_offset_.clear();
   paused_.clear();
   for (const TopicPartitionOffset& p : partitions) {
@@ -95,14 +99,16 @@ void RdKafkaConsumer::RebalanceCallback(
 void RdKafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
                                   rd_kafka_topic_partition_list_t* partitions) {
   std::vector<TopicPartition> tps;
-  for (const TopicPartitionOffset& p : FromList(partitions)) tps.push_back(p.tp);
+  for (const TopicPartitionOffset& p : FromList(partitions))
+    tps.push_back(p.tp);
   absl::Status status;
   switch (err) {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
       status = FromRespErr(rd_kafka_assign(rk_.get(), partitions),
                            "rd_kafka_assign in rebalance");
       for (const TopicPartition& tp : tps) Forget(tp);
-      if (status.ok() && listener_ != nullptr) listener_->OnPartitionsAssigned(tps);
+      if (status.ok() && listener_ != nullptr)
+        listener_->OnPartitionsAssigned(tps);
       break;
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS: {
       RevocationKind kind = rd_kafka_assignment_lost(rk_.get())
@@ -135,7 +141,8 @@ absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
     absl::Duration timeout) {
   RdPtr<rd_kafka_message_t> msg(
       rd_kafka_consumer_poll(rk_.get(), ToTimeoutMs(timeout)));
-  if (!rebalance_error_.ok()) return std::exchange(rebalance_error_, absl::OkStatus());
+  if (!rebalance_error_.ok())
+    return std::exchange(rebalance_error_, absl::OkStatus());
   if (msg == nullptr) return std::nullopt;
   if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "";
@@ -210,11 +217,13 @@ std::vector<TopicPartition> RdKafkaConsumer::Assignment() {
     return out;
   }
   RdPtr<rd_kafka_topic_partition_list_t> list(raw);
-  for (const TopicPartitionOffset& p : FromList(list.get())) out.push_back(p.tp);
+  for (const TopicPartitionOffset& p : FromList(list.get()))
+    out.push_back(p.tp);
   return out;
 }
 
-absl::Status RdKafkaConsumer::Pause(absl::Span<const TopicPartition> partitions) {
+absl::Status RdKafkaConsumer::Pause(
+    absl::Span<const TopicPartition> partitions) {
   auto list = ToList(partitions);
   BROOK_RETURN_IF_ERROR(FromRespErr(
       rd_kafka_pause_partitions(rk_.get(), list.get()), "pause partitions"));
@@ -251,8 +260,8 @@ absl::Status RdKafkaConsumer::Seek(
   }
   for (int i = 0; i < list->cnt; ++i) {
     const rd_kafka_topic_partition_t& p = list->elems[i];
-    BROOK_RETURN_IF_ERROR(FromRespErr(
-        p.err, absl::StrCat("seek ", p.topic, "-", p.partition)));
+    BROOK_RETURN_IF_ERROR(
+        FromRespErr(p.err, absl::StrCat("seek ", p.topic, "-", p.partition)));
   }
   for (const TopicPartitionOffset& p : positions) {
     if (p.offset >= 0) {
@@ -267,13 +276,14 @@ absl::Status RdKafkaConsumer::Seek(
 absl::StatusOr<std::vector<TopicPartitionOffset>> RdKafkaConsumer::Committed(
     absl::Span<const TopicPartition> partitions, absl::Duration timeout) {
   auto list = ToList(partitions);
-  BROOK_RETURN_IF_ERROR(
-      FromRespErr(rd_kafka_committed(rk_.get(), list.get(), ToTimeoutMs(timeout)),
-                  "fetch committed offsets"));
+  BROOK_RETURN_IF_ERROR(FromRespErr(
+      rd_kafka_committed(rk_.get(), list.get(), ToTimeoutMs(timeout)),
+      "fetch committed offsets"));
   for (int i = 0; i < list->cnt; ++i) {
     const rd_kafka_topic_partition_t& p = list->elems[i];
     BROOK_RETURN_IF_ERROR(FromRespErr(
-        p.err, absl::StrCat("committed offset of ", p.topic, "-", p.partition)));
+        p.err,
+        absl::StrCat("committed offset of ", p.topic, "-", p.partition)));
   }
   return FromList(list.get());
 }

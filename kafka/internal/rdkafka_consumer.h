@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+
 #include "kafka/consumer.h"
 #include "kafka/internal/rdkafka_handle.h"
 

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+
 #include "kafka/errors.h"
 
 namespace brook::internal {
@@ -36,7 +37,7 @@ absl::StatusOr<RdPtr<rd_kafka_t>> NewClient(rd_kafka_type_t type,
 absl::Status FromRespErr(rd_kafka_resp_err_t err, absl::string_view what) {
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
   std::string message = absl::StrCat(what, ": ", rd_kafka_err2name(err), " (",
-                                      rd_kafka_err2str(err), ")");
+                                     rd_kafka_err2str(err), ")");
   switch (err) {
     case RD_KAFKA_RESP_ERR__TIMED_OUT:
     case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
@@ -84,9 +85,8 @@ absl::Status FromRespErr(rd_kafka_resp_err_t err, absl::string_view what) {
 absl::Status FromError(rd_kafka_error_t* error, absl::string_view what) {
   if (error == nullptr) return absl::OkStatus();
   RdPtr<rd_kafka_error_t> owned(error);
-  std::string message =
-      absl::StrCat(what, ": ", rd_kafka_error_name(error), " (",
-                   rd_kafka_error_string(error), ")");
+  std::string message = absl::StrCat(what, ": ", rd_kafka_error_name(error),
+                                     " (", rd_kafka_error_string(error), ")");
   // librdkafka's rule: an error with none of the three flags is fatal.
   if (rd_kafka_error_is_fatal(error)) {
     return KafkaError(KafkaErrorClass::kFatal, message);

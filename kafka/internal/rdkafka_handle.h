@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+
 #include "kafka/client_config.h"
 #include "kafka/topic_partition.h"
 

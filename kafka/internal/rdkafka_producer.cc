@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+
 #include "base/status_macros.h"
 #include "kafka/errors.h"
 #include "kafka/internal/rdkafka_consumer.h"
@@ -74,7 +75,8 @@ absl::Status RdKafkaProducer::Send(const ProducerRecord& record) {
   // for at most a bounded time.
   const char* key = record.key ? record.key->data() : nullptr;
   const size_t key_size = record.key ? record.key->size() : 0;
-  char* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
+  char* value =
+      record.value ? const_cast<char*>(record.value->data()) : nullptr;
   const size_t value_size = record.value ? record.value->size() : 0;
   const int32_t partition =
       record.partition < 0 ? RD_KAFKA_PARTITION_UA : record.partition;
@@ -83,10 +85,10 @@ absl::Status RdKafkaProducer::Send(const ProducerRecord& record) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
         RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_VALUE(value, value_size),
-        RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
-        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_size),
+        RD_KAFKA_V_VALUE(value, value_size),
+        RD_KAFKA_V_TIMESTAMP(record.timestamp_ms), RD_KAFKA_V_HEADERS(headers),
+        RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_poll(rk_.get(), 0);  // serve delivery reports
       return delivery_error_;
@@ -100,8 +102,8 @@ absl::Status RdKafkaProducer::Send(const ProducerRecord& record) {
 }
 
 absl::Status RdKafkaProducer::Flush(absl::Duration timeout) {
-  BROOK_RETURN_IF_ERROR(
-      FromRespErr(rd_kafka_flush(rk_.get(), ToTimeoutMs(timeout)), What("flush")));
+  BROOK_RETURN_IF_ERROR(FromRespErr(
+      rd_kafka_flush(rk_.get(), ToTimeoutMs(timeout)), What("flush")));
   return delivery_error_;
 }
 
@@ -122,8 +124,8 @@ absl::Status RdKafkaProducer::SendOffsetsToTransaction(
   auto list = ToList(offsets);
   const auto& metadata = static_cast<const RdGroupMetadata&>(group);
   return FromError(
-      rd_kafka_send_offsets_to_transaction(rk_.get(), list.get(), metadata.get(),
-                                           ToTimeoutMs(timeout)),
+      rd_kafka_send_offsets_to_transaction(
+          rk_.get(), list.get(), metadata.get(), ToTimeoutMs(timeout)),
       What("send offsets to transaction"));
 }
 

@@ -1,0 +1,306 @@
+// The kafka/ wrappers against the real broker: topics, transactions,
+// fencing, KIP-447 offsets, pause/resume.
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+#include "kafka/admin.h"
+#include "kafka/consumer.h"
+#include "kafka/errors.h"
+#include "kafka/producer.h"
+#include "kafka/topic_reader.h"
+#include "tests/testing/kafka_env.h"
+
+namespace brook {
+namespace {
+
+using ::brook::testing::BaseConfig;
+using ::brook::testing::CreateTopic;
+using ::brook::testing::UniqueName;
+
+std::unique_ptr<Producer> TransactionalProducer(const std::string& txn_id) {
+  ClientConfig config = BaseConfig();
+  config["transactional.id"] = txn_id;
+  config["transaction.timeout.ms"] = "10000";
+  auto producer = Producer::Create(config);
+  EXPECT_TRUE(producer.ok()) << producer.status();
+  absl::Status init = (*producer)->InitTransactions(absl::Seconds(60));
+  EXPECT_TRUE(init.ok()) << init;
+  return *std::move(producer);
+}
+
+std::vector<std::string> Values(const std::vector<ConsumerRecord>& records) {
+  std::vector<std::string> out;
+  for (const ConsumerRecord& r : records) out.push_back(r.value.value_or(""));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status SendAll(Producer& p, const std::string& topic,
+                     const std::string& prefix, int n) {
+  for (int i = 0; i < n; ++i) {
+    absl::Status s = p.Send({.topic = topic, .value = absl::StrCat(prefix, i)});
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+TEST(AdminTest, CreatesTopicAndReportsItsPartitionCount) {
+  auto admin = Admin::Create(BaseConfig());
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  const std::string topic = UniqueName("admin");
+  ASSERT_TRUE((*admin)->CreateTopic({topic, 4}, absl::Seconds(30)).ok());
+  auto count = (*admin)->PartitionCount(topic, absl::Seconds(10));
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 4);
+  absl::Status again = (*admin)->CreateTopic({topic, 4}, absl::Seconds(30));
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists) << again;
+}
+
+TEST(AdminTest, MissingTopicIsNotFoundAndNamed) {
+  auto admin = Admin::Create(BaseConfig());
+  ASSERT_TRUE(admin.ok());
+  auto count =
+      (*admin)->PartitionCount("brook-no-such-topic", absl::Seconds(10));
+  ASSERT_FALSE(count.ok());
+  EXPECT_EQ(count.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(
+      absl::StrContains(count.status().message(), "brook-no-such-topic"));
+}
+
+TEST(AdminTest, UnreachableBrokerFailsWithinTheTimeout) {
+  auto admin = Admin::Create({{"bootstrap.servers", "127.0.0.1:1"}});
+  ASSERT_TRUE(admin.ok());
+  auto count = (*admin)->PartitionCount("t", absl::Seconds(2));
+  ASSERT_FALSE(count.ok());
+  EXPECT_EQ(count.status().code(), absl::StatusCode::kUnavailable)
+      << count.status();
+  EXPECT_TRUE(absl::StrContains(count.status().message(), "bootstrap.servers"));
+}
+
+TEST(TransactionTest, CommittedOutputIsVisibleToReadCommitted) {
+  const std::string topic = UniqueName("txn-commit");
+  CreateTopic(topic, 2);
+  auto producer = TransactionalProducer(UniqueName("txn"));
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(SendAll(*producer, topic, "c", 10).ok());
+  ASSERT_TRUE(producer->CommitTransaction(absl::Seconds(30)).ok());
+  auto records = ReadTopic(BaseConfig(), topic, IsolationLevel::kReadCommitted,
+                           absl::Seconds(30));
+  ASSERT_TRUE(records.ok()) << records.status();
+  EXPECT_EQ(records->size(), 10u);
+}
+
+TEST(TransactionTest, AbortedOutputIsNeverVisibleToReadCommitted) {
+  const std::string topic = UniqueName("txn-abort");
+  CreateTopic(topic, 1);
+  auto producer = TransactionalProducer(UniqueName("txn"));
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(SendAll(*producer, topic, "aborted-", 5).ok());
+  // Flush so the aborted records really reach the log before the abort.
+  ASSERT_TRUE(producer->Flush(absl::Seconds(30)).ok());
+  ASSERT_TRUE(producer->AbortTransaction(absl::Seconds(30)).ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(SendAll(*producer, topic, "committed-", 5).ok());
+  ASSERT_TRUE(producer->CommitTransaction(absl::Seconds(30)).ok());
+
+  auto committed = ReadTopic(BaseConfig(), topic,
+                             IsolationLevel::kReadCommitted, absl::Seconds(30));
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  for (const std::string& v : Values(*committed)) {
+    EXPECT_TRUE(absl::StartsWith(v, "committed-")) << v;
+  }
+  EXPECT_EQ(committed->size(), 5u);
+  // The aborted records are in the log: a read_uncommitted reader sees them.
+  auto raw = ReadTopic(BaseConfig(), topic, IsolationLevel::kReadUncommitted,
+                       absl::Seconds(30));
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  EXPECT_EQ(raw->size(), 10u);
+}
+
+TEST(TransactionTest, NewProducerWithSameTransactionalIdFencesTheOldOne) {
+  const std::string topic = UniqueName("txn-fence");
+  CreateTopic(topic, 1);
+  const std::string txn_id = UniqueName("txn-fenced");
+  auto zombie = TransactionalProducer(txn_id);
+  ASSERT_TRUE(zombie->BeginTransaction().ok());
+  ASSERT_TRUE(SendAll(*zombie, topic, "zombie-", 5).ok());
+  ASSERT_TRUE(zombie->Flush(absl::Seconds(30)).ok());
+
+  auto successor = TransactionalProducer(txn_id);  // fences the zombie
+  ASSERT_TRUE(successor->BeginTransaction().ok());
+  ASSERT_TRUE(SendAll(*successor, topic, "successor-", 3).ok());
+  ASSERT_TRUE(successor->CommitTransaction(absl::Seconds(30)).ok());
+
+  absl::Status zombie_commit = zombie->CommitTransaction(absl::Seconds(30));
+  EXPECT_TRUE(IsFatal(zombie_commit)) << zombie_commit;
+
+  auto records = ReadTopic(BaseConfig(), topic, IsolationLevel::kReadCommitted,
+                           absl::Seconds(30));
+  ASSERT_TRUE(records.ok()) << records.status();
+  EXPECT_EQ(
+      Values(*records),
+      (std::vector<std::string>{"successor-0", "successor-1", "successor-2"}));
+}
+
+class CountingListener : public RebalanceListener {
+ public:
+  void OnPartitionsRevoked(absl::Span<const TopicPartition> partitions,
+                           RevocationKind kind) override {
+    revoked += partitions.size();
+  }
+  void OnPartitionsAssigned(
+      absl::Span<const TopicPartition> partitions) override {
+    assigned += partitions.size();
+  }
+  size_t assigned = 0;
+  size_t revoked = 0;
+};
+
+TEST(TransactionTest, OffsetsSentToTheTransactionCommitWithItAndOnlyThen) {
+  const std::string input = UniqueName("offsets-in");
+  const std::string output = UniqueName("offsets-out");
+  CreateTopic(input, 1);
+  CreateTopic(output, 1);
+  testing::ProduceValues(input, "v", 20);
+  const std::string group = UniqueName("offsets-group");
+  CountingListener listener;
+  ClientConfig cc = BaseConfig();
+  cc["group.id"] = group;
+  cc["auto.offset.reset"] = "earliest";
+  auto consumer = Consumer::Create(cc, &listener);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE((*consumer)->Subscribe({input}).ok());
+  auto producer = TransactionalProducer(UniqueName("txn-offsets"));
+
+  // Consume 10, send them and their offsets, abort: nothing is committed.
+  auto consume = [&](int n) {
+    int got = 0;
+    int64_t next = -1;
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (got < n && absl::Now() < deadline) {
+      auto r = (*consumer)->Poll(absl::Milliseconds(100));
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (r.ok() && r->has_value()) {
+        EXPECT_TRUE(
+            producer->Send({.topic = output, .value = (*r)->value}).ok());
+        next = (*r)->offset + 1;
+        ++got;
+      }
+    }
+    return next;
+  };
+  const TopicPartition tp{input, 0};
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  int64_t next = consume(10);
+  ASSERT_EQ(next, 10);
+  EXPECT_EQ(listener.assigned, 1u);
+  auto group_metadata = (*consumer)->GetGroupMetadata();
+  ASSERT_TRUE(group_metadata.ok());
+  ASSERT_TRUE(producer
+                  ->SendOffsetsToTransaction({{tp, next}}, **group_metadata,
+                                             absl::Seconds(30))
+                  .ok());
+  ASSERT_TRUE(producer->AbortTransaction(absl::Seconds(30)).ok());
+  auto committed = (*consumer)->Committed({tp}, absl::Seconds(30));
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_LT((*committed)[0].offset, 0)
+      << "an aborted transaction committed offsets";
+
+  // Rewind and do it again, committing this time.
+  ASSERT_TRUE((*consumer)->Seek({{tp, 0}}).ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  next = consume(10);
+  ASSERT_EQ(next, 10) << "after the seek, consumption must restart at offset 0";
+  group_metadata = (*consumer)->GetGroupMetadata();
+  ASSERT_TRUE(producer
+                  ->SendOffsetsToTransaction({{tp, next}}, **group_metadata,
+                                             absl::Seconds(30))
+                  .ok());
+  ASSERT_TRUE(producer->CommitTransaction(absl::Seconds(30)).ok());
+  committed = (*consumer)->Committed({tp}, absl::Seconds(30));
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ((*committed)[0].offset, 10);
+  ASSERT_TRUE((*consumer)->Close().ok());
+  EXPECT_EQ(listener.revoked, 1u);
+
+  auto out = ReadTopic(BaseConfig(), output, IsolationLevel::kReadCommitted,
+                       absl::Seconds(30));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->size(), 10u);
+}
+
+TEST(ConsumerTest, SubscribingToAMissingTopicReportsIt) {
+  ClientConfig cc = BaseConfig();
+  cc["group.id"] = UniqueName("missing-group");
+  auto consumer = Consumer::Create(cc, nullptr);
+  ASSERT_TRUE(consumer.ok());
+  const std::string topic = UniqueName("never-created");
+  ASSERT_TRUE((*consumer)->Subscribe({topic}).ok());
+  absl::Status error;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (error.ok() && absl::Now() < deadline) {
+    auto r = (*consumer)->Poll(absl::Milliseconds(100));
+    if (!r.ok()) error = r.status();
+  }
+  EXPECT_EQ(error.code(), absl::StatusCode::kNotFound) << error;
+  EXPECT_TRUE(absl::StrContains(error.message(), topic)) << error;
+}
+
+TEST(ConsumerTest, PausedPartitionDeliversNothingUntilResumed) {
+  const std::string topic = UniqueName("pause");
+  CreateTopic(topic, 2);
+  auto producer = Producer::Create(BaseConfig());
+  ASSERT_TRUE(producer.ok());
+  for (int p = 0; p < 2; ++p) {
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE((*producer)
+                      ->Send({.topic = topic,
+                              .partition = p,
+                              .value = absl::StrCat(p, "-", i)})
+                      .ok());
+    }
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+
+  auto consumer = Consumer::Create(BaseConfig(), nullptr);
+  ASSERT_TRUE(consumer.ok());
+  const TopicPartition p0{topic, 0}, p1{topic, 1};
+  ASSERT_TRUE((*consumer)->Assign({{p0, 0}, {p1, 0}}).ok());
+  ASSERT_TRUE((*consumer)->Pause({p0}).ok());
+  // Resuming a partition that was never paused is a no-op, not a rewind.
+  ASSERT_TRUE((*consumer)->Resume({p1}).ok());
+  int from_p1 = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (from_p1 < 5 && absl::Now() < deadline) {
+    auto r = (*consumer)->Poll(absl::Milliseconds(100));
+    ASSERT_TRUE(r.ok());
+    if (r->has_value()) {
+      ASSERT_EQ((*r)->partition, 1) << "record from paused partition 0";
+      ++from_p1;
+    }
+  }
+  EXPECT_EQ(from_p1, 5);
+  // Once partition 1 is drained, the paused partition 0 still gives nothing.
+  for (int i = 0; i < 5; ++i) {
+    auto r = (*consumer)->Poll(absl::Milliseconds(100));
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->has_value()) << "unexpected " << (*r)->value.value_or("");
+  }
+  ASSERT_TRUE((*consumer)->Resume({p0}).ok());
+  std::set<std::string> from_p0;
+  const absl::Time deadline2 = absl::Now() + absl::Seconds(30);
+  while (from_p0.size() < 5 && absl::Now() < deadline2) {
+    auto r = (*consumer)->Poll(absl::Milliseconds(100));
+    ASSERT_TRUE(r.ok());
+    if (r->has_value()) from_p0.insert((*r)->value.value_or(""));
+  }
+  EXPECT_EQ(from_p0,
+            (std::set<std::string>{"0-0", "0-1", "0-2", "0-3", "0-4"}));
+}
+
+}  // namespace
+}  // namespace brook

@@ -1,0 +1,54 @@
+// Helpers for tests that run against the real broker.
+#ifndef BROOK_TESTS_TESTING_KAFKA_ENV_H_
+#define BROOK_TESTS_TESTING_KAFKA_ENV_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kafka/client_config.h"
+#include "kafka/record.h"
+
+namespace brook::testing {
+
+// The cluster under test: $BROOK_BOOTSTRAP_SERVERS, or the address that
+// scripts/kafka wrote to <kafka dir>/bootstrap ($BROOK_KAFKA_DIR, else the
+// build's test broker directory). Aborts with a message saying how to start
+// a broker if there is none.
+std::string BootstrapServers();
+
+ClientConfig BaseConfig();
+
+// A topic or group name no earlier run used: prefix + pid + counter + time.
+std::string UniqueName(const std::string& prefix);
+
+// Creates a topic with `partitions` partitions (CHECK-fails on error).
+void CreateTopic(const std::string& name, int32_t partitions);
+
+// Writes values "<prefix>-000000" .. with keys "k<i>", non-transactionally,
+// and waits for delivery.
+void ProduceValues(const std::string& topic, const std::string& prefix,
+                   int64_t count);
+
+// Path of a built binary: <build dir>/<relative>.
+std::string BinaryPath(const std::string& relative);
+
+}  // namespace brook::testing
+
+namespace brook::testing {
+
+// How an output topic compares with input written by ProduceValues().
+struct CopyCheck {
+  int64_t records = 0;     // records read
+  int64_t distinct = 0;    // distinct input values among them
+  int64_t duplicates = 0;  // records beyond the first of each value
+  int64_t missing = 0;     // input values not read
+  int64_t unexpected = 0;  // values ProduceValues() never wrote
+  std::string ToString() const;
+};
+CopyCheck CheckExactCopy(const std::vector<ConsumerRecord>& output,
+                         const std::string& prefix, int64_t count);
+
+}  // namespace brook::testing
+
+#endif  // BROOK_TESTS_TESTING_KAFKA_ENV_H_
