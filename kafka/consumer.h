@@ -73,7 +73,13 @@ class Consumer {
 
   virtual ~Consumer() = default;
 
+  // Subscribes to `topics`; an entry starting with '^' is a regex (POSIX
+  // extended) matching topic names, as librdkafka defines it.
   virtual absl::Status Subscribe(const std::vector<std::string>& topics) = 0;
+
+  // Leaves the group's subscription; the revocation callback runs in a
+  // later Poll(). Subscribe() again to rejoin with a new generation.
+  virtual absl::Status Unsubscribe() = 0;
 
   // Assigns partitions without a group; consumption starts at each offset
   // (a logical one such as kOffsetBeginning is allowed).

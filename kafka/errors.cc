@@ -8,6 +8,7 @@ namespace brook {
 namespace {
 
 constexpr absl::string_view kPayloadUrl = "type.brook.dev/kafka.error_class";
+constexpr absl::string_view kCodeUrl = "type.brook.dev/kafka.error_code";
 
 absl::string_view ClassName(KafkaErrorClass c) {
   switch (c) {
@@ -54,6 +55,22 @@ KafkaErrorClass GetKafkaErrorClass(const absl::Status& status) {
     if (*payload == ClassName(c)) return c;
   }
   return KafkaErrorClass::kNone;
+}
+
+std::string KafkaErrorCode(const absl::Status& status) {
+  auto payload = status.GetPayload(kCodeUrl);
+  return payload.has_value() ? std::string(*payload) : std::string();
+}
+
+absl::Status WithKafkaErrorCode(absl::Status status, absl::string_view code) {
+  if (!status.ok()) status.SetPayload(kCodeUrl, absl::Cord(code));
+  return status;
+}
+
+bool IsGroupMembershipLost(const absl::Status& status) {
+  const std::string code = KafkaErrorCode(status);
+  return code == "ILLEGAL_GENERATION" || code == "UNKNOWN_MEMBER_ID" ||
+         code == "FENCED_INSTANCE_ID";
 }
 
 }  // namespace brook

@@ -19,6 +19,8 @@
 #ifndef BROOK_KAFKA_ERRORS_H_
 #define BROOK_KAFKA_ERRORS_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -48,6 +50,20 @@ inline bool IsTransactionAbortable(const absl::Status& s) {
 inline bool IsFatal(const absl::Status& s) {
   return GetKafkaErrorClass(s) == KafkaErrorClass::kFatal;
 }
+
+// Kafka's name of the error code behind `status` ("ILLEGAL_GENERATION"), or
+// "" if it carries none.
+std::string KafkaErrorCode(const absl::Status& status);
+
+// Attaches Kafka's error code name to a status (done where librdkafka errors
+// are converted).
+absl::Status WithKafkaErrorCode(absl::Status status, absl::string_view code);
+
+// True if the error says this consumer is no longer the group member that
+// owns its partitions (stale generation, unknown member, fenced static
+// member): its tasks have moved. The runtime aborts, drops its tasks
+// without committing and rejoins the group.
+bool IsGroupMembershipLost(const absl::Status& status);
 
 }  // namespace brook
 

@@ -77,6 +77,10 @@ absl::Status RdKafkaConsumer::Subscribe(
                      absl::StrCat("subscribe to ", absl::StrJoin(topics, ",")));
 }
 
+absl::Status RdKafkaConsumer::Unsubscribe() {
+  return FromRespErr(rd_kafka_unsubscribe(rk_.get()), "unsubscribe");
+}
+
 absl::Status RdKafkaConsumer::Assign(
     absl::Span<const TopicPartitionOffset> partitions) {
   auto list = ToList(partitions);

@@ -32,6 +32,7 @@ class RdKafkaConsumer final : public Consumer {
   ~RdKafkaConsumer() override;
 
   absl::Status Subscribe(const std::vector<std::string>& topics) override;
+  absl::Status Unsubscribe() override;
   absl::Status Assign(
       absl::Span<const TopicPartitionOffset> partitions) override;
   absl::StatusOr<std::optional<ConsumerRecord>> Poll(

@@ -34,8 +34,21 @@ absl::StatusOr<RdPtr<rd_kafka_t>> NewClient(rd_kafka_type_t type,
   return RdPtr<rd_kafka_t>(rk);
 }
 
+namespace {
+
+absl::Status ClassifyRespErr(rd_kafka_resp_err_t err, absl::string_view what);
+absl::Status ClassifyError(rd_kafka_error_t* error, absl::string_view what);
+
+}  // namespace
+
 absl::Status FromRespErr(rd_kafka_resp_err_t err, absl::string_view what) {
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+  return WithKafkaErrorCode(ClassifyRespErr(err, what), rd_kafka_err2name(err));
+}
+
+namespace {
+
+absl::Status ClassifyRespErr(rd_kafka_resp_err_t err, absl::string_view what) {
   std::string message = absl::StrCat(what, ": ", rd_kafka_err2name(err), " (",
                                      rd_kafka_err2str(err), ")");
   switch (err) {
@@ -82,8 +95,17 @@ absl::Status FromRespErr(rd_kafka_resp_err_t err, absl::string_view what) {
   }
 }
 
+}  // namespace
+
 absl::Status FromError(rd_kafka_error_t* error, absl::string_view what) {
   if (error == nullptr) return absl::OkStatus();
+  const std::string code = rd_kafka_error_name(error);
+  return WithKafkaErrorCode(ClassifyError(error, what), code);
+}
+
+namespace {
+
+absl::Status ClassifyError(rd_kafka_error_t* error, absl::string_view what) {
   RdPtr<rd_kafka_error_t> owned(error);
   std::string message = absl::StrCat(what, ": ", rd_kafka_error_name(error),
                                      " (", rd_kafka_error_string(error), ")");
@@ -102,6 +124,8 @@ absl::Status FromError(rd_kafka_error_t* error, absl::string_view what) {
   }
   return KafkaError(KafkaErrorClass::kFatal, message);
 }
+
+}  // namespace
 
 int ToTimeoutMs(absl::Duration d) {
   if (d == absl::InfiniteDuration()) return -1;

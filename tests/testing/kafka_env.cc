@@ -68,6 +68,16 @@ void ProduceValues(const std::string& topic, const std::string& prefix,
   CHECK(s.ok()) << s;
 }
 
+void ProduceRawValue(const std::string& topic, const std::string& value) {
+  auto producer = Producer::Create(BaseConfig());
+  CHECK(producer.ok()) << producer.status();
+  absl::Status s =
+      (*producer)->Send({.topic = topic, .key = "raw", .value = value});
+  CHECK(s.ok()) << s;
+  s = (*producer)->Flush(absl::Seconds(60));
+  CHECK(s.ok()) << s;
+}
+
 std::string BinaryPath(const std::string& relative) {
   return absl::StrCat(BROOK_TEST_BIN_DIR, "/", relative);
 }

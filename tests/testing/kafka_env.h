@@ -30,6 +30,9 @@ void CreateTopic(const std::string& name, int32_t partitions);
 void ProduceValues(const std::string& topic, const std::string& prefix,
                    int64_t count);
 
+// Writes one record with `value` (key "raw") and waits for delivery.
+void ProduceRawValue(const std::string& topic, const std::string& value);
+
 // Path of a built binary: <build dir>/<relative>.
 std::string BinaryPath(const std::string& relative);
 

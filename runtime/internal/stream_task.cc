@@ -1,0 +1,196 @@
+#include "runtime/internal/stream_task.h"
+
+#include "absl/strings/str_cat.h"
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+
+namespace brook::internal {
+
+std::vector<RecordQueue> StreamTask::MakeQueues(
+    const TopologyPlan& plan, const std::vector<TopicPartition>& tps,
+    const TimestampExtractor& fallback) {
+  std::vector<RecordQueue> queues;
+  for (const TopicPartition& tp : tps) {
+    TimestampExtractor extractor = fallback;
+    if (auto route = plan.RouteFor(tp.topic)) {
+      const NodeSpec& source = plan.nodes()[route->node];
+      if (source.timestamp_extractor) extractor = source.timestamp_extractor;
+    }
+    queues.emplace_back(tp, std::move(extractor));
+  }
+  return queues;
+}
+
+StreamTask::StreamTask(TaskId id, std::shared_ptr<const TopologyPlan> plan,
+                       std::vector<TopicPartition> partitions,
+                       TaskOptions options, RecordCollector* collector)
+    : id_(id),
+      plan_(std::move(plan)),
+      partitions_(std::move(partitions)),
+      options_(std::move(options)),
+      collector_(collector),
+      group_(MakeQueues(*plan_, partitions_,
+                        options_.default_timestamp_extractor)) {}
+
+StreamTask::~StreamTask() { Close(CloseMode::kDirty); }
+
+absl::Status StreamTask::Initialize() {
+  const SubTopologyPlan& sub = plan_->subtopologies()[id_.subtopology];
+  absl::flat_hash_map<std::string, ProcessorNode*> by_name;
+  for (int index : sub.nodes) {
+    const NodeSpec& spec = plan_->nodes()[index];
+    nodes_.push_back(spec.make());
+    by_name[spec.name] = nodes_.back().get();
+  }
+  for (size_t i = 0; i < sub.nodes.size(); ++i) {
+    const NodeSpec& spec = plan_->nodes()[sub.nodes[i]];
+    for (const std::string& parent : spec.parents) {
+      by_name.at(parent)->AddChild(nodes_[i].get());
+    }
+    if (spec.kind == NodeSpec::Kind::kSource) {
+      auto* source = static_cast<SourceNodeBase*>(nodes_[i].get());
+      for (const TopicPartition& tp : partitions_) {
+        auto route = plan_->RouteFor(tp.topic);
+        if (route && route->node == sub.nodes[i])
+          source_by_topic_[tp.topic] = source;
+      }
+    }
+  }
+  const std::string task_dir =
+      absl::StrCat(options_.state_directory, "/", id_.ToString());
+  for (const std::string& name : sub.stores) {
+    std::unique_ptr<StateStore> store = plan_->stores().at(name)->Build();
+    absl::Status opened = store->Open(task_dir);
+    if (!opened.ok()) {
+      return absl::Status(opened.code(), absl::StrCat("task ", id_.ToString(),
+                                                      ": state store '", name,
+                                                      "': ", opened.message()));
+    }
+    stores_[name] = std::move(store);
+  }
+  for (auto& node : nodes_) {
+    absl::Status s = node->Init(this);
+    if (!s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat("task ", id_.ToString(), ": ", s.message()));
+    }
+  }
+  initialized_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status StreamTask::AddRecord(ConsumerRecord record) {
+  return group_.Add(std::move(record));
+}
+
+absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
+  int64_t processed = 0;
+  while (processed < max_records) {
+    std::optional<StampedRecord> record = group_.Next();
+    if (!record.has_value()) break;
+    BROOK_RETURN_IF_ERROR(ProcessOne(*std::move(record)));
+    ++processed;
+    BROOK_RETURN_IF_ERROR(stream_time_punctuation_.MayPunctuate(
+        group_.stream_time(),
+        [this](ProcessorNode* n, const Punctuator& p, int64_t ts) {
+          return RunPunctuator(n, p, ts);
+        }));
+  }
+  processed_total_ += processed;
+  return processed;
+}
+
+absl::Status StreamTask::ProcessOne(StampedRecord stamped) {
+  const ConsumerRecord& r = stamped.record;
+  metadata_ = RecordMetadata{r.topic, r.partition, r.offset};
+  auto source = source_by_topic_.find(r.topic);
+  absl::Status s = source == source_by_topic_.end()
+                       ? absl::InternalError("no source node reads this topic")
+                       : source->second->ProcessRaw(r, stamped.timestamp_ms);
+  metadata_.reset();
+  if (!s.ok()) {
+    return absl::Status(
+        s.code(),
+        absl::StrCat("task ", id_.ToString(), " failed processing ", r.topic,
+                     "-", r.partition, "@", r.offset, ": ", s.message()));
+  }
+  consumed_[TopicPartition{r.topic, r.partition}] = r.offset + 1;
+  return absl::OkStatus();
+}
+
+absl::Status StreamTask::PunctuateWallClock() {
+  return wall_clock_punctuation_.MayPunctuate(
+      options_.clock_ms(),
+      [this](ProcessorNode* n, const Punctuator& p, int64_t ts) {
+        return RunPunctuator(n, p, ts);
+      });
+}
+
+absl::Status StreamTask::RunPunctuator(ProcessorNode* node, const Punctuator& p,
+                                       int64_t timestamp) {
+  absl::Status s = p(timestamp);
+  if (!s.ok()) {
+    return absl::Status(
+        s.code(), absl::StrCat("task ", id_.ToString(), ": punctuation of '",
+                               node->name(), "' failed: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Cancellable> StreamTask::Schedule(ProcessorNode* node,
+                                                 absl::Duration interval,
+                                                 PunctuationType type,
+                                                 Punctuator punctuator) {
+  const int64_t interval_ms = absl::ToInt64Milliseconds(interval);
+  if (interval_ms < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "processor '", node->name(), "' scheduled a punctuation every ",
+        absl::FormatDuration(interval), "; the interval must be at least 1ms"));
+  }
+  if (type == PunctuationType::kStreamTime) {
+    return stream_time_punctuation_.Schedule(
+        node, group_.stream_time(), interval_ms, std::move(punctuator));
+  }
+  return wall_clock_punctuation_.Schedule(node, options_.clock_ms(),
+                                          interval_ms, std::move(punctuator));
+}
+
+absl::StatusOr<StateStore*> StreamTask::GetStateStore(const ProcessorNode& node,
+                                                      absl::string_view name) {
+  auto it = stores_.find(name);
+  if (it == stores_.end() || !plan_->IsConnected(node.name(), name)) {
+    return absl::NotFoundError(
+        absl::StrCat("processor '", node.name(), "' has no state store '", name,
+                     "'; connect it with Topology::AddStateStore"));
+  }
+  return it->second.get();
+}
+
+std::vector<TopicPartitionOffset> StreamTask::UncommittedOffsets() const {
+  std::vector<TopicPartitionOffset> offsets;
+  for (const auto& [tp, offset] : consumed_) offsets.push_back({tp, offset});
+  return offsets;
+}
+
+void StreamTask::MarkCommitted() {
+  consumed_.clear();
+  commit_requested_ = false;
+}
+
+void StreamTask::Close(CloseMode mode) {
+  if (closed_) return;
+  closed_ = true;
+  if (initialized_) {
+    for (auto& node : nodes_) node->Close();
+  }
+  for (auto& [name, store] : stores_) store->Close();
+  if (mode == CloseMode::kDirty) {
+    group_.Clear();
+    consumed_.clear();
+  }
+  stream_time_punctuation_.Clear();
+  wall_clock_punctuation_.Clear();
+}
+
+}  // namespace brook::internal

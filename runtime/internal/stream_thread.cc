@@ -1,0 +1,336 @@
+#include "runtime/internal/stream_thread.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "kafka/errors.h"
+
+namespace brook::internal {
+namespace {
+
+void UpdateMax(std::atomic<int64_t>& max, int64_t value) {
+  int64_t current = max.load(std::memory_order_relaxed);
+  while (value > current && !max.compare_exchange_weak(
+                                current, value, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+absl::string_view StreamThread::StateName(State s) {
+  switch (s) {
+    case State::kCreated:
+      return "CREATED";
+    case State::kStarting:
+      return "STARTING";
+    case State::kPartitionsRevoked:
+      return "PARTITIONS_REVOKED";
+    case State::kPartitionsAssigned:
+      return "PARTITIONS_ASSIGNED";
+    case State::kRunning:
+      return "RUNNING";
+    case State::kPendingShutdown:
+      return "PENDING_SHUTDOWN";
+    case State::kDead:
+      return "DEAD";
+  }
+  return "?";
+}
+
+absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
+    std::shared_ptr<const TopologyPlan> plan, const StreamsConfig& config,
+    int index, const std::string& process_id,
+    const std::string& state_directory, KafkaClientFactory factory,
+    Callbacks callbacks) {
+  std::unique_ptr<StreamThread> thread(
+      new StreamThread(std::move(plan), config, index, process_id,
+                       std::move(factory), std::move(callbacks)));
+  const bool eos =
+      config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2;
+  // A short client.id, unique per process and thread (librdkafka #4689, #4800).
+  const std::string client_id = absl::StrCat(
+      config.application_id, "-", process_id.substr(0, 8), "-t", index);
+  thread->consumer_config_ = {
+      {"bootstrap.servers", config.bootstrap_servers},
+      {"group.id", config.application_id},
+      {"client.id", client_id},
+      {"isolation.level", eos ? "read_committed" : "read_uncommitted"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"socket.nagle.disable", "true"},
+      {"max.poll.interval.ms",
+       absl::StrCat(absl::ToInt64Milliseconds(config.max_poll_interval))},
+      {"session.timeout.ms",
+       absl::StrCat(absl::ToInt64Milliseconds(config.session_timeout))},
+  };
+  if (!config.group_instance_id.empty()) {
+    thread->consumer_config_["group.instance.id"] =
+        absl::StrCat(config.group_instance_id, "-", index);
+  }
+  for (const auto& [k, v] : config.consumer_config)
+    thread->consumer_config_[k] = v;
+
+  ClientConfig producer_config = {
+      {"bootstrap.servers", config.bootstrap_servers},
+      {"client.id", client_id},
+      {"socket.nagle.disable", "true"},
+      {"linger.ms", "5"},
+      // Java's default partitioner: keys land where Kafka Streams puts them.
+      {"partitioner", "murmur2_random"},
+  };
+  if (eos) {
+    producer_config["transactional.id"] = thread->transactional_id_;
+    producer_config["transaction.timeout.ms"] =
+        absl::StrCat(absl::ToInt64Milliseconds(config.transaction_timeout));
+  }
+  for (const auto& [k, v] : config.producer_config) producer_config[k] = v;
+  thread->producer_ = std::make_unique<StreamsProducer>(
+      producer_config, thread->factory_, config.client_call_timeout);
+
+  thread->task_options_ = TaskOptions{
+      .application_id = config.application_id,
+      .state_directory = state_directory,
+      .default_timestamp_extractor = config.default_timestamp_extractor,
+      .clock_ms = [] { return absl::ToUnixMillis(absl::Now()); },
+  };
+  return thread;
+}
+
+StreamThread::StreamThread(std::shared_ptr<const TopologyPlan> plan,
+                           const StreamsConfig& config, int index,
+                           const std::string& process_id,
+                           KafkaClientFactory factory, Callbacks callbacks)
+    : plan_(std::move(plan)),
+      config_(config),
+      index_(index),
+      name_(absl::StrCat(config.application_id, "-StreamThread-", index)),
+      transactional_id_(
+          absl::StrCat(config.application_id, "-", process_id, "-", index)),
+      factory_(std::move(factory)),
+      callbacks_(std::move(callbacks)),
+      last_poll_micros_(absl::ToUnixMicros(absl::Now())) {}
+
+StreamThread::~StreamThread() {
+  RequestShutdown();
+  Join();
+  task_manager_.reset();
+  consumer_.reset();
+}
+
+void StreamThread::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StreamThread::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void StreamThread::Run() {
+  absl::Status status = Startup();
+  while (status.ok() && !shutdown_requested_.load()) status = RunOnce();
+  if (!status.ok()) LOG(ERROR) << name_ << " failed: " << status;
+  Shutdown(status);
+  if (!status.ok() && callbacks_.on_error) callbacks_.on_error(index_, status);
+}
+
+void StreamThread::SetState(State s) {
+  State old = state_.exchange(s);
+  if (old == s) return;
+  LOG(INFO) << name_ << " " << StateName(old) << " -> " << StateName(s);
+  if (callbacks_.on_state_change) callbacks_.on_state_change(index_, s);
+}
+
+absl::Status StreamThread::Startup() {
+  SetState(State::kStarting);
+  BROOK_RETURN_IF_ERROR(producer_->Initialize());
+  BROOK_ASSIGN_OR_RETURN(consumer_, factory_.consumer(consumer_config_, this));
+  task_manager_ = std::make_unique<TaskManager>(
+      plan_, config_, task_options_, consumer_.get(), producer_.get());
+  BROOK_RETURN_IF_ERROR(consumer_->Subscribe(plan_->Subscription()));
+  LOG(INFO) << name_ << " started (transactional.id " << transactional_id_
+            << ")";
+  return absl::OkStatus();
+}
+
+void StreamThread::NotePoll() {
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  UpdateMax(stats_.max_poll_gap_micros, now - last_poll_micros_.load());
+  last_poll_micros_.store(now);
+}
+
+absl::StatusOr<int64_t> StreamThread::PollRecords() {
+  const absl::Duration first_timeout = task_manager_->has_buffered_records()
+                                           ? absl::ZeroDuration()
+                                           : config_.poll_timeout;
+  int64_t polled = 0;
+  while (polled < config_.max_poll_records) {
+    absl::StatusOr<std::optional<ConsumerRecord>> record =
+        consumer_->Poll(polled == 0 ? first_timeout : absl::ZeroDuration());
+    NotePoll();
+    if (!callback_error_.ok())
+      return std::exchange(callback_error_, absl::OkStatus());
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) break;
+    BROOK_RETURN_IF_ERROR(task_manager_->AddRecord(**std::move(record)));
+    ++polled;
+  }
+  return polled;
+}
+
+absl::Status StreamThread::RunOnce() {
+  if (producer_needs_reset_) {
+    producer_needs_reset_ = false;
+    stats_.producer_resets.fetch_add(1, std::memory_order_relaxed);
+    BROOK_RETURN_IF_ERROR(producer_->Initialize());
+  }
+  BROOK_RETURN_IF_ERROR(PollRecords().status());
+  BROOK_ASSIGN_OR_RETURN(
+      int64_t processed,
+      task_manager_->Process(config_.max_records_per_task_per_iteration));
+  stats_.records_processed.fetch_add(processed, std::memory_order_relaxed);
+  BROOK_RETURN_IF_ERROR(task_manager_->PunctuateWallClock());
+  num_tasks_.store(task_manager_->num_tasks());
+  return MaybeCommit(processed);
+}
+
+absl::Status StreamThread::MaybeCommit(int64_t processed) {
+  processed_since_commit_ += processed;
+  if (!task_manager_->commit_needed()) {
+    last_commit_ = absl::Now();
+    return absl::OkStatus();
+  }
+  if (absl::Now() - last_commit_ < config_.EffectiveCommitInterval() &&
+      processed_since_commit_ < config_.commit_max_records &&
+      !task_manager_->commit_requested()) {
+    return absl::OkStatus();
+  }
+  absl::Status s = CommitAll();
+  return s.ok() ? s : HandleCommitError(s);
+}
+
+absl::Status StreamThread::CommitAll() {
+  const absl::Time start = absl::Now();
+  BROOK_RETURN_IF_ERROR(task_manager_->Commit());
+  const int64_t micros = absl::ToInt64Microseconds(absl::Now() - start);
+  stats_.commits.fetch_add(1, std::memory_order_relaxed);
+  stats_.commit_micros_total.fetch_add(micros, std::memory_order_relaxed);
+  UpdateMax(stats_.commit_micros_max, micros);
+  last_commit_ = absl::Now();
+  processed_since_commit_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
+  processed_since_commit_ = 0;
+  last_commit_ = absl::Now();
+  if (IsGroupMembershipLost(error)) {
+    LOG(WARNING) << name_ << ": tasks migrated away (" << error
+                 << "); dropping them without commit and rejoining";
+    stats_.task_migrations.fetch_add(1, std::memory_order_relaxed);
+    absl::Status aborted = producer_->Abort();
+    if (!aborted.ok()) producer_needs_reset_ = true;
+    task_manager_->CloseAll(CloseMode::kDirty);
+    return Rejoin();
+  }
+  if (IsTransactionAbortable(error)) {
+    LOG(WARNING) << name_ << ": aborting the transaction (" << error
+                 << "); tasks restart from their committed offsets";
+    stats_.aborts.fetch_add(1, std::memory_order_relaxed);
+    absl::Status aborted = producer_->Abort();
+    if (aborted.ok()) return task_manager_->ReviveAllFromCommitted();
+    LOG(WARNING) << name_ << ": abort failed: " << aborted;
+    // Fall through: an abort that fails leaves the producer unusable.
+  } else if (!IsFatal(error)) {
+    return error;
+  }
+  LOG(WARNING) << name_ << ": producer failed for good (" << error
+               << "); dropping tasks, recreating the producer, rejoining";
+  stats_.producer_resets.fetch_add(1, std::memory_order_relaxed);
+  task_manager_->CloseAll(CloseMode::kDirty);
+  BROOK_RETURN_IF_ERROR(producer_->Initialize());
+  return Rejoin();
+}
+
+absl::Status StreamThread::Rejoin() {
+  // Leaving and joining again gives this member a new generation and a
+  // fresh assignment, from the group's committed offsets.
+  BROOK_RETURN_IF_ERROR(consumer_->Unsubscribe());
+  return consumer_->Subscribe(plan_->Subscription());
+}
+
+void StreamThread::OnPartitionsRevoked(
+    absl::Span<const TopicPartition> partitions, RevocationKind kind) {
+  SetState(State::kPartitionsRevoked);
+  if (task_manager_->num_tasks() == 0) return;
+  if (kind == RevocationKind::kLost) {
+    LOG(WARNING) << name_ << ": assignment lost; aborting and dropping "
+                 << task_manager_->num_tasks() << " tasks";
+    stats_.task_migrations.fetch_add(1, std::memory_order_relaxed);
+    if (!producer_->Abort().ok()) producer_needs_reset_ = true;
+    task_manager_->CloseAll(CloseMode::kDirty);
+    num_tasks_.store(0);
+    return;
+  }
+  // Commit before giving the tasks up, so their new owner starts exactly
+  // where this thread stopped.
+  absl::Status s = CommitAll();
+  if (s.ok()) {
+    task_manager_->CloseAll(CloseMode::kClean);
+  } else {
+    LOG(WARNING) << name_ << ": commit on revocation failed (" << s
+                 << "); dropping tasks without commit";
+    if (!producer_->Abort().ok() || IsFatal(s)) producer_needs_reset_ = true;
+    task_manager_->CloseAll(CloseMode::kDirty);
+    const bool handled =
+        IsGroupMembershipLost(s) || IsTransactionAbortable(s) || IsFatal(s);
+    if (!handled && callback_error_.ok()) callback_error_ = s;
+  }
+  num_tasks_.store(0);
+}
+
+void StreamThread::OnPartitionsAssigned(
+    absl::Span<const TopicPartition> partitions) {
+  SetState(State::kPartitionsAssigned);
+  stats_.rebalances.fetch_add(1, std::memory_order_relaxed);
+  absl::Status s = task_manager_->HandleAssignment(partitions);
+  if (!s.ok()) {
+    if (callback_error_.ok()) callback_error_ = s;
+    return;
+  }
+  num_tasks_.store(task_manager_->num_tasks());
+  LOG(INFO) << name_ << " assigned " << partitions.size() << " partitions, "
+            << task_manager_->num_tasks() << " tasks";
+  last_commit_ = absl::Now();
+  SetState(State::kRunning);
+}
+
+void StreamThread::Shutdown(const absl::Status& error) {
+  if (state_.load() == State::kDead) return;
+  SetState(State::kPendingShutdown);
+  if (task_manager_ != nullptr) {
+    if (error.ok() && task_manager_->commit_needed()) {
+      absl::Status s = CommitAll();
+      if (!s.ok()) {
+        LOG(WARNING) << name_ << ": final commit failed: " << s;
+        producer_->Abort().IgnoreError();  // The producer is closed next.
+        task_manager_->CloseAll(CloseMode::kDirty);
+      }
+    } else if (!error.ok()) {
+      producer_->Abort().IgnoreError();  // Already failing; nothing to add.
+      task_manager_->CloseAll(CloseMode::kDirty);
+    }
+    task_manager_->CloseAll(CloseMode::kClean);
+  }
+  if (consumer_ != nullptr) {
+    // Leaving the group; the revocation finds no tasks left to commit.
+    consumer_->Close().IgnoreError();  // Close() logs its own failure.
+  }
+  num_tasks_.store(0);
+  SetState(State::kDead);
+}
+
+}  // namespace brook::internal

@@ -1,0 +1,165 @@
+// StreamThread: one OS thread with one consumer (a member of the
+// application's group), one producer (transactional under exactly-once, one
+// per thread as in EOS-v2 / KIP-447) and the tasks of its partitions.
+//
+// Each iteration: poll up to max.poll.records (rebalance callbacks run
+// inside the poll), let every task process a bounded number of records,
+// run punctuations, resume drained partitions, and commit when the commit
+// interval has passed, commit.max.records were processed, or a task asked.
+//
+// Thread states (Kafka Streams' names):
+//
+//   kCreated -> kStarting -> kPartitionsRevoked <-> kPartitionsAssigned
+//                                  ^                      |
+//                                  +------ kRunning <-----+
+//   any state -> kPendingShutdown -> kDead;  an error -> kDead
+//
+// Error handling at commit:
+//   retriable          retried inside StreamsProducer
+//   abortable          abort, recreate the tasks at their committed offsets
+//   membership lost    (stale generation, unknown member, fenced static
+//                      member) abort, drop the tasks unclean, rejoin
+//   fatal (fenced)     drop the tasks unclean, recreate the producer, rejoin
+//   anything else      the thread dies; KafkaStreams' error handler decides
+//
+// Threading model: Start() runs the loop on a thread of its own, which owns
+// the consumer, producer and tasks. RequestShutdown(), state(), stats() and
+// last_poll() may be called from any thread.
+#ifndef BROOK_RUNTIME_INTERNAL_STREAM_THREAD_H_
+#define BROOK_RUNTIME_INTERNAL_STREAM_THREAD_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+
+#include "kafka/consumer.h"
+#include "runtime/internal/client_factory.h"
+#include "runtime/internal/streams_producer.h"
+#include "runtime/internal/task_manager.h"
+#include "runtime/internal/topology_plan.h"
+#include "runtime/streams_config.h"
+
+namespace brook::internal {
+
+// Counters of one thread. Monotonic; read with relaxed ordering.
+struct StreamThreadStats {
+  std::atomic<int64_t> records_processed{0};
+  std::atomic<int64_t> commits{0};
+  std::atomic<int64_t> commit_micros_total{0};
+  std::atomic<int64_t> commit_micros_max{0};
+  std::atomic<int64_t> aborts{0};
+  std::atomic<int64_t> rebalances{0};
+  std::atomic<int64_t> task_migrations{
+      0};  // tasks dropped unclean and rejoined
+  std::atomic<int64_t> producer_resets{0};
+  std::atomic<int64_t> max_poll_gap_micros{0};
+};
+
+class StreamThread final : private RebalanceListener {
+ public:
+  enum class State {
+    kCreated,
+    kStarting,
+    kPartitionsRevoked,
+    kPartitionsAssigned,
+    kRunning,
+    kPendingShutdown,
+    kDead,
+  };
+  static absl::string_view StateName(State s);
+
+  struct Callbacks {
+    // Called on the stream thread at every state change.
+    std::function<void(int index, State new_state)> on_state_change;
+    // Called on the stream thread when it dies of an error.
+    std::function<void(int index, const absl::Status& error)> on_error;
+  };
+
+  // `process_id` and `index` make the transactional.id
+  // <application.id>-<process_id>-<index>.
+  static absl::StatusOr<std::unique_ptr<StreamThread>> Create(
+      std::shared_ptr<const TopologyPlan> plan, const StreamsConfig& config,
+      int index, const std::string& process_id,
+      const std::string& state_directory, KafkaClientFactory factory,
+      Callbacks callbacks);
+  ~StreamThread() override;
+
+  void Start();
+  void RequestShutdown() { shutdown_requested_.store(true); }
+  void Join();
+
+  // The loop's parts, public so unit tests can drive a thread step by step
+  // on their own thread instead of Start().
+  absl::Status Startup();
+  absl::Status RunOnce();
+  // Commits (on a clean stop) or aborts (after `error`), closes the tasks
+  // and the consumer.
+  void Shutdown(const absl::Status& error);
+
+  State state() const { return state_.load(); }
+  int index() const { return index_; }
+  const std::string& name() const { return name_; }
+  const std::string& transactional_id() const { return transactional_id_; }
+  const StreamThreadStats& stats() const { return stats_; }
+  // When the consumer was last polled.
+  absl::Time last_poll() const {
+    return absl::FromUnixMicros(last_poll_micros_.load());
+  }
+  size_t num_tasks() const { return num_tasks_.load(); }
+
+ private:
+  StreamThread(std::shared_ptr<const TopologyPlan> plan,
+               const StreamsConfig& config, int index,
+               const std::string& process_id, KafkaClientFactory factory,
+               Callbacks callbacks);
+
+  void Run();
+  void SetState(State s);
+  absl::StatusOr<int64_t> PollRecords();
+  absl::Status MaybeCommit(int64_t processed);
+  absl::Status CommitAll();
+  absl::Status HandleCommitError(const absl::Status& error);
+  absl::Status Rejoin();
+  void NotePoll();
+
+  // RebalanceListener; run inside Poll() on this thread.
+  void OnPartitionsRevoked(absl::Span<const TopicPartition> partitions,
+                           RevocationKind kind) override;
+  void OnPartitionsAssigned(
+      absl::Span<const TopicPartition> partitions) override;
+
+  const std::shared_ptr<const TopologyPlan> plan_;
+  const StreamsConfig config_;
+  const int index_;
+  const std::string name_;
+  const std::string transactional_id_;
+  const KafkaClientFactory factory_;
+  const Callbacks callbacks_;
+
+  std::unique_ptr<Consumer> consumer_;
+  std::unique_ptr<StreamsProducer> producer_;
+  std::unique_ptr<TaskManager> task_manager_;
+  TaskOptions task_options_;
+  ClientConfig consumer_config_;
+
+  // Loop state, touched only by the stream thread.
+  absl::Time last_commit_ = absl::Now();
+  int64_t processed_since_commit_ = 0;
+  bool producer_needs_reset_ = false;
+  absl::Status callback_error_;  // first error from a rebalance callback
+
+  std::atomic<State> state_{State::kCreated};
+  std::atomic<bool> shutdown_requested_{false};
+  std::atomic<int64_t> last_poll_micros_;
+  std::atomic<size_t> num_tasks_{0};
+  StreamThreadStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace brook::internal
+
+#endif  // BROOK_RUNTIME_INTERNAL_STREAM_THREAD_H_

@@ -1,0 +1,79 @@
+#include "runtime/internal/streams_producer.h"
+
+#include "absl/time/clock.h"
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "kafka/errors.h"
+
+namespace brook::internal {
+
+absl::Status RetryWhileRetriable(absl::Duration timeout,
+                                 const std::function<absl::Status()>& fn) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::Status s = fn();
+    if (!IsRetriable(s) || absl::Now() >= deadline) return s;
+    LOG(INFO) << "retrying after: " << s;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+StreamsProducer::StreamsProducer(ClientConfig config,
+                                 KafkaClientFactory factory,
+                                 absl::Duration call_timeout)
+    : config_(std::move(config)),
+      factory_(std::move(factory)),
+      call_timeout_(call_timeout),
+      exactly_once_(config_.contains("transactional.id")) {}
+
+absl::Status StreamsProducer::Initialize() {
+  producer_.reset();
+  transaction_open_ = false;
+  BROOK_ASSIGN_OR_RETURN(producer_, factory_.producer(config_));
+  if (!exactly_once_) return absl::OkStatus();
+  return RetryWhileRetriable(call_timeout_, [&] {
+    return producer_->InitTransactions(call_timeout_);
+  });
+}
+
+absl::Status StreamsProducer::MaybeBegin() {
+  if (!exactly_once_ || transaction_open_) return absl::OkStatus();
+  BROOK_RETURN_IF_ERROR(producer_->BeginTransaction());
+  transaction_open_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status StreamsProducer::Send(const ProducerRecord& record) {
+  BROOK_RETURN_IF_ERROR(MaybeBegin());
+  return producer_->Send(record);
+}
+
+absl::Status StreamsProducer::Commit(
+    absl::Span<const TopicPartitionOffset> offsets,
+    const GroupMetadata* group) {
+  if (!exactly_once_) return producer_->Flush(call_timeout_);
+  if (offsets.empty() && !transaction_open_) return absl::OkStatus();
+  BROOK_RETURN_IF_ERROR(MaybeBegin());
+  if (!offsets.empty()) {
+    BROOK_RETURN_IF_ERROR(RetryWhileRetriable(call_timeout_, [&] {
+      return producer_->SendOffsetsToTransaction(offsets, *group,
+                                                 call_timeout_);
+    }));
+  }
+  BROOK_RETURN_IF_ERROR(RetryWhileRetriable(call_timeout_, [&] {
+    return producer_->CommitTransaction(call_timeout_);
+  }));
+  transaction_open_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status StreamsProducer::Abort() {
+  if (!transaction_open_) return absl::OkStatus();
+  transaction_open_ = false;
+  return RetryWhileRetriable(call_timeout_, [&] {
+    return producer_->AbortTransaction(call_timeout_);
+  });
+}
+
+}  // namespace brook::internal

@@ -1,0 +1,70 @@
+// StreamsProducer: a stream thread's producer and its transaction. Sinks
+// send through it (it is their RecordCollector); under exactly-once it opens
+// a transaction lazily at the first send or commit, and Commit() sends the
+// consumed offsets into the transaction and commits it. Under at-least-once
+// Commit() only flushes; the thread then commits offsets via the consumer.
+//
+// Transaction states (exactly-once):
+//
+//   kNone --first Send()/Commit()--> kOpen --Commit()--> kNone
+//                                      |
+//                                      +--Abort()--> kNone
+//
+// Threading model: owned by one StreamThread.
+#ifndef BROOK_RUNTIME_INTERNAL_STREAMS_PRODUCER_H_
+#define BROOK_RUNTIME_INTERNAL_STREAMS_PRODUCER_H_
+
+#include <memory>
+#include <string>
+
+#include "kafka/producer.h"
+#include "runtime/internal/client_factory.h"
+#include "runtime/internal/task_context.h"
+
+namespace brook::internal {
+
+class StreamsProducer final : public RecordCollector {
+ public:
+  // `config` is the producer's full client config; it is transactional iff
+  // it has a transactional.id.
+  StreamsProducer(ClientConfig config, KafkaClientFactory factory,
+                  absl::Duration call_timeout);
+
+  // Creates the producer and, under exactly-once, initializes transactions
+  // (fencing older producers with the same transactional.id). Called again
+  // after a fatal error, it replaces the producer.
+  absl::Status Initialize();
+
+  absl::Status Send(const ProducerRecord& record) override;
+
+  // Exactly-once: sends `offsets` with `group` into the transaction and
+  // commits it (retrying retriable errors). At-least-once: flushes.
+  // On error the transaction is still open: the caller aborts.
+  absl::Status Commit(absl::Span<const TopicPartitionOffset> offsets,
+                      const GroupMetadata* group);
+
+  // Aborts the open transaction, if any.
+  absl::Status Abort();
+
+  bool exactly_once() const { return exactly_once_; }
+  bool transaction_open() const { return transaction_open_; }
+
+ private:
+  absl::Status MaybeBegin();
+
+  const ClientConfig config_;
+  const KafkaClientFactory factory_;
+  const absl::Duration call_timeout_;
+  const bool exactly_once_;
+  std::unique_ptr<Producer> producer_;
+  bool transaction_open_ = false;
+};
+
+// Calls `fn` until it succeeds, fails with a non-retriable error, or
+// `timeout` has passed.
+absl::Status RetryWhileRetriable(absl::Duration timeout,
+                                 const std::function<absl::Status()>& fn);
+
+}  // namespace brook::internal
+
+#endif  // BROOK_RUNTIME_INTERNAL_STREAMS_PRODUCER_H_

@@ -1,0 +1,219 @@
+#include "runtime/internal/task_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+
+namespace brook::internal {
+namespace {
+
+std::string Join(const std::vector<TopicPartition>& tps) {
+  return absl::StrJoin(tps, ", ",
+                       [](std::string* out, const TopicPartition& tp) {
+                         out->append(tp.ToString());
+                       });
+}
+
+}  // namespace
+
+TaskManager::TaskManager(std::shared_ptr<const TopologyPlan> plan,
+                         const StreamsConfig& config, TaskOptions task_options,
+                         Consumer* consumer, StreamsProducer* producer)
+    : plan_(std::move(plan)),
+      config_(config),
+      task_options_(std::move(task_options)),
+      consumer_(consumer),
+      producer_(producer) {}
+
+TaskManager::~TaskManager() { CloseAll(CloseMode::kDirty); }
+
+absl::Status TaskManager::HandleAssignment(
+    absl::Span<const TopicPartition> partitions) {
+  std::map<TaskId, std::vector<TopicPartition>> assignment;
+  for (const TopicPartition& tp : partitions) {
+    std::optional<TopologyPlan::Route> route = plan_->RouteFor(tp.topic);
+    if (!route.has_value()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "assigned partition ", tp.ToString(), " is read by no source"));
+    }
+    assignment[TaskId{route->subtopology, tp.partition}].push_back(tp);
+  }
+  // Co-partitioning: a task needs partition N of every topic its
+  // sub-topology reads by name.
+  for (const auto& [id, tps] : assignment) {
+    std::vector<TopicPartition> missing;
+    for (const std::string& topic :
+         plan_->subtopologies()[id.subtopology].source_topics) {
+      TopicPartition needed{topic, id.partition};
+      if (std::find(tps.begin(), tps.end(), needed) == tps.end()) {
+        missing.push_back(needed);
+      }
+    }
+    if (!missing.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "task ", id.ToString(), " was assigned ", Join(tps), " but not ",
+          Join(missing),
+          ": co-partitioned topics need equal partition counts, and every "
+          "instance of the application must run the same topology"));
+    }
+  }
+  return CreateTasks(assignment);
+}
+
+absl::Status TaskManager::CreateTasks(
+    const std::map<TaskId, std::vector<TopicPartition>>& assignment) {
+  for (const auto& [id, tps] : assignment) {
+    auto task =
+        std::make_unique<StreamTask>(id, plan_, tps, task_options_, producer_);
+    BROOK_RETURN_IF_ERROR(task->Initialize());
+    for (const TopicPartition& tp : tps) task_by_partition_[tp] = task.get();
+    tasks_[id] = std::move(task);
+  }
+  return absl::OkStatus();
+}
+
+void TaskManager::CloseAll(CloseMode mode) {
+  for (auto& [id, task] : tasks_) task->Close(mode);
+  tasks_.clear();
+  task_by_partition_.clear();
+  paused_.clear();
+  next_task_ = 0;
+}
+
+absl::Status TaskManager::AddRecord(ConsumerRecord record) {
+  TopicPartition tp{record.topic, record.partition};
+  auto it = task_by_partition_.find(tp);
+  if (it == task_by_partition_.end()) {
+    // A record fetched before its partition was revoked; dropping it is safe
+    // because nothing consumed it.
+    return absl::OkStatus();
+  }
+  BROOK_RETURN_IF_ERROR(it->second->AddRecord(std::move(record)));
+  if (it->second->buffered(tp) >=
+          static_cast<size_t>(config_.buffered_records_per_partition) &&
+      !paused_.contains(tp)) {
+    BROOK_RETURN_IF_ERROR(consumer_->Pause({tp}));
+    paused_.insert(tp);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> TaskManager::Process(int64_t max_per_task) {
+  int64_t total = 0;
+  if (tasks_.empty()) return total;
+  std::vector<StreamTask*> order;
+  for (auto& [id, task] : tasks_) order.push_back(task.get());
+  next_task_ %= order.size();
+  for (size_t i = 0; i < order.size(); ++i) {
+    StreamTask* task = order[(next_task_ + i) % order.size()];
+    BROOK_ASSIGN_OR_RETURN(int64_t n, task->Process(max_per_task));
+    total += n;
+  }
+  ++next_task_;
+  BROOK_RETURN_IF_ERROR(ResumeDrained());
+  return total;
+}
+
+absl::Status TaskManager::ResumeDrained() {
+  // Resume below half the limit, so the fetch restarts while records remain.
+  std::vector<TopicPartition> resume;
+  for (const TopicPartition& tp : paused_) {
+    auto it = task_by_partition_.find(tp);
+    if (it == task_by_partition_.end() ||
+        it->second->buffered(tp) <
+            static_cast<size_t>(config_.buffered_records_per_partition) / 2) {
+      resume.push_back(tp);
+    }
+  }
+  if (resume.empty()) return absl::OkStatus();
+  for (const TopicPartition& tp : resume) paused_.erase(tp);
+  return consumer_->Resume(resume);
+}
+
+absl::Status TaskManager::PunctuateWallClock() {
+  for (auto& [id, task] : tasks_)
+    BROOK_RETURN_IF_ERROR(task->PunctuateWallClock());
+  return absl::OkStatus();
+}
+
+bool TaskManager::commit_needed() const {
+  for (const auto& [id, task] : tasks_) {
+    if (task->commit_needed()) return true;
+  }
+  return producer_->transaction_open();
+}
+
+bool TaskManager::commit_requested() const {
+  for (const auto& [id, task] : tasks_) {
+    if (task->commit_requested()) return true;
+  }
+  return false;
+}
+
+absl::Status TaskManager::Commit() {
+  std::vector<TopicPartitionOffset> offsets;
+  for (const auto& [id, task] : tasks_) {
+    for (TopicPartitionOffset& o : task->UncommittedOffsets()) {
+      offsets.push_back(std::move(o));
+    }
+  }
+  if (producer_->exactly_once()) {
+    std::unique_ptr<GroupMetadata> group;
+    if (!offsets.empty()) {
+      // Fresh metadata: offsets sent with a stale generation are rejected by
+      // the broker, which is how a zombie is fenced (KIP-447).
+      BROOK_ASSIGN_OR_RETURN(group, consumer_->GetGroupMetadata());
+    }
+    BROOK_RETURN_IF_ERROR(producer_->Commit(offsets, group.get()));
+  } else {
+    BROOK_RETURN_IF_ERROR(producer_->Commit({}, nullptr));
+    BROOK_RETURN_IF_ERROR(RetryWhileRetriable(config_.client_call_timeout, [&] {
+      return consumer_->CommitSync(offsets);
+    }));
+  }
+  for (auto& [id, task] : tasks_) task->MarkCommitted();
+  return absl::OkStatus();
+}
+
+absl::Status TaskManager::ReviveAllFromCommitted() {
+  std::map<TaskId, std::vector<TopicPartition>> assignment;
+  std::vector<TopicPartition> all;
+  for (const auto& [id, task] : tasks_) {
+    assignment[id] = task->partitions();
+    all.insert(all.end(), task->partitions().begin(), task->partitions().end());
+  }
+  std::vector<TopicPartition> paused(paused_.begin(), paused_.end());
+  CloseAll(CloseMode::kDirty);
+  if (!paused.empty()) BROOK_RETURN_IF_ERROR(consumer_->Resume(paused));
+  if (all.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<TopicPartitionOffset>> committed;
+  BROOK_RETURN_IF_ERROR(RetryWhileRetriable(config_.client_call_timeout, [&] {
+    committed = consumer_->Committed(all, config_.client_call_timeout);
+    return committed.status();
+  }));
+  for (TopicPartitionOffset& p : *committed) {
+    // No committed offset: start over, as auto.offset.reset=earliest.
+    if (p.offset < 0) p.offset = kOffsetBeginning;
+  }
+  BROOK_RETURN_IF_ERROR(consumer_->Seek(*committed));
+  LOG(INFO) << "revived " << assignment.size()
+            << " tasks from their committed offsets";
+  return CreateTasks(assignment);
+}
+
+bool TaskManager::has_buffered_records() const {
+  for (const auto& [id, task] : tasks_) {
+    if (task->buffered() > 0) return true;
+  }
+  return false;
+}
+
+std::vector<const StreamTask*> TaskManager::tasks() const {
+  std::vector<const StreamTask*> out;
+  for (const auto& [id, task] : tasks_) out.push_back(task.get());
+  return out;
+}
+
+}  // namespace brook::internal

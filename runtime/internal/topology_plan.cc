@@ -1,0 +1,313 @@
+#include "runtime/internal/topology_plan.h"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+#include "base/status_macros.h"
+
+namespace brook::internal {
+namespace {
+
+using Kind = NodeSpec::Kind;
+
+absl::string_view KindName(Kind k) {
+  switch (k) {
+    case Kind::kSource:
+      return "source";
+    case Kind::kProcessor:
+      return "processor";
+    case Kind::kSink:
+      return "sink";
+  }
+  return "?";
+}
+
+class UnionFind {
+ public:
+  explicit UnionFind(int n) : parent_(n) {
+    std::iota(parent_.begin(), parent_.end(), 0);
+  }
+  int Find(int x) {
+    return parent_[x] == x ? x : parent_[x] = Find(parent_[x]);
+  }
+  void Union(int a, int b) {
+    a = Find(a);
+    b = Find(b);
+    if (a != b) parent_[std::max(a, b)] = std::min(a, b);
+  }
+
+ private:
+  std::vector<int> parent_;
+};
+
+// Checks each node on its own and against its parents.
+absl::Status CheckEdges(const std::vector<NodeSpec>& nodes,
+                        const absl::flat_hash_map<std::string, int>& index) {
+  for (const NodeSpec& n : nodes) {
+    if (n.kind == Kind::kSource) {
+      if (!n.parents.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("source '", n.name, "' cannot have parents"));
+      }
+      if (n.topics.empty() && n.pattern.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("source '", n.name, "' reads no topic"));
+      }
+      continue;
+    }
+    if (n.parents.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(KindName(n.kind), " '", n.name,
+                       "' has no parent, so it gets no records"));
+    }
+    for (const std::string& p : n.parents) {
+      auto it = index.find(p);
+      if (it == index.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(KindName(n.kind), " '", n.name,
+                         "' names unknown parent '", p, "'"));
+      }
+      const NodeSpec& parent = nodes[it->second];
+      if (parent.kind == Kind::kSink) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "sink '", p, "' cannot be the parent of '", n.name, "'"));
+      }
+      if (!(parent.output == n.input)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            KindName(n.kind), " '", n.name, "' takes records ", n.input.name,
+            " but its parent '", p, "' forwards ", parent.output.name));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Kahn's algorithm: parents before children, or the names on a cycle.
+absl::StatusOr<std::vector<int>> TopologicalOrder(
+    const std::vector<NodeSpec>& nodes,
+    const absl::flat_hash_map<std::string, int>& index) {
+  std::vector<int> indegree(nodes.size(), 0);
+  std::vector<std::vector<int>> children(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const std::string& p : nodes[i].parents) {
+      children[index.at(p)].push_back(static_cast<int>(i));
+      ++indegree[i];
+    }
+  }
+  std::vector<int> order;
+  std::vector<int> ready;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (indegree[i] == 0) ready.push_back(static_cast<int>(i));
+  }
+  while (!ready.empty()) {
+    std::sort(ready.begin(), ready.end(), std::greater<int>());
+    int n = ready.back();
+    ready.pop_back();
+    order.push_back(n);
+    for (int c : children[n]) {
+      if (--indegree[c] == 0) ready.push_back(c);
+    }
+  }
+  if (order.size() != nodes.size()) {
+    std::vector<std::string> on_cycle;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (indegree[i] > 0) on_cycle.push_back(nodes[i].name);
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the topology has a cycle through ", absl::StrJoin(on_cycle, ", ")));
+  }
+  return order;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const TopologyPlan>> TopologyPlan::Build(
+    const Topology& topology) {
+  const std::vector<NodeSpec>& nodes = topology.nodes();
+  if (nodes.empty()) {
+    return absl::InvalidArgumentError("the topology is empty: add a source");
+  }
+  absl::flat_hash_map<std::string, int> index;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!index.emplace(nodes[i].name, static_cast<int>(i)).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "topology node name '", nodes[i].name, "' is used twice"));
+    }
+  }
+  BROOK_RETURN_IF_ERROR(CheckEdges(nodes, index));
+  BROOK_ASSIGN_OR_RETURN(std::vector<int> order,
+                         TopologicalOrder(nodes, index));
+  for (const NodeSpec& n : nodes) {
+    for (const std::string& s : n.stores) {
+      if (!topology.stores().contains(s)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "processor '", n.name, "' uses unknown state store '", s, "'"));
+      }
+    }
+  }
+
+  // Sub-topologies: nodes joined by edges or by a shared store.
+  UnionFind components(static_cast<int>(nodes.size()));
+  absl::flat_hash_map<std::string, int> store_owner;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const std::string& p : nodes[i].parents) {
+      components.Union(static_cast<int>(i), index.at(p));
+    }
+    for (const std::string& s : nodes[i].stores) {
+      auto [it, inserted] = store_owner.emplace(s, static_cast<int>(i));
+      if (!inserted) components.Union(static_cast<int>(i), it->second);
+    }
+  }
+  std::shared_ptr<TopologyPlan> plan(new TopologyPlan());
+  plan->nodes_ = nodes;
+  plan->stores_ = topology.stores();
+  absl::flat_hash_map<int, int32_t> sub_of_root;
+  for (int n = 0; n < static_cast<int>(nodes.size()); ++n) {
+    int root = components.Find(n);
+    if (!sub_of_root.contains(root)) {
+      int32_t id = static_cast<int32_t>(plan->subs_.size());
+      sub_of_root[root] = id;
+      plan->subs_.push_back(SubTopologyPlan{.id = id});
+    }
+  }
+  for (int n : order) {
+    SubTopologyPlan& sub = plan->subs_[sub_of_root[components.Find(n)]];
+    sub.nodes.push_back(n);
+    const NodeSpec& spec = nodes[n];
+    if (spec.kind == Kind::kSink) sub.sink_topics.push_back(spec.topics[0]);
+    for (const std::string& s : spec.stores) {
+      if (std::find(sub.stores.begin(), sub.stores.end(), s) ==
+          sub.stores.end()) {
+        sub.stores.push_back(s);
+      }
+    }
+    if (spec.kind != Kind::kSource) continue;
+    Route route{sub.id, n};
+    for (const std::string& t : spec.topics) {
+      if (!plan->topic_routes_.emplace(t, route).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("topic '", t,
+                         "' is read by two sources; read it once and fan out"));
+      }
+      sub.source_topics.push_back(t);
+    }
+    if (!spec.pattern.empty()) {
+      auto raw = std::make_unique<regex_t>();
+      const std::string anchored = absl::StrCat("^(", spec.pattern, ")$");
+      if (int rc =
+              regcomp(raw.get(), anchored.c_str(), REG_EXTENDED | REG_NOSUB);
+          rc != 0) {
+        char reason[256];
+        regerror(rc, raw.get(), reason, sizeof(reason));
+        return absl::InvalidArgumentError(
+            absl::StrCat("source '", spec.name, "' has an invalid pattern '",
+                         spec.pattern, "': ", reason));
+      }
+      std::shared_ptr<regex_t> regex(raw.release(), [](regex_t* r) {
+        regfree(r);
+        delete r;
+      });
+      plan->patterns_.push_back({std::move(regex), route});
+      sub.source_patterns.push_back(spec.pattern);
+    }
+  }
+  return std::shared_ptr<const TopologyPlan>(std::move(plan));
+}
+
+std::optional<TopologyPlan::Route> TopologyPlan::RouteFor(
+    const std::string& topic) const {
+  if (auto it = topic_routes_.find(topic); it != topic_routes_.end()) {
+    return it->second;
+  }
+  for (const PatternRoute& p : patterns_) {
+    if (regexec(p.regex.get(), topic.c_str(), 0, nullptr, 0) == 0)
+      return p.route;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> TopologyPlan::Subscription() const {
+  std::vector<std::string> topics;
+  for (const SubTopologyPlan& sub : subs_) {
+    for (const std::string& t : sub.source_topics) topics.push_back(t);
+    for (const std::string& p : sub.source_patterns) {
+      topics.push_back(absl::StrCat("^(", p, ")$"));
+    }
+  }
+  return topics;
+}
+
+bool TopologyPlan::IsConnected(const std::string& node,
+                               absl::string_view store) const {
+  for (const NodeSpec& n : nodes_) {
+    if (n.name != node) continue;
+    return std::find(n.stores.begin(), n.stores.end(), store) != n.stores.end();
+  }
+  return false;
+}
+
+std::string TopologyPlan::Describe() const {
+  return DescribeNodes(nodes_, subs_);
+}
+
+std::string DescribeNodes(const std::vector<NodeSpec>& nodes,
+                          const std::vector<SubTopologyPlan>& subs) {
+  std::vector<std::vector<std::string>> children(nodes.size());
+  absl::flat_hash_map<std::string, int> index;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    index[nodes[i].name] = static_cast<int>(i);
+  for (const NodeSpec& n : nodes) {
+    for (const std::string& p : n.parents) {
+      if (auto it = index.find(p); it != index.end()) {
+        children[it->second].push_back(n.name);
+      }
+    }
+  }
+  auto describe_node = [&](int i, std::string* out) {
+    const NodeSpec& n = nodes[i];
+    switch (n.kind) {
+      case Kind::kSource:
+        if (n.pattern.empty()) {
+          absl::StrAppend(out, "    Source: ", n.name, " (topics: [",
+                          absl::StrJoin(n.topics, ", "), "])\n");
+        } else {
+          absl::StrAppend(out, "    Source: ", n.name,
+                          " (topic pattern: ", n.pattern, ")\n");
+        }
+        break;
+      case Kind::kProcessor:
+        absl::StrAppend(out, "    Processor: ", n.name, " (stores: [",
+                        absl::StrJoin(n.stores, ", "), "])\n");
+        break;
+      case Kind::kSink:
+        absl::StrAppend(out, "    Sink: ", n.name,
+                        " (topic: ", n.topics.empty() ? "" : n.topics[0],
+                        ")\n");
+        break;
+    }
+    if (!children[i].empty()) {
+      absl::StrAppend(out, "      --> ", absl::StrJoin(children[i], ", "),
+                      "\n");
+    }
+    if (!n.parents.empty()) {
+      absl::StrAppend(out, "      <-- ", absl::StrJoin(n.parents, ", "), "\n");
+    }
+  };
+  std::string out = "Topologies:\n";
+  if (subs.empty()) {
+    for (size_t i = 0; i < nodes.size(); ++i)
+      describe_node(static_cast<int>(i), &out);
+    return out;
+  }
+  for (const SubTopologyPlan& sub : subs) {
+    absl::StrAppend(&out, "   Sub-topology: ", sub.id, "\n");
+    for (int n : sub.nodes) describe_node(n, &out);
+  }
+  return out;
+}
+
+}  // namespace brook::internal

@@ -1,0 +1,309 @@
+#include "runtime/kafka_streams.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "runtime/internal/stream_thread.h"
+#include "runtime/internal/topology_plan.h"
+
+namespace brook {
+
+using internal::StreamThread;
+
+absl::string_view KafkaStreams::StateName(State s) {
+  switch (s) {
+    case State::kCreated:
+      return "CREATED";
+    case State::kRebalancing:
+      return "REBALANCING";
+    case State::kRunning:
+      return "RUNNING";
+    case State::kPendingShutdown:
+      return "PENDING_SHUTDOWN";
+    case State::kNotRunning:
+      return "NOT_RUNNING";
+    case State::kError:
+      return "ERROR";
+  }
+  return "?";
+}
+
+absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(
+    const Topology& topology, const StreamsConfig& config) {
+  return Create(topology, config, internal::KafkaClientFactory());
+}
+
+absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(
+    const Topology& topology, const StreamsConfig& config,
+    internal::KafkaClientFactory factory) {
+  BROOK_RETURN_IF_ERROR(config.Validate());
+  BROOK_RETURN_IF_ERROR(topology.Validate());
+  BROOK_ASSIGN_OR_RETURN(std::shared_ptr<const internal::TopologyPlan> plan,
+                         internal::TopologyPlan::Build(topology));
+  BROOK_ASSIGN_OR_RETURN(
+      std::unique_ptr<StateDirectory> state_directory,
+      StateDirectory::Open(config.state_dir, config.application_id));
+  return std::unique_ptr<KafkaStreams>(new KafkaStreams(
+      std::move(plan), config, std::move(factory), std::move(state_directory)));
+}
+
+KafkaStreams::KafkaStreams(std::shared_ptr<const internal::TopologyPlan> plan,
+                           StreamsConfig config,
+                           internal::KafkaClientFactory factory,
+                           std::unique_ptr<StateDirectory> state_directory)
+    : plan_(std::move(plan)),
+      config_(std::move(config)),
+      factory_(std::move(factory)),
+      state_directory_(std::move(state_directory)) {}
+
+KafkaStreams::~KafkaStreams() { Close().IgnoreError(); }  // Unbounded wait.
+
+void KafkaStreams::SetStateListener(
+    std::function<void(State, State)> listener) {
+  absl::MutexLock lock(&mu_);
+  listener_ = std::move(listener);
+}
+
+void KafkaStreams::SetUncaughtErrorHandler(
+    std::function<StreamThreadErrorResponse(const absl::Status&)> handler) {
+  absl::MutexLock lock(&mu_);
+  error_handler_ = std::move(handler);
+}
+
+KafkaStreams::State KafkaStreams::state() const {
+  absl::MutexLock lock(&mu_);
+  return state_;
+}
+
+absl::Status KafkaStreams::error() const {
+  absl::MutexLock lock(&mu_);
+  return error_;
+}
+
+std::string KafkaStreams::DescribeTopology() const { return plan_->Describe(); }
+
+void KafkaStreams::SetState(State s) {
+  if (state_ == s) return;
+  const State old = state_;
+  state_ = s;
+  LOG(INFO) << "application " << config_.application_id << " " << StateName(old)
+            << " -> " << StateName(s);
+  // Listeners run outside mu_ (they may call state()); listener_mu_ keeps
+  // their calls in order.
+  std::function<void(State, State)> listener = listener_;
+  if (listener) {
+    mu_.Unlock();
+    {
+      absl::MutexLock l(&listener_mu_);
+      listener(s, old);
+    }
+    mu_.Lock();
+  }
+}
+
+absl::Status KafkaStreams::ValidateTopics() {
+  ClientConfig admin_config = {
+      {"bootstrap.servers", config_.bootstrap_servers}};
+  for (const auto& [k, v] : config_.admin_config) admin_config[k] = v;
+  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin,
+                         factory_.admin(admin_config));
+  const absl::Duration timeout = absl::Seconds(30);
+  for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
+    std::vector<std::string> counts;
+    int32_t first = -1;
+    bool equal = true;
+    for (const std::string& topic : sub.source_topics) {
+      absl::StatusOr<int32_t> n = admin->PartitionCount(topic, timeout);
+      if (!n.ok()) {
+        return absl::Status(n.status().code(),
+                            absl::StrCat("source topic of sub-topology ",
+                                         sub.id, ": ", n.status().message()));
+      }
+      counts.push_back(absl::StrCat(topic, "=", *n));
+      if (first >= 0 && *n != first) equal = false;
+      first = *n;
+    }
+    if (!equal) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "sub-topology ", sub.id,
+          " reads topics with different partition "
+          "counts (",
+          absl::StrJoin(counts, ", "),
+          "); co-partitioned topics must have equal partition counts"));
+    }
+    for (const std::string& topic : sub.sink_topics) {
+      absl::StatusOr<int32_t> n = admin->PartitionCount(topic, timeout);
+      if (!n.ok()) {
+        return absl::Status(n.status().code(),
+                            absl::StrCat("sink topic of sub-topology ", sub.id,
+                                         ": ", n.status().message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::MakeThread(
+    int index) {
+  StreamThread::Callbacks callbacks;
+  callbacks.on_state_change = [this](int i, StreamThread::State) {
+    OnThreadStateChange(i);
+  };
+  callbacks.on_error = [this](int i, const absl::Status& error) {
+    OnThreadError(i, error);
+  };
+  return StreamThread::Create(plan_, config_, index, process_id(),
+                              state_directory_->path(), factory_,
+                              std::move(callbacks));
+}
+
+absl::Status KafkaStreams::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != State::kCreated) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Start() needs state CREATED, the application is ",
+                       StateName(state_)));
+    }
+  }
+  BROOK_RETURN_IF_ERROR(ValidateTopics());
+  absl::MutexLock lock(&mu_);
+  for (int i = 0; i < config_.num_stream_threads; ++i) {
+    BROOK_ASSIGN_OR_RETURN(std::unique_ptr<StreamThread> thread, MakeThread(i));
+    threads_.push_back(std::move(thread));
+  }
+  SetState(State::kRebalancing);
+  for (auto& thread : threads_) thread->Start();
+  watchdog_ = std::thread([this] { WatchPolls(); });
+  return absl::OkStatus();
+}
+
+void KafkaStreams::OnThreadStateChange(int index) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != State::kRebalancing && state_ != State::kRunning) return;
+  bool all_running = !threads_.empty();
+  for (const auto& thread : threads_) {
+    if (thread->state() != StreamThread::State::kRunning) all_running = false;
+  }
+  SetState(all_running ? State::kRunning : State::kRebalancing);
+}
+
+void KafkaStreams::OnThreadError(int index, const absl::Status& error) {
+  std::function<StreamThreadErrorResponse(const absl::Status&)> handler;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != State::kRebalancing && state_ != State::kRunning) return;
+    handler = error_handler_;
+  }
+  StreamThreadErrorResponse response =
+      handler ? handler(error) : StreamThreadErrorResponse::kShutdownClient;
+  absl::MutexLock lock(&mu_);
+  if (state_ != State::kRebalancing && state_ != State::kRunning) return;
+  if (response == StreamThreadErrorResponse::kReplaceThread) {
+    absl::StatusOr<std::unique_ptr<StreamThread>> replacement =
+        MakeThread(index);
+    if (replacement.ok()) {
+      LOG(WARNING) << "replacing stream thread " << index
+                   << " after: " << error;
+      replaced_.push_back(std::move(threads_[index]));
+      threads_[index] = *std::move(replacement);
+      threads_[index]->Start();
+      return;
+    }
+    LOG(ERROR) << "cannot replace stream thread " << index << ": "
+               << replacement.status();
+  }
+  error_ = error;
+  for (auto& thread : threads_) thread->RequestShutdown();
+  SetState(State::kError);
+}
+
+void KafkaStreams::WatchPolls() {
+  // A thread that stops polling for max.poll.interval.ms is removed from
+  // the group; warn at half of it, once per stall.
+  const absl::Duration warn_after = config_.max_poll_interval / 2;
+  std::vector<bool> warned(config_.num_stream_threads, false);
+  absl::MutexLock lock(&mu_);
+  while (!mu_.AwaitWithTimeout(absl::Condition(&watchdog_stop_),
+                               absl::Milliseconds(250))) {
+    const absl::Time now = absl::Now();
+    for (size_t i = 0; i < threads_.size(); ++i) {
+      const StreamThread& t = *threads_[i];
+      const StreamThread::State s = t.state();
+      const absl::Duration gap = now - t.last_poll();
+      const bool stalled = s != StreamThread::State::kDead &&
+                           s != StreamThread::State::kPendingShutdown &&
+                           gap > warn_after;
+      if (stalled && !warned[i]) {
+        LOG(WARNING) << "watchdog: " << t.name() << " has not polled for "
+                     << absl::FormatDuration(gap)
+                     << "; max.poll.interval.ms is "
+                     << absl::FormatDuration(config_.max_poll_interval)
+                     << ": unless processing returns within "
+                     << absl::FormatDuration(config_.max_poll_interval - gap)
+                     << ", the group removes this thread and its tasks move";
+      }
+      warned[i] = stalled;
+    }
+  }
+}
+
+absl::Status KafkaStreams::Close(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::vector<StreamThread*> threads;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ == State::kNotRunning) return absl::OkStatus();
+    if (state_ != State::kError) SetState(State::kPendingShutdown);
+    watchdog_stop_ = true;
+    for (auto& t : threads_) threads.push_back(t.get());
+    for (auto& t : replaced_) threads.push_back(t.get());
+  }
+  for (StreamThread* t : threads) t->RequestShutdown();
+  for (StreamThread* t : threads) {
+    while (t->state() != StreamThread::State::kDead &&
+           t->state() != StreamThread::State::kCreated) {
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            t->name(), " did not stop within ", absl::FormatDuration(timeout)));
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    t->Join();
+  }
+  if (watchdog_.joinable()) watchdog_.join();
+  absl::MutexLock lock(&mu_);
+  if (state_ != State::kError) SetState(State::kNotRunning);
+  return absl::OkStatus();
+}
+
+std::vector<StreamThreadMetrics> KafkaStreams::Metrics() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<StreamThreadMetrics> out;
+  auto add = [&out](const StreamThread& t) {
+    const internal::StreamThreadStats& s = t.stats();
+    StreamThreadMetrics m;
+    m.name = t.name();
+    m.state = std::string(StreamThread::StateName(t.state()));
+    m.tasks = static_cast<int64_t>(t.num_tasks());
+    m.records_processed = s.records_processed.load();
+    m.commits = s.commits.load();
+    m.commit_latency_avg_ms =
+        m.commits ? s.commit_micros_total.load() / 1000.0 / m.commits : 0;
+    m.commit_latency_max_ms = s.commit_micros_max.load() / 1000.0;
+    m.aborts = s.aborts.load();
+    m.rebalances = s.rebalances.load();
+    m.task_migrations = s.task_migrations.load();
+    m.producer_resets = s.producer_resets.load();
+    m.max_poll_gap_ms = s.max_poll_gap_micros.load() / 1000.0;
+    out.push_back(std::move(m));
+  };
+  for (const auto& t : threads_) add(*t);
+  for (const auto& t : replaced_) add(*t);
+  return out;
+}
+
+}  // namespace brook

@@ -1,0 +1,167 @@
+// KafkaStreams: a running Brook application instance. It runs a Topology
+// with num.stream.threads stream threads; instances with the same
+// application.id share the work through the consumer group.
+//
+//   absl::StatusOr<std::unique_ptr<KafkaStreams>> app =
+//       KafkaStreams::Create(topology, config);
+//   BROOK_RETURN_IF_ERROR((*app)->Start());
+//   ... until SIGTERM ...
+//   BROOK_RETURN_IF_ERROR((*app)->Close(absl::Seconds(30)));
+//
+// Instance states (Kafka Streams' names):
+//
+//          Start()              all threads running
+//   kCreated ----> kRebalancing <-------------------> kRunning
+//      |                |    a thread rebalances         |
+//      |                +------------+-------------------+
+//      |                             | Close()
+//      |                             v
+//      +------ Close() ------> kPendingShutdown ----> kNotRunning
+//
+//   a thread dies and the error handler answers kShutdownClient -> kError
+//   (Close() is still needed to release resources).
+//
+// Threading model: thread-safe. Listeners and the error handler run on
+// stream threads; they must not call Close().
+#ifndef BROOK_RUNTIME_KAFKA_STREAMS_H_
+#define BROOK_RUNTIME_KAFKA_STREAMS_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+#include "runtime/internal/client_factory.h"
+#include "runtime/streams_config.h"
+#include "runtime/topology.h"
+#include "state/state_directory.h"
+
+namespace brook {
+
+namespace internal {
+class StreamThread;
+class TopologyPlan;
+}  // namespace internal
+
+// What to do when a stream thread dies of an error (a processing error, a
+// deserialization error, a broken co-partitioning, an unrecoverable Kafka
+// error).
+enum class StreamThreadErrorResponse {
+  // Start a new thread in its place (same index, same transactional.id);
+  // its tasks are reassigned and restart from their committed offsets.
+  kReplaceThread,
+  // Stop every thread and move the instance to kError. The default.
+  kShutdownClient,
+};
+
+// A snapshot of one stream thread's counters.
+struct StreamThreadMetrics {
+  std::string name;
+  std::string state;
+  int64_t tasks = 0;
+  int64_t records_processed = 0;
+  int64_t commits = 0;
+  double commit_latency_avg_ms = 0;
+  double commit_latency_max_ms = 0;
+  int64_t aborts = 0;
+  int64_t rebalances = 0;
+  int64_t task_migrations = 0;
+  int64_t producer_resets = 0;
+  double max_poll_gap_ms = 0;  // longest time between two polls
+};
+
+class KafkaStreams {
+ public:
+  enum class State {
+    kCreated,
+    kRebalancing,
+    kRunning,
+    kPendingShutdown,
+    kNotRunning,
+    kError,
+  };
+  static absl::string_view StateName(State s);
+
+  // Validates the config and the topology and locks the state directory.
+  // Errors name the config key or topology node at fault.
+  static absl::StatusOr<std::unique_ptr<KafkaStreams>> Create(
+      const Topology& topology, const StreamsConfig& config);
+  // The same with other Kafka clients (fakes in unit tests).
+  static absl::StatusOr<std::unique_ptr<KafkaStreams>> Create(
+      const Topology& topology, const StreamsConfig& config,
+      internal::KafkaClientFactory factory);
+
+  // Closes with an unbounded wait if Close() was not called.
+  ~KafkaStreams();
+
+  // Called with (new state, old state) on every change. Set before Start().
+  void SetStateListener(std::function<void(State, State)> listener);
+  // Decides what a stream thread's death means. Set before Start().
+  void SetUncaughtErrorHandler(
+      std::function<StreamThreadErrorResponse(const absl::Status&)> handler);
+
+  // Checks that every source and sink topic exists and that co-partitioned
+  // source topics have equal partition counts (errors name the topics), then
+  // starts the threads. REQUIRES: state() == kCreated.
+  absl::Status Start();
+
+  // Stops the threads (each commits its tasks first) and waits up to
+  // `timeout`. kDeadlineExceeded if threads are still running then.
+  absl::Status Close(absl::Duration timeout = absl::InfiniteDuration());
+
+  State state() const;
+  // The error that moved the instance to kError.
+  absl::Status error() const;
+  // Per-thread counters, including replaced threads.
+  std::vector<StreamThreadMetrics> Metrics() const;
+  // Persisted in the state directory; part of every transactional.id.
+  const std::string& process_id() const {
+    return state_directory_->process_id();
+  }
+  // Topology::Describe() of what this instance runs.
+  std::string DescribeTopology() const;
+
+ private:
+  KafkaStreams(std::shared_ptr<const internal::TopologyPlan> plan,
+               StreamsConfig config, internal::KafkaClientFactory factory,
+               std::unique_ptr<StateDirectory> state_directory);
+
+  absl::Status ValidateTopics();
+  absl::StatusOr<std::unique_ptr<internal::StreamThread>> MakeThread(int index);
+  void OnThreadStateChange(int index);
+  void OnThreadError(int index, const absl::Status& error);
+  void SetState(State s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NotifyListener(State new_state, State old_state);
+  void WatchPolls();
+
+  const std::shared_ptr<const internal::TopologyPlan> plan_;
+  const StreamsConfig config_;
+  const internal::KafkaClientFactory factory_;
+  const std::unique_ptr<StateDirectory> state_directory_;
+
+  mutable absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kCreated;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  // threads_[i] is the live thread of index i; replaced ones are kept until
+  // Close() joins them.
+  std::vector<std::unique_ptr<internal::StreamThread>> threads_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<internal::StreamThread>> replaced_
+      ABSL_GUARDED_BY(mu_);
+  std::function<void(State, State)> listener_ ABSL_GUARDED_BY(mu_);
+  std::function<StreamThreadErrorResponse(const absl::Status&)> error_handler_
+      ABSL_GUARDED_BY(mu_);
+  bool watchdog_stop_ ABSL_GUARDED_BY(mu_) = false;
+
+  absl::Mutex listener_mu_;  // serializes listener calls
+  std::thread watchdog_;
+};
+
+}  // namespace brook
+
+#endif  // BROOK_RUNTIME_KAFKA_STREAMS_H_

@@ -1,0 +1,78 @@
+// ProcessorContext<KOut, VOut>: what a processor sees of the task running it.
+//
+// Threading model: owned by the task; used only on its stream thread, from
+// Init(), Process(), Close() and punctuators.
+#ifndef BROOK_RUNTIME_PROCESSOR_CONTEXT_H_
+#define BROOK_RUNTIME_PROCESSOR_CONTEXT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+#include "runtime/punctuation.h"
+#include "runtime/record.h"
+#include "runtime/task_id.h"
+#include "state/state_store.h"
+
+namespace brook {
+
+template <typename KOut, typename VOut>
+class ProcessorContext {
+ public:
+  virtual ~ProcessorContext() = default;
+
+  // Sends `record` to every child of this processor, which process it before
+  // Forward() returns. Returns the first error a child reported.
+  virtual absl::Status Forward(const Record<KOut, VOut>& record) = 0;
+
+  // Sends `record` to the child named `child` only. kNotFound if this
+  // processor has no such child.
+  virtual absl::Status Forward(const Record<KOut, VOut>& record,
+                               absl::string_view child) = 0;
+
+  // Calls `punctuator` every `interval` of stream time or wall-clock time
+  // until cancelled or the task closes. REQUIRES: interval >= 1 ms.
+  virtual absl::StatusOr<Cancellable> Schedule(absl::Duration interval,
+                                               PunctuationType type,
+                                               Punctuator punctuator) = 0;
+
+  // The store named `name`, which must be connected to this processor in the
+  // topology. kNotFound otherwise.
+  virtual absl::StatusOr<StateStore*> GetStateStore(absl::string_view name) = 0;
+
+  // Typed access: kFailedPrecondition if the store is not an S.
+  template <typename S>
+  absl::StatusOr<S*> GetStateStore(absl::string_view name) {
+    absl::StatusOr<StateStore*> store = GetStateStore(name);
+    if (!store.ok()) return store.status();
+    S* typed = dynamic_cast<S*>(*store);
+    if (typed == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("state store '", name, "' has another type"));
+    }
+    return typed;
+  }
+
+  // Where the record being processed came from; nullopt in a punctuator.
+  virtual const std::optional<RecordMetadata>& record_metadata() const = 0;
+
+  virtual const TaskId& task_id() const = 0;
+  virtual const std::string& application_id() const = 0;
+
+  // Highest event time the task has processed, -1 before the first record.
+  virtual int64_t current_stream_time_ms() const = 0;
+  virtual int64_t current_system_time_ms() const = 0;
+
+  // Asks for a commit as soon as the current record is done.
+  virtual void RequestCommit() = 0;
+};
+
+}  // namespace brook
+
+#endif  // BROOK_RUNTIME_PROCESSOR_CONTEXT_H_

@@ -1,0 +1,90 @@
+#include "runtime/streams_config.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace brook {
+namespace {
+
+absl::Status Invalid(absl::string_view key, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("'", key, "' ", why));
+}
+
+}  // namespace
+
+absl::Duration StreamsConfig::EffectiveCommitInterval() const {
+  if (commit_interval > absl::ZeroDuration()) return commit_interval;
+  return processing_guarantee == ProcessingGuarantee::kExactlyOnceV2
+             ? absl::Milliseconds(100)
+             : absl::Seconds(30);
+}
+
+absl::Status StreamsConfig::Validate() const {
+  if (application_id.empty()) return Invalid("application.id", "is required");
+  if (application_id.find('/') != std::string::npos) {
+    return Invalid("application.id", "must not contain '/'");
+  }
+  if (bootstrap_servers.empty())
+    return Invalid("bootstrap.servers", "is required");
+  if (num_stream_threads < 1) {
+    return Invalid("num.stream.threads", absl::StrCat("=", num_stream_threads,
+                                                      " must be at least 1"));
+  }
+  if (commit_interval < absl::ZeroDuration()) {
+    return Invalid("commit.interval.ms", "must not be negative");
+  }
+  if (commit_max_records < 1)
+    return Invalid("commit.max.records", "must be positive");
+  if (state_dir.empty()) return Invalid("state.dir", "is required");
+  if (buffered_records_per_partition < 1) {
+    return Invalid("buffered.records.per.partition", "must be positive");
+  }
+  if (max_records_per_task_per_iteration < 1) {
+    return Invalid("max.records.per.task.per.iteration", "must be positive");
+  }
+  if (poll_timeout < absl::ZeroDuration())
+    return Invalid("poll.ms", "must not be negative");
+  if (max_poll_records < 1)
+    return Invalid("max.poll.records", "must be positive");
+  if (max_poll_interval < absl::Seconds(1)) {
+    return Invalid("max.poll.interval.ms", "must be at least 1 s");
+  }
+  if (session_timeout < absl::Seconds(1)) {
+    return Invalid("session.timeout.ms", "must be at least 1 s");
+  }
+  if (transaction_timeout < absl::Seconds(1)) {
+    return Invalid("transaction.timeout.ms", "must be at least 1 s");
+  }
+  if (processing_guarantee == ProcessingGuarantee::kExactlyOnceV2 &&
+      EffectiveCommitInterval() >= transaction_timeout) {
+    return Invalid(
+        "commit.interval.ms",
+        absl::StrCat("=", absl::FormatDuration(EffectiveCommitInterval()),
+                     " must be shorter than 'transaction.timeout.ms'=",
+                     absl::FormatDuration(transaction_timeout),
+                     ", or the broker aborts every transaction"));
+  }
+  if (client_call_timeout <= absl::ZeroDuration()) {
+    return Invalid("client.call.timeout", "must be positive");
+  }
+  if (!default_timestamp_extractor) {
+    return Invalid("default.timestamp.extractor", "must be set");
+  }
+  for (const char* key :
+       {"group.id", "enable.auto.commit", "enable.auto.offset.store",
+        "partition.assignment.strategy", "isolation.level",
+        "group.instance.id"}) {
+    if (consumer_config.contains(key)) {
+      return Invalid(absl::StrCat("consumer config ", key),
+                     "is set by Brook and cannot be overridden");
+    }
+  }
+  for (const char* key : {"transactional.id", "enable.idempotence"}) {
+    if (producer_config.contains(key)) {
+      return Invalid(absl::StrCat("producer config ", key),
+                     "is set by Brook and cannot be overridden");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace brook

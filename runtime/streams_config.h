@@ -1,0 +1,103 @@
+// StreamsConfig: configuration of a Brook application (KafkaStreams).
+// Field names follow Kafka Streams' config keys, which error messages use.
+// Threading model: a plain value, copied into KafkaStreams at Create().
+#ifndef BROOK_RUNTIME_STREAMS_CONFIG_H_
+#define BROOK_RUNTIME_STREAMS_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+#include "kafka/client_config.h"
+#include "runtime/processing_guarantee.h"
+#include "runtime/timestamp_extractor.h"
+
+namespace brook {
+
+struct StreamsConfig {
+  // application.id: the consumer group, the prefix of every transactional.id
+  // and internal topic, and the state directory's name. Required.
+  std::string application_id;
+
+  // bootstrap.servers. Required.
+  std::string bootstrap_servers;
+
+  // num.stream.threads: each thread has its own consumer (a group member),
+  // its own transactional producer and its own tasks.
+  int num_stream_threads = 1;
+
+  // processing.guarantee. Brook defaults to exactly_once_v2, its reason to
+  // exist; Kafka Streams defaults to at_least_once.
+  ProcessingGuarantee processing_guarantee =
+      ProcessingGuarantee::kExactlyOnceV2;
+
+  // commit.interval.ms; zero picks Kafka Streams' default for the guarantee:
+  // 100 ms under exactly-once (outputs become visible only at commit), 30 s
+  // under at-least-once (a longer interval only costs replay after a crash).
+  absl::Duration commit_interval = absl::ZeroDuration();
+
+  // commit.max.records: a thread also commits after processing this many
+  // records since its last commit, bounding a transaction's size.
+  int64_t commit_max_records = 100000;
+
+  // state.dir: root of the local state. Holds the process id that keeps
+  // transactional.ids stable across restarts; one running instance per
+  // directory.
+  std::string state_dir = "/tmp/brook";
+
+  // buffered.records.per.partition: a partition whose queue holds this many
+  // records is paused until its queue is drained (Kafka Streams: 1000).
+  int64_t buffered_records_per_partition = 1000;
+
+  // max.records.per.task.per.iteration: how many records one task may
+  // process before the thread moves to the next task and polls again. Keeps
+  // a hot partition from starving the others and the consumer polled.
+  int64_t max_records_per_task_per_iteration = 100;
+
+  // poll.ms: how long a poll may block when no task has buffered records.
+  absl::Duration poll_timeout = absl::Milliseconds(100);
+
+  // max.poll.records: records taken from the consumer per loop iteration.
+  int64_t max_poll_records = 500;
+
+  // max.poll.interval.ms: a thread that does not poll for this long is
+  // removed from the group and its tasks move. A watchdog logs a warning
+  // when a thread has not polled for half of it.
+  absl::Duration max_poll_interval = absl::Minutes(5);
+
+  // session.timeout.ms: how long a crashed instance keeps its partitions.
+  absl::Duration session_timeout = absl::Seconds(45);
+
+  // group.instance.id: set it to enable static membership; thread i joins as
+  // "<group.instance.id>-<i>", so a restart within session.timeout.ms keeps
+  // its partitions without a rebalance. Must be unique per instance.
+  std::string group_instance_id;
+
+  // transaction.timeout.ms: the broker aborts a transaction left open this
+  // long by a producer that died (Kafka Streams: 10 s under exactly-once).
+  absl::Duration transaction_timeout = absl::Seconds(10);
+
+  // Upper bound for one blocking Kafka call (init, commit, abort, offsets).
+  absl::Duration client_call_timeout = absl::Seconds(60);
+
+  // default.timestamp.extractor: used by sources that set none.
+  TimestampExtractor default_timestamp_extractor = RecordTimestampExtractor();
+
+  // librdkafka properties added to, and overriding, what Brook sets. Keys
+  // Brook must control (group.id, enable.auto.commit, transactional.id, ...)
+  // are rejected.
+  ClientConfig consumer_config;
+  ClientConfig producer_config;
+  ClientConfig admin_config;
+
+  absl::Duration EffectiveCommitInterval() const;
+
+  // Rejects missing or contradictory settings; the error names the key.
+  absl::Status Validate() const;
+};
+
+}  // namespace brook
+
+#endif  // BROOK_RUNTIME_STREAMS_CONFIG_H_

@@ -1,0 +1,70 @@
+#include "runtime/topology.h"
+
+#include "absl/strings/str_cat.h"
+
+#include "runtime/internal/topology_plan.h"
+
+namespace brook {
+
+Topology& Topology::Add(internal::NodeSpec spec) {
+  if (spec.name.empty() && first_error_.ok()) {
+    first_error_ =
+        absl::InvalidArgumentError("a topology node has an empty name");
+  }
+  for (const internal::NodeSpec& n : nodes_) {
+    if (n.name == spec.name && first_error_.ok()) {
+      first_error_ = absl::InvalidArgumentError(
+          absl::StrCat("topology node name '", spec.name, "' is used twice"));
+    }
+  }
+  nodes_.push_back(std::move(spec));
+  return *this;
+}
+
+Topology& Topology::AddStateStore(std::shared_ptr<const StoreBuilder> builder,
+                                  std::vector<std::string> processors) {
+  const std::string name = builder->name();
+  if (stores_.contains(name) && first_error_.ok()) {
+    first_error_ = absl::InvalidArgumentError(
+        absl::StrCat("state store '", name, "' is added twice"));
+  }
+  stores_[name] = std::move(builder);
+  for (const std::string& p : processors) {
+    bool found = false;
+    for (internal::NodeSpec& n : nodes_) {
+      if (n.name != p) continue;
+      found = true;
+      if (n.kind != internal::NodeSpec::Kind::kProcessor && first_error_.ok()) {
+        first_error_ = absl::InvalidArgumentError(absl::StrCat(
+            "state store '", name,
+            "' can only be connected to processors, not '", p, "'"));
+      }
+      n.stores.push_back(name);
+    }
+    if (!found && first_error_.ok()) {
+      first_error_ = absl::InvalidArgumentError(absl::StrCat(
+          "state store '", name, "' is connected to unknown processor '", p,
+          "' (add the processor first)"));
+    }
+  }
+  return *this;
+}
+
+absl::Status Topology::Validate() const {
+  if (!first_error_.ok()) return first_error_;
+  return internal::TopologyPlan::Build(*this).status();
+}
+
+std::string Topology::Describe() const {
+  absl::StatusOr<std::shared_ptr<const internal::TopologyPlan>> plan =
+      internal::TopologyPlan::Build(*this);
+  if (!first_error_.ok() || !plan.ok()) {
+    const absl::Status& error =
+        first_error_.ok() ? plan.status() : first_error_;
+    return absl::StrCat("Invalid topology: ", error.message(), "\n",
+                        internal::DescribeNodes(nodes_, {}));
+  }
+  return (*plan)->Describe();
+}
+
+}  // namespace brook

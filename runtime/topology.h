@@ -1,0 +1,148 @@
+// Topology: the processor API's description of a DAG of sources, processors
+// and sinks, each named. Kafka Streams' Topology, with typed nodes.
+//
+//   Topology t;
+//   t.AddSource<std::string, std::string>("in", {"orders"}, Serdes::String(),
+//                                         Serdes::String())
+//    .AddProcessor<std::string, std::string, std::string, std::string>(
+//        "upper", [] { return std::make_unique<Upper>(); }, {"in"})
+//    .AddSink<std::string, std::string>("out", "orders-upper",
+//                                       Serdes::String(), Serdes::String(),
+//                                       {"upper"});
+//
+// Nodes may be added in any order; mistakes (a duplicate name, an unknown
+// parent, a cycle, mismatched record types between a parent and a child, an
+// unknown store) are collected and reported by Validate(), which
+// KafkaStreams::Create() calls. Describe() prints the sub-topologies: the
+// connected parts of the DAG, each of which runs as one task per partition.
+//
+// Threading model: build on one thread; once handed to KafkaStreams it is
+// only read.
+#ifndef BROOK_RUNTIME_TOPOLOGY_H_
+#define BROOK_RUNTIME_TOPOLOGY_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+#include "runtime/internal/node_spec.h"
+#include "runtime/internal/processor_node.h"
+#include "runtime/processor.h"
+#include "runtime/serde.h"
+#include "runtime/timestamp_extractor.h"
+#include "state/state_store.h"
+
+namespace brook {
+
+using internal::StreamPartitioner;
+
+class Topology {
+ public:
+  // A source reading `topics`. All source topics of one sub-topology must
+  // have the same partition count (they are co-partitioned).
+  template <typename K, typename V>
+  Topology& AddSource(const std::string& name, std::vector<std::string> topics,
+                      SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+                      TimestampExtractor extractor = nullptr) {
+    internal::NodeSpec spec = SourceSpec<K, V>(name, key_serde, value_serde);
+    spec.topics = std::move(topics);
+    spec.timestamp_extractor = std::move(extractor);
+    return Add(std::move(spec));
+  }
+
+  // A source reading every topic whose name matches the ECMAScript regex
+  // `pattern` (a full match), including topics created later.
+  template <typename K, typename V>
+  Topology& AddSourcePattern(const std::string& name,
+                             const std::string& pattern, SerdePtr<K> key_serde,
+                             SerdePtr<V> value_serde,
+                             TimestampExtractor extractor = nullptr) {
+    internal::NodeSpec spec = SourceSpec<K, V>(name, key_serde, value_serde);
+    spec.pattern = pattern;
+    spec.timestamp_extractor = std::move(extractor);
+    return Add(std::move(spec));
+  }
+
+  template <typename KIn, typename VIn, typename KOut, typename VOut>
+  Topology& AddProcessor(const std::string& name,
+                         ProcessorSupplier<KIn, VIn, KOut, VOut> supplier,
+                         std::vector<std::string> parents) {
+    internal::NodeSpec spec;
+    spec.kind = internal::NodeSpec::Kind::kProcessor;
+    spec.name = name;
+    spec.parents = std::move(parents);
+    spec.input = internal::RecordTypes::Of<KIn, VIn>();
+    spec.output = internal::RecordTypes::Of<KOut, VOut>();
+    spec.make = [name, supplier = std::move(supplier)]()
+        -> std::unique_ptr<internal::ProcessorNode> {
+      return std::make_unique<
+          internal::ProcessorNodeImpl<KIn, VIn, KOut, VOut>>(name, supplier());
+    };
+    return Add(std::move(spec));
+  }
+
+  template <typename K, typename V>
+  Topology& AddSink(const std::string& name, const std::string& topic,
+                    SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+                    std::vector<std::string> parents,
+                    StreamPartitioner<K, V> partitioner = nullptr) {
+    internal::NodeSpec spec;
+    spec.kind = internal::NodeSpec::Kind::kSink;
+    spec.name = name;
+    spec.parents = std::move(parents);
+    spec.input = internal::RecordTypes::Of<K, V>();
+    spec.topics = {topic};
+    spec.make = [=]() -> std::unique_ptr<internal::ProcessorNode> {
+      return std::make_unique<internal::SinkNode<K, V>>(
+          name, topic, key_serde, value_serde, partitioner);
+    };
+    return Add(std::move(spec));
+  }
+
+  // Attaches a store, made per task by `builder`, to the named processors.
+  Topology& AddStateStore(std::shared_ptr<const StoreBuilder> builder,
+                          std::vector<std::string> processors);
+
+  // Collected construction errors, then whole-graph checks. OK means the
+  // topology can run.
+  absl::Status Validate() const;
+
+  // The sub-topologies as text, in Kafka Streams' format. Describes an
+  // invalid topology as far as it can and names the first error.
+  std::string Describe() const;
+
+  const std::vector<internal::NodeSpec>& nodes() const { return nodes_; }
+  const std::map<std::string, std::shared_ptr<const StoreBuilder>>& stores()
+      const {
+    return stores_;
+  }
+
+ private:
+  template <typename K, typename V>
+  static internal::NodeSpec SourceSpec(const std::string& name,
+                                       SerdePtr<K> key_serde,
+                                       SerdePtr<V> value_serde) {
+    internal::NodeSpec spec;
+    spec.kind = internal::NodeSpec::Kind::kSource;
+    spec.name = name;
+    spec.output = internal::RecordTypes::Of<K, V>();
+    spec.make = [=]() -> std::unique_ptr<internal::ProcessorNode> {
+      return std::make_unique<internal::SourceNode<K, V>>(name, key_serde,
+                                                          value_serde);
+    };
+    return spec;
+  }
+
+  Topology& Add(internal::NodeSpec spec);
+
+  std::vector<internal::NodeSpec> nodes_;
+  std::map<std::string, std::shared_ptr<const StoreBuilder>> stores_;
+  absl::Status first_error_;
+};
+
+}  // namespace brook
+
+#endif  // BROOK_RUNTIME_TOPOLOGY_H_
