@@ -1,8 +1,8 @@
 // eos_app: a Brook application used by the integration tests as a child
 // process: source(input) -> "forward" processor -> sink(output), run with
 // KafkaStreams until SIGTERM. The processor forwards each record unchanged;
-// it can stall once (to exceed max.poll.interval.ms) when it meets a given
-// value, to test that a slow instance's tasks move without breaking
+// it can stall once (to exceed max.poll.interval.ms) after a number of
+// records, to test that a slow instance's tasks move without breaking
 // exactly-once.
 #include <csignal>
 #include <iostream>
@@ -26,8 +26,8 @@ ABSL_FLAG(std::string, processing_guarantee, "exactly_once_v2", "guarantee");
 ABSL_FLAG(int64_t, session_timeout_ms, 6000, "session.timeout.ms");
 ABSL_FLAG(int64_t, max_poll_interval_ms, 300000, "max.poll.interval.ms");
 ABSL_FLAG(int64_t, commit_interval_ms, 0, "commit.interval.ms; 0 = default");
-ABSL_FLAG(std::string, stall_on_value, "",
-          "stall once when this value arrives");
+ABSL_FLAG(int64_t, stall_after_records, 0,
+          "stall once after this many records (0: never)");
 ABSL_FLAG(int64_t, stall_ms, 0, "how long to stall");
 ABSL_FLAG(int64_t, max_records_per_task_per_iteration, 100,
           "max.records.per.task.per.iteration");
@@ -50,11 +50,11 @@ class Forward final : public brook::Processor<std::string, std::string,
     return absl::OkStatus();
   }
   absl::Status Process(const Record<std::string, std::string>& r) override {
-    static std::atomic<bool> stalled{false};
-    const std::string& stall_on = absl::GetFlag(FLAGS_stall_on_value);
-    if (!stall_on.empty() && r.value == stall_on && !stalled.exchange(true)) {
+    static std::atomic<int64_t> seen{0};
+    const int64_t stall_after = absl::GetFlag(FLAGS_stall_after_records);
+    if (stall_after > 0 && ++seen == stall_after) {
       LOG(WARNING) << "eos_app: stalling " << absl::GetFlag(FLAGS_stall_ms)
-                   << " ms on " << stall_on;
+                   << " ms in task " << context_->task_id().ToString();
       absl::SleepFor(absl::Milliseconds(absl::GetFlag(FLAGS_stall_ms)));
       LOG(WARNING) << "eos_app: stall over";
     }

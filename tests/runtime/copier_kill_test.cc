@@ -4,11 +4,8 @@
 // transaction is usually open), restarts it on the same state directory, and
 // finally checks with read_committed that every input id is in the output
 // exactly once, and that the group's committed offsets reached the end.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -23,9 +20,8 @@
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "kafka/topic_reader.h"
+#include "tests/testing/child_process.h"
 #include "tests/testing/kafka_env.h"
-
-extern char** environ;
 
 namespace brook {
 namespace {
@@ -37,41 +33,6 @@ using ::brook::testing::UniqueName;
 
 constexpr int kPartitions = 3;
 constexpr int kKills = 5;
-
-// A running brook_copier child process.
-class CopierProcess {
- public:
-  CopierProcess(const std::vector<std::string>& args, const std::string& log) {
-    std::vector<char*> argv;
-    for (const std::string& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    int rc =
-        posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(rc, 0) << "cannot start " << args[0];
-  }
-  ~CopierProcess() {
-    if (pid_ > 0) Kill(SIGKILL);
-  }
-  // Sends `sig` and waits for exit; returns the wait status.
-  int Kill(int sig) {
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  bool Running() { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
-
- private:
-  pid_t pid_ = -1;
-};
 
 class CopierKillTest : public ::testing::Test {
  protected:
@@ -146,7 +107,7 @@ TEST_F(CopierKillTest, SurvivesRepeatedKillNineWithEveryRecordExactlyOnce) {
   std::mt19937 rng(std::random_device{}());
   int kills = 0;
   std::vector<int64_t> committed_at_kill;
-  auto copier = std::make_unique<CopierProcess>(args, log);
+  auto copier = std::make_unique<testing::ChildProcess>(args, log);
   int64_t last_committed = 0;
   for (int k = 0; k < kKills; ++k) {
     // Wait until this incarnation has committed something, then let it run a
@@ -168,7 +129,7 @@ TEST_F(CopierKillTest, SurvivesRepeatedKillNineWithEveryRecordExactlyOnce) {
     ++kills;
     last_committed = CommittedTotal(**group_reader);
     committed_at_kill.push_back(last_committed);
-    copier = std::make_unique<CopierProcess>(args, log);
+    copier = std::make_unique<testing::ChildProcess>(args, log);
   }
   stop_producing = true;
   producer_thread.join();

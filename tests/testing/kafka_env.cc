@@ -15,6 +15,7 @@
 
 #include "base/logging.h"
 #include "kafka/admin.h"
+#include "kafka/consumer.h"
 #include "kafka/producer.h"
 
 namespace brook::testing {
@@ -76,6 +77,24 @@ void ProduceRawValue(const std::string& topic, const std::string& value) {
   CHECK(s.ok()) << s;
   s = (*producer)->Flush(absl::Seconds(60));
   CHECK(s.ok()) << s;
+}
+
+std::vector<int64_t> CommittedOffsets(const std::string& group,
+                                      const std::string& topic,
+                                      int partitions) {
+  ClientConfig config = BaseConfig();
+  config["group.id"] = group;
+  auto consumer = Consumer::Create(config, nullptr);
+  CHECK(consumer.ok()) << consumer.status();
+  std::vector<TopicPartition> tps;
+  for (int p = 0; p < partitions; ++p) tps.push_back({topic, p});
+  auto committed = (*consumer)->Committed(tps, absl::Seconds(30));
+  if (!committed.ok()) return {};
+  std::vector<int64_t> out;
+  for (const TopicPartitionOffset& c : *committed) {
+    out.push_back(std::max<int64_t>(c.offset, 0));
+  }
+  return out;
 }
 
 std::string BinaryPath(const std::string& relative) {

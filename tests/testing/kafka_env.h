@@ -33,6 +33,11 @@ void ProduceValues(const std::string& topic, const std::string& prefix,
 // Writes one record with `value` (key "raw") and waits for delivery.
 void ProduceRawValue(const std::string& topic, const std::string& value);
 
+// The group's committed offset of each partition of `topic` (0 where none),
+// read without joining the group. Empty on error.
+std::vector<int64_t> CommittedOffsets(const std::string& group,
+                                      const std::string& topic, int partitions);
+
 // Path of a built binary: <build dir>/<relative>.
 std::string BinaryPath(const std::string& relative);
 

@@ -1,0 +1,333 @@
+// Brook applications (tests/apps/eos_app.cc) run as child processes against
+// the real broker, under faults: instances killed with SIGKILL and
+// restarted, a hot partition, a processor stalling past
+// max.poll.interval.ms, and a zombie instance (SIGSTOP, then SIGCONT after
+// its tasks moved). Each scenario ends with the same verification: the
+// group's committed offsets reach the end of the input, and a
+// read_committed reader finds every input id in the output exactly once.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+#include "kafka/producer.h"
+#include "kafka/topic_reader.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/kafka_env.h"
+
+namespace brook {
+namespace {
+
+using ::brook::testing::BaseConfig;
+using ::brook::testing::CheckExactCopy;
+using ::brook::testing::ChildProcess;
+using ::brook::testing::CommittedOffsets;
+using ::brook::testing::CreateTopic;
+using ::brook::testing::UniqueName;
+
+int64_t Sum(const std::vector<int64_t>& v) {
+  int64_t s = 0;
+  for (int64_t x : v) s += x;
+  return s;
+}
+
+// Writes "id-%07d" records round-robin over the partitions at about
+// `per_second` records/s until stopped.
+class InputWriter {
+ public:
+  InputWriter(std::string topic, int partitions, int per_second)
+      : thread_([=, this] { Run(topic, partitions, per_second); }) {}
+  ~InputWriter() { Stop(); }
+  // Stops writing and returns how many records were written (all delivered).
+  int64_t Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return written_;
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  void Run(const std::string& topic, int partitions, int per_second) {
+    auto producer = Producer::Create(BaseConfig());
+    if (!producer.ok()) {
+      failed_ = true;
+      return;
+    }
+    const int batch = std::max(1, per_second / 10);
+    int64_t i = 0;
+    for (; !stop_.load(); ++i) {
+      if (!(*producer)
+               ->Send({.topic = topic,
+                       .partition = static_cast<int32_t>(i % partitions),
+                       .key = absl::StrCat("k", i),
+                       .value = absl::StrFormat("id-%07d", i)})
+               .ok()) {
+        failed_ = true;
+        break;
+      }
+      if (i % batch == batch - 1) absl::SleepFor(absl::Milliseconds(100));
+    }
+    if (!(*producer)->Flush(absl::Seconds(60)).ok()) failed_ = true;
+    written_ = i;
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<int64_t> written_{0};
+  std::thread thread_;
+};
+
+class EosAppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    app_ = UniqueName("eos-app");
+    in_ = UniqueName("eos-in");
+    out_ = UniqueName("eos-out");
+    dir_ = ::testing::TempDir() + "/" + app_;
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  void CreateTopics(int partitions) {
+    partitions_ = partitions;
+    CreateTopic(in_, partitions);
+    CreateTopic(out_, partitions);
+  }
+
+  std::string Log(int instance) const {
+    return absl::StrCat(dir_, "-instance", instance, ".log");
+  }
+
+  std::unique_ptr<ChildProcess> StartInstance(
+      int instance, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        testing::BinaryPath("tests/eos_app"),
+        "--bootstrap_servers=" + testing::BootstrapServers(),
+        "--application_id=" + app_,
+        "--input_topic=" + in_,
+        "--output_topic=" + out_,
+        absl::StrCat("--state_dir=", dir_, "/instance", instance),
+        "--session_timeout_ms=6000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto child = std::make_unique<ChildProcess>(args, Log(instance));
+    EXPECT_TRUE(child->started());
+    return child;
+  }
+
+  std::vector<int64_t> Committed() {
+    return CommittedOffsets(app_, in_, partitions_);
+  }
+
+  // Waits until the group committed all `records`, stops the instances
+  // cleanly and checks the output. Returns the check for reporting.
+  testing::CopyCheck DrainAndVerify(
+      int64_t records, std::vector<std::unique_ptr<ChildProcess>>& apps) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(180);
+    while (Sum(Committed()) < records && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    EXPECT_EQ(Sum(Committed()), records)
+        << "logs: " << dir_ << "-instance*.log";
+    for (auto& app : apps) {
+      if (app == nullptr) continue;
+      int status = app->Stop(SIGTERM, 60000);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "an instance did not stop cleanly; logs: " << dir_
+          << "-instance*.log";
+    }
+    auto out = ReadTopic(BaseConfig(), out_, IsolationLevel::kReadCommitted,
+                         absl::Seconds(120));
+    EXPECT_TRUE(out.ok()) << out.status();
+    if (!out.ok()) return {};
+    testing::CopyCheck check = CheckExactCopy(*out, "id", records);
+    EXPECT_EQ(check.records, records) << check.ToString();
+    EXPECT_EQ(check.duplicates, 0) << check.ToString();
+    EXPECT_EQ(check.missing, 0) << check.ToString();
+    EXPECT_EQ(check.unexpected, 0) << check.ToString();
+    return check;
+  }
+
+  int64_t AbortedRecordsInOutput(int64_t records) {
+    auto raw = ReadTopic(BaseConfig(), out_, IsolationLevel::kReadUncommitted,
+                         absl::Seconds(60));
+    return raw.ok() ? static_cast<int64_t>(raw->size()) - records : -1;
+  }
+
+  std::string app_, in_, out_, dir_;
+  int partitions_ = 0;
+};
+
+TEST_F(EosAppTest, ThreeInstancesTimesTwoThreadsSurviveRandomKillNine) {
+  CreateTopics(6);
+  std::vector<std::unique_ptr<ChildProcess>> apps;
+  for (int i = 0; i < 3; ++i) apps.push_back(StartInstance(i, {"--threads=2"}));
+  InputWriter writer(in_, 6, 3000);
+
+  std::mt19937 rng(std::random_device{}());
+  constexpr int kKills = 6;
+  std::vector<std::string> kills;
+  int64_t last = 0;
+  for (int k = 0; k < kKills; ++k) {
+    // Kill only once the group made progress since the last kill, so every
+    // kill lands mid-stream with transactions open.
+    const absl::Time deadline = absl::Now() + absl::Seconds(120);
+    int64_t committed = Sum(Committed());
+    while (committed <= last && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(200));
+      committed = Sum(Committed());
+    }
+    ASSERT_GT(committed, last) << "no progress before kill " << k;
+    absl::SleepFor(
+        absl::Milliseconds(std::uniform_int_distribution<>(0, 1500)(rng)));
+    const int victim = std::uniform_int_distribution<>(0, 2)(rng);
+    int status = apps[victim]->Kill(SIGKILL);
+    ASSERT_TRUE(WIFSIGNALED(status))
+        << "instance " << victim << " had died by itself; log " << Log(victim);
+    last = Sum(Committed());
+    kills.push_back(absl::StrCat("instance ", victim, " at ", last));
+    apps[victim] = StartInstance(victim, {"--threads=2"});
+  }
+  const int64_t records = writer.Stop();
+  ASSERT_FALSE(writer.failed());
+  testing::CopyCheck check = DrainAndVerify(records, apps);
+  std::cout
+      << "input " << records
+      << " records; kills: " << absl::StrJoin(kills, ", ")
+      << "\nread_committed output: " << check.ToString()
+      << "\naborted records in the output log (invisible to read_committed): "
+      << AbortedRecordsInOutput(records) << "\n";
+}
+
+TEST_F(EosAppTest, HotPartitionDoesNotStarveTheOthers) {
+  CreateTopics(4);
+  // 90% of the input on partition 0, the rest spread over 1..3.
+  constexpr int64_t kHot = 90000, kColdEach = 3334;
+  auto producer = Producer::Create(BaseConfig());
+  ASSERT_TRUE(producer.ok());
+  int64_t id = 0;
+  for (int64_t i = 0; i < kHot + 3 * kColdEach; ++i) {
+    const int32_t p = i < kHot ? 0 : 1 + static_cast<int32_t>((i - kHot) % 3);
+    ASSERT_TRUE((*producer)
+                    ->Send({.topic = in_,
+                            .partition = p,
+                            .value = absl::StrFormat("id-%07d", id++)})
+                    .ok());
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
+  const int64_t records = id;
+
+  std::vector<std::unique_ptr<ChildProcess>> apps;
+  apps.push_back(StartInstance(0));
+  // Sample per-partition progress until the cold partitions are done.
+  std::vector<std::string> timeline;
+  std::vector<int64_t> c;
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + absl::Seconds(120);
+  while (absl::Now() < deadline) {
+    c = Committed();
+    if (c.size() == 4) {
+      timeline.push_back(absl::StrFormat(
+          "%.1fs: %s", absl::ToDoubleSeconds(absl::Now() - start),
+          absl::StrJoin(c, "/")));
+      if (c[1] >= kColdEach && c[2] >= kColdEach && c[3] >= kColdEach) break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(c.size(), 4u);
+  std::cout << "committed offsets p0(hot)/p1/p2/p3 over time:\n  "
+            << absl::StrJoin(timeline, "\n  ") << "\n";
+  EXPECT_GE(c[1], kColdEach);
+  EXPECT_GE(c[2], kColdEach);
+  EXPECT_GE(c[3], kColdEach);
+  // When the cold partitions are done, the hot one is far from done: it did
+  // not get the thread to itself first.
+  EXPECT_LT(c[0], kHot / 2)
+      << "the hot partition was drained before the cold ones";
+  DrainAndVerify(records, apps);
+}
+
+TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
+  CreateTopics(2);
+  InputWriter writer(in_, 2, 1000);
+  std::vector<std::unique_ptr<ChildProcess>> apps;
+  // Instance 0 stalls once, for longer than max.poll.interval.ms.
+  apps.push_back(
+      StartInstance(0, {"--max_poll_interval_ms=8000",
+                        "--stall_after_records=300", "--stall_ms=14000"}));
+  apps.push_back(StartInstance(1, {"--max_poll_interval_ms=8000"}));
+  // While instance 0 stalls, instance 1 must take over both partitions and
+  // move both forward.
+  absl::SleepFor(absl::Seconds(30));
+  const std::vector<int64_t> mid = Committed();
+  absl::SleepFor(absl::Seconds(3));
+  const std::vector<int64_t> later = Committed();
+  ASSERT_EQ(mid.size(), 2u);
+  ASSERT_EQ(later.size(), 2u);
+  EXPECT_GT(later[0], mid[0]);
+  EXPECT_GT(later[1], mid[1]);
+  const int64_t records = writer.Stop();
+  DrainAndVerify(records, apps);
+  const std::string log0 = testing::ReadFile(Log(0));
+  EXPECT_TRUE(absl::StrContains(log0, "eos_app: stall over")) << Log(0);
+  EXPECT_TRUE(absl::StrContains(log0, "has not polled for"))
+      << "the watchdog did not warn; " << Log(0);
+  // Depending on timing it learns from the lost assignment, from the stale
+  // generation of its offsets, or from its transaction having been aborted
+  // by the broker (transaction.timeout.ms < the stall): its producer is
+  // fenced.
+  EXPECT_TRUE(absl::StrContains(log0, "assignment lost") ||
+              absl::StrContains(log0, "tasks migrated away") ||
+              absl::StrContains(log0, "producer failed for good"))
+      << "instance 0 did not notice that its tasks moved; " << Log(0);
+}
+
+TEST_F(EosAppTest, ZombieInstanceIsFencedAndItsOutputNeverVisible) {
+  CreateTopics(2);
+  InputWriter writer(in_, 2, 1000);
+  std::vector<std::unique_ptr<ChildProcess>> apps;
+  apps.push_back(StartInstance(0));
+  apps.push_back(StartInstance(1));
+  // Both instances own a partition once both have committed progress.
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  std::vector<int64_t> c = Committed();
+  while ((c.size() != 2 || c[0] == 0 || c[1] == 0) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+    c = Committed();
+  }
+  ASSERT_TRUE(c.size() == 2 && c[0] > 0 && c[1] > 0);
+  // Freeze instance 0 mid-stream: its session expires and instance 1 takes
+  // both partitions.
+  apps[0]->Signal(SIGSTOP);
+  absl::SleepFor(absl::Seconds(15));
+  const std::vector<int64_t> frozen = Committed();
+  absl::SleepFor(absl::Seconds(3));
+  const std::vector<int64_t> moved = Committed();
+  EXPECT_GT(moved[0], frozen[0]) << "partition 0 did not move on";
+  EXPECT_GT(moved[1], frozen[1]) << "partition 1 did not move on";
+  // Wake the zombie: whatever it still tries to commit must be rejected.
+  apps[0]->Signal(SIGCONT);
+  absl::SleepFor(absl::Seconds(8));
+  const int64_t records = writer.Stop();
+  DrainAndVerify(records, apps);
+  const std::string log0 = testing::ReadFile(Log(0));
+  EXPECT_TRUE(absl::StrContains(log0, "assignment lost") ||
+              absl::StrContains(log0, "tasks migrated away") ||
+              absl::StrContains(log0, "producer failed for good"))
+      << "the zombie did not notice it was fenced; " << Log(0);
+  std::cout
+      << "aborted records in the output log (invisible to read_committed): "
+      << AbortedRecordsInOutput(records) << "\n";
+}
+
+}  // namespace
+}  // namespace brook

@@ -1,0 +1,43 @@
+// ChildProcess: a program the test starts, signals and waits for, with its
+// stdout and stderr appended to a log file.
+// Threading model: owned by one test thread.
+#ifndef BROOK_TESTS_TESTING_CHILD_PROCESS_H_
+#define BROOK_TESTS_TESTING_CHILD_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace brook::testing {
+
+class ChildProcess {
+ public:
+  // Starts args[0] with `args`; output goes to `log` (appended).
+  ChildProcess(const std::vector<std::string>& args, const std::string& log);
+  // Kills a child that is still running (SIGKILL) and reaps it.
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  // Sends `sig` without waiting (SIGSTOP, SIGCONT).
+  void Signal(int sig);
+  // Sends `sig`, waits for the exit and returns the wait status.
+  int Kill(int sig);
+  // Waits up to `timeout_ms` for the child to exit after `sig`, then
+  // SIGKILLs it. Returns the wait status.
+  int Stop(int sig, int timeout_ms);
+  bool Running();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// The text of a log file, for assertions and failure messages.
+std::string ReadFile(const std::string& path);
+
+}  // namespace brook::testing
+
+#endif  // BROOK_TESTS_TESTING_CHILD_PROCESS_H_
