@@ -61,6 +61,10 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       {"isolation.level", eos ? "read_committed" : "read_uncommitted"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
+      // The broker holds a fetch up to this long when it has little data;
+      // a partition resumed meanwhile waits for it (librdkafka's default,
+      // 500 ms, made pause/resume cycles stall the thread).
+      {"fetch.wait.max.ms", "100"},
       {"socket.nagle.disable", "true"},
       {"max.poll.interval.ms",
        absl::StrCat(absl::ToInt64Milliseconds(config.max_poll_interval))},
@@ -193,8 +197,11 @@ absl::Status StreamThread::RunOnce() {
       task_manager_->Process(config_.max_records_per_task_per_iteration));
   stats_.records_processed.fetch_add(processed, std::memory_order_relaxed);
   BROOK_RETURN_IF_ERROR(task_manager_->PunctuateWallClock());
+  absl::Status committed = MaybeCommit(processed);
+  // After the commit: a failed one may have dropped every task (lost
+  // membership, fatal producer error), and num_tasks() must say so now.
   num_tasks_.store(task_manager_->num_tasks());
-  return MaybeCommit(processed);
+  return committed;
 }
 
 absl::Status StreamThread::MaybeCommit(int64_t processed) {
@@ -264,7 +271,12 @@ absl::Status StreamThread::Rejoin() {
 
 void StreamThread::OnPartitionsRevoked(
     absl::Span<const TopicPartition> partitions, RevocationKind kind) {
-  SetState(State::kPartitionsRevoked);
+  // Shutdown() closes the consumer, whose final revocation must not move a
+  // stopping thread back to PARTITIONS_REVOKED: the only way out of
+  // PENDING_SHUTDOWN is DEAD (see the state diagram in the header).
+  if (state_.load() != State::kPendingShutdown) {
+    SetState(State::kPartitionsRevoked);
+  }
   if (task_manager_->num_tasks() == 0) return;
   if (kind == RevocationKind::kLost) {
     LOG(WARNING) << name_ << ": assignment lost; aborting and dropping "
