@@ -14,6 +14,7 @@
 
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -53,6 +54,13 @@ class Producer {
       const GroupMetadata& group, absl::Duration timeout) = 0;
   virtual absl::Status CommitTransaction(absl::Duration timeout) = 0;
   virtual absl::Status AbortTransaction(absl::Duration timeout) = 0;
+
+  // The highest offset delivered to each partition since the last call, and
+  // clears it. After a successful Flush() or CommitTransaction() it covers
+  // every record sent before: state stores record it as the changelog
+  // position their committed data corresponds to.
+  virtual absl::flat_hash_map<TopicPartition, int64_t>
+  TakeDeliveredOffsets() = 0;
 };
 
 }  // namespace brook

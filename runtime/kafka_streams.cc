@@ -6,6 +6,7 @@
 
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "runtime/internal/changelog_logger.h"
 #include "runtime/internal/stream_thread.h"
 #include "runtime/internal/topology_plan.h"
 
@@ -46,18 +47,23 @@ absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(
   BROOK_ASSIGN_OR_RETURN(
       std::unique_ptr<StateDirectory> state_directory,
       StateDirectory::Open(config.state_dir, config.application_id));
-  return std::unique_ptr<KafkaStreams>(new KafkaStreams(
-      std::move(plan), config, std::move(factory), std::move(state_directory)));
+  BROOK_ASSIGN_OR_RETURN(std::shared_ptr<RocksDBResources> rocksdb,
+                         RocksDBResources::Create(config.rocksdb));
+  return std::unique_ptr<KafkaStreams>(
+      new KafkaStreams(std::move(plan), config, std::move(factory),
+                       std::move(state_directory), std::move(rocksdb)));
 }
 
 KafkaStreams::KafkaStreams(std::shared_ptr<const internal::TopologyPlan> plan,
                            StreamsConfig config,
                            internal::KafkaClientFactory factory,
-                           std::unique_ptr<StateDirectory> state_directory)
+                           std::unique_ptr<StateDirectory> state_directory,
+                           std::shared_ptr<RocksDBResources> rocksdb)
     : plan_(std::move(plan)),
       config_(std::move(config)),
       factory_(std::move(factory)),
-      state_directory_(std::move(state_directory)) {}
+      state_directory_(std::move(state_directory)),
+      rocksdb_(std::move(rocksdb)) {}
 
 KafkaStreams::~KafkaStreams() { Close().IgnoreError(); }  // Unbounded wait.
 
@@ -143,6 +149,54 @@ absl::Status KafkaStreams::ValidateTopics() {
       }
     }
   }
+  return EnsureChangelogTopics(*admin);
+}
+
+absl::Status KafkaStreams::EnsureChangelogTopics(Admin& admin) {
+  const absl::Duration timeout = absl::Seconds(30);
+  for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
+    std::vector<const StoreBuilder*> logged;
+    for (const std::string& store : sub.stores) {
+      const StoreBuilder* b = plan_->stores().at(store).get();
+      if (b->logging_enabled()) logged.push_back(b);
+    }
+    if (logged.empty()) continue;
+    if (sub.source_topics.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "sub-topology ", sub.id,
+          " reads only topic patterns, so the partition "
+          "count of the changelog of state store '",
+          logged[0]->name(),
+          "' is unknown; read named topics, or disable the store's logging"));
+    }
+    BROOK_ASSIGN_OR_RETURN(int32_t partitions,
+                           admin.PartitionCount(sub.source_topics[0], timeout));
+    for (const StoreBuilder* b : logged) {
+      const std::string topic =
+          internal::ChangelogTopic(config_.application_id, b->name());
+      absl::StatusOr<int32_t> existing = admin.PartitionCount(topic, timeout);
+      if (absl::IsNotFound(existing.status())) {
+        NewTopic t{topic, partitions, config_.replication_factor,
+                   b->changelog_config()};
+        absl::Status created = admin.CreateTopic(t, timeout);
+        if (created.ok()) {
+          LOG(INFO) << "created changelog topic " << topic << " (" << partitions
+                    << " partitions)";
+          continue;
+        }
+        if (!absl::IsAlreadyExists(created)) return created;
+        existing =
+            admin.PartitionCount(topic, timeout);  // another instance won
+      }
+      if (!existing.ok()) return existing.status();
+      if (*existing != partitions) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "changelog topic '", topic, "' has ", *existing,
+            " partitions but state store '", b->name(), "' needs ", partitions,
+            " (one per partition of its sub-topology's input)"));
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -155,9 +209,9 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::MakeThread(
   callbacks.on_error = [this](int i, const absl::Status& error) {
     OnThreadError(i, error);
   };
-  return StreamThread::Create(plan_, config_, index, process_id(),
-                              state_directory_->path(), factory_,
-                              std::move(callbacks));
+  return StreamThread::Create(
+      plan_, config_, index, process_id(), state_directory_->path(), factory_,
+      std::move(callbacks), state_directory_.get(), StoreContext{rocksdb_});
 }
 
 absl::Status KafkaStreams::Start() {
@@ -226,6 +280,7 @@ void KafkaStreams::WatchPolls() {
   // the group; warn at half of it, once per stall.
   const absl::Duration warn_after = config_.max_poll_interval / 2;
   std::vector<bool> warned(config_.num_stream_threads, false);
+  absl::Time next_cleanup = absl::Now() + absl::Seconds(30);
   absl::MutexLock lock(&mu_);
   while (!mu_.AwaitWithTimeout(absl::Condition(&watchdog_stop_),
                                absl::Milliseconds(250))) {
@@ -247,6 +302,16 @@ void KafkaStreams::WatchPolls() {
                      << ", the group removes this thread and its tasks move";
       }
       warned[i] = stalled;
+    }
+    if (now >= next_cleanup) {
+      next_cleanup = now + absl::Seconds(30);
+      for (const std::string& task :
+           state_directory_->CleanObsoleteTaskDirectories(
+               config_.state_cleanup_delay)) {
+        LOG(INFO) << "deleted the state of task " << task
+                  << ", not owned here for "
+                  << absl::FormatDuration(config_.state_cleanup_delay);
+      }
     }
   }
 }
@@ -299,6 +364,12 @@ std::vector<StreamThreadMetrics> KafkaStreams::Metrics() const {
     m.task_migrations = s.task_migrations.load();
     m.producer_resets = s.producer_resets.load();
     m.max_poll_gap_ms = s.max_poll_gap_micros.load() / 1000.0;
+    const internal::RestoreStats& r = t.restore_stats();
+    m.restored_records = r.records.load();
+    m.restored_bytes = r.bytes.load();
+    m.stores_restored = r.stores_restored.load();
+    m.stores_wiped = r.stores_wiped.load();
+    m.restore_remaining_records = r.remaining_records.load();
     out.push_back(std::move(m));
   };
   for (const auto& t : threads_) add(*t);

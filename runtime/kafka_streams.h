@@ -36,10 +36,12 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
+#include "kafka/admin.h"
 #include "runtime/internal/client_factory.h"
 #include "runtime/streams_config.h"
 #include "runtime/topology.h"
 #include "state/state_directory.h"
+#include "state/stores.h"
 
 namespace brook {
 
@@ -73,6 +75,12 @@ struct StreamThreadMetrics {
   int64_t task_migrations = 0;
   int64_t producer_resets = 0;
   double max_poll_gap_ms = 0;  // longest time between two polls
+  // Restore of state stores from their changelogs.
+  int64_t restored_records = 0;
+  int64_t restored_bytes = 0;
+  int64_t stores_restored = 0;
+  int64_t stores_wiped = 0;  // corrupt, or ahead of their changelog
+  int64_t restore_remaining_records = 0;
 };
 
 class KafkaStreams {
@@ -129,9 +137,13 @@ class KafkaStreams {
  private:
   KafkaStreams(std::shared_ptr<const internal::TopologyPlan> plan,
                StreamsConfig config, internal::KafkaClientFactory factory,
-               std::unique_ptr<StateDirectory> state_directory);
+               std::unique_ptr<StateDirectory> state_directory,
+               std::shared_ptr<RocksDBResources> rocksdb);
 
   absl::Status ValidateTopics();
+  // Creates missing changelog topics and checks the partition count of
+  // existing ones.
+  absl::Status EnsureChangelogTopics(Admin& admin);
   absl::StatusOr<std::unique_ptr<internal::StreamThread>> MakeThread(int index);
   void OnThreadStateChange(int index);
   void OnThreadError(int index, const absl::Status& error);
@@ -143,6 +155,7 @@ class KafkaStreams {
   const StreamsConfig config_;
   const internal::KafkaClientFactory factory_;
   const std::unique_ptr<StateDirectory> state_directory_;
+  const std::shared_ptr<RocksDBResources> rocksdb_;
 
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kCreated;

@@ -41,10 +41,21 @@ absl::Status StreamsConfig::Validate() const {
   if (max_records_per_task_per_iteration < 1) {
     return Invalid("max.records.per.task.per.iteration", "must be positive");
   }
-  if (poll_timeout < absl::ZeroDuration())
+  if (poll_timeout < absl::ZeroDuration()) {
     return Invalid("poll.ms", "must not be negative");
-  if (max_poll_records < 1)
+  }
+  if (restore_records_per_iteration < 1) {
+    return Invalid("restore.records.per.iteration", "must be positive");
+  }
+  if (state_cleanup_delay < absl::ZeroDuration()) {
+    return Invalid("state.cleanup.delay.ms", "must not be negative");
+  }
+  if (rocksdb.memory_budget_bytes < (1 << 20)) {
+    return Invalid("rocksdb.memory.budget.bytes", "must be at least 1 MiB");
+  }
+  if (max_poll_records < 1) {
     return Invalid("max.poll.records", "must be positive");
+  }
   if (max_poll_interval < absl::Seconds(1)) {
     return Invalid("max.poll.interval.ms", "must be at least 1 s");
   }

@@ -13,6 +13,7 @@
 #include "kafka/client_config.h"
 #include "runtime/processing_guarantee.h"
 #include "runtime/timestamp_extractor.h"
+#include "state/stores.h"
 
 namespace brook {
 
@@ -58,6 +59,22 @@ struct StreamsConfig {
   // process before the thread moves to the next task and polls again. Keeps
   // a hot partition from starving the others and the consumer polled.
   int64_t max_records_per_task_per_iteration = 100;
+
+  // restore.records.per.iteration: changelog records a thread restores per
+  // loop iteration before it processes and polls again.
+  int64_t restore_records_per_iteration = 10000;
+
+  // state.cleanup.delay.ms: task directories no thread of this instance has
+  // owned for this long are deleted (their state moved elsewhere).
+  absl::Duration state_cleanup_delay = absl::Minutes(10);
+
+  // replication.factor of the changelog topics Brook creates; -1 takes the
+  // broker's default.replication.factor.
+  int16_t replication_factor = -1;
+
+  // RocksDB settings shared by all persistent stores: one memory budget,
+  // compression, and an options hook (state/stores.h).
+  RocksDBConfig rocksdb;
 
   // poll.ms: how long a poll may block when no task has buffered records.
   absl::Duration poll_timeout = absl::Milliseconds(100);

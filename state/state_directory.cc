@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 
 #include "base/status_macros.h"
 #include "proto/state_directory.pb.h"
@@ -141,5 +144,75 @@ absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(
 }
 
 StateDirectory::~StateDirectory() { ::close(lock_fd_); }
+
+TaskDirectory::~TaskDirectory() { ::close(lock_fd_); }
+
+namespace {
+
+// Takes the lock of a task directory without blocking; -1 if held.
+int TryLock(const std::string& dir) {
+  const std::string lock_path = dir + "/.lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool IsTaskName(const std::string& name) {
+  const size_t sep = name.find('_');
+  if (sep == std::string::npos || sep == 0 || sep + 1 == name.size())
+    return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (i != sep && !std::isdigit(static_cast<unsigned char>(name[i])))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TaskDirectory>>
+StateDirectory::LockTaskDirectory(const std::string& task) const {
+  const std::string dir = absl::StrCat(path_, "/", task);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create task directory '", dir, "': ", ec.message()));
+  }
+  int fd = TryLock(dir);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "task directory '", dir, "' is locked by another stream thread"));
+  }
+  // The lock file's time says when the task was last owned here.
+  ::futimens(fd, nullptr);
+  return std::make_unique<TaskDirectory>(dir, fd);
+}
+
+std::vector<std::string> StateDirectory::CleanObsoleteTaskDirectories(
+    absl::Duration delay) const {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || !IsTaskName(name)) continue;
+    const std::string dir = entry.path().string();
+    int fd = TryLock(dir);
+    if (fd < 0) continue;
+    struct stat st;
+    const bool old = ::fstat(fd, &st) == 0 &&
+                     absl::Now() - absl::FromTimeT(st.st_mtime) > delay;
+    if (old) {
+      std::filesystem::remove_all(dir, ec);
+      if (!ec) removed.push_back(name);
+    }
+    ::close(fd);
+  }
+  return removed;
+}
 
 }  // namespace brook

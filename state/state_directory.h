@@ -8,20 +8,50 @@
 // transactional.id that stays the same across restarts. A restarted instance
 // therefore fences its own crashed predecessor.
 //
-// Per-task subdirectories, their locks and cleanup come with the state
-// stores; see docs/architecture.md.
+// Each task keeps its stores in <state.dir>/<application.id>/<task id>/,
+// locked (flock) while a stream thread owns the task, so two threads never
+// open the same store. Directories of tasks nobody owned for a while are
+// deleted by CleanObsoleteTaskDirectories().
 //
-// Threading model: immutable after Open(); the lock is held until
-// destruction.
+// Threading model: thread-safe; immutable after Open(); the directory lock
+// is held until destruction.
 #ifndef BROOK_STATE_STATE_DIRECTORY_H_
 #define BROOK_STATE_STATE_DIRECTORY_H_
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace brook {
+
+// A locked task directory. Releases the lock when destroyed.
+// Threading model: owned by one task.
+class TaskDirectory {
+ public:
+  TaskDirectory(std::string path, int lock_fd)
+      : path_(std::move(path)), lock_fd_(lock_fd) {}
+  TaskDirectory(const TaskDirectory&) = delete;
+  TaskDirectory& operator=(const TaskDirectory&) = delete;
+  ~TaskDirectory();
+  const std::string& path() const { return path_; }
+
+  // Creates (if needed) and locks <path>/<task>/. kFailedPrecondition if
+  // another thread or process holds it.
+  absl::StatusOr<std::unique_ptr<TaskDirectory>> LockTaskDirectory(
+      const std::string& task) const;
+
+  // Deletes the task directories that no one holds and that were last
+  // locked more than `delay` ago. Returns the names of those deleted.
+  std::vector<std::string> CleanObsoleteTaskDirectories(
+      absl::Duration delay) const;
+
+ private:
+  const std::string path_;
+  const int lock_fd_;
+};
 
 class StateDirectory {
  public:
@@ -38,6 +68,16 @@ class StateDirectory {
   ~StateDirectory();
 
   const std::string& path() const { return path_; }
+
+  // Creates (if needed) and locks <path>/<task>/. kFailedPrecondition if
+  // another thread or process holds it.
+  absl::StatusOr<std::unique_ptr<TaskDirectory>> LockTaskDirectory(
+      const std::string& task) const;
+
+  // Deletes the task directories that no one holds and that were last
+  // locked more than `delay` ago. Returns the names of those deleted.
+  std::vector<std::string> CleanObsoleteTaskDirectories(
+      absl::Duration delay) const;
   // 32 lowercase hex digits, stable for the life of the directory.
   const std::string& process_id() const { return process_id_; }
 

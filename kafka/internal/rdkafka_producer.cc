@@ -41,9 +41,13 @@ void RdKafkaProducer::DeliveryCallback(rd_kafka_t* rk,
                                        const rd_kafka_message_t* msg,
                                        void* opaque) {
   auto* self = static_cast<RdKafkaProducer*>(opaque);
-  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR || !self->delivery_error_.ok()) {
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    int64_t& max = self->delivered_[TopicPartition{
+        rd_kafka_topic_name(msg->rkt), msg->partition}];
+    max = std::max(max, static_cast<int64_t>(msg->offset));
     return;
   }
+  if (!self->delivery_error_.ok()) return;
   // Records purged by an abort report __PURGE_QUEUE/__PURGE_INFLIGHT; the
   // abort itself is what the caller acts on.
   if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
@@ -141,11 +145,19 @@ absl::Status RdKafkaProducer::CommitTransaction(absl::Duration timeout) {
                    What("commit transaction"));
 }
 
+absl::flat_hash_map<TopicPartition, int64_t>
+RdKafkaProducer::TakeDeliveredOffsets() {
+  return std::exchange(delivered_, {});
+}
+
 absl::Status RdKafkaProducer::AbortTransaction(absl::Duration timeout) {
   absl::Status status =
       FromError(rd_kafka_abort_transaction(rk_.get(), ToTimeoutMs(timeout)),
                 What("abort transaction"));
-  if (status.ok()) delivery_error_ = absl::OkStatus();
+  if (status.ok()) {
+    delivery_error_ = absl::OkStatus();
+    delivered_.clear();
+  }
   return status;
 }
 

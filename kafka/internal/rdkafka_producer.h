@@ -27,6 +27,7 @@ class RdKafkaProducer final : public Producer {
       const GroupMetadata& group, absl::Duration timeout) override;
   absl::Status CommitTransaction(absl::Duration timeout) override;
   absl::Status AbortTransaction(absl::Duration timeout) override;
+  absl::flat_hash_map<TopicPartition, int64_t> TakeDeliveredOffsets() override;
 
  private:
   explicit RdKafkaProducer(std::string transactional_id)
@@ -41,6 +42,8 @@ class RdKafkaProducer final : public Producer {
   RdPtr<rd_kafka_t> rk_;
   // First failed delivery since the last abort (LevelDB's bg_error_).
   absl::Status delivery_error_;
+  // Highest delivered offset per partition since TakeDeliveredOffsets().
+  absl::flat_hash_map<TopicPartition, int64_t> delivered_;
 };
 
 }  // namespace brook::internal

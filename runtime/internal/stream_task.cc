@@ -4,6 +4,7 @@
 
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "base/status_util.h"
 
 namespace brook::internal {
 
@@ -57,15 +58,36 @@ absl::Status StreamTask::Initialize() {
       }
     }
   }
-  const std::string task_dir =
+  std::string task_dir =
       absl::StrCat(options_.state_directory, "/", id_.ToString());
+  if (options_.state_dir != nullptr && !sub.stores.empty()) {
+    BROOK_ASSIGN_OR_RETURN(
+        task_dir_, options_.state_dir->LockTaskDirectory(id_.ToString()));
+    task_dir = task_dir_->path();
+  }
   for (const std::string& name : sub.stores) {
-    std::unique_ptr<StateStore> store = plan_->stores().at(name)->Build();
+    const StoreBuilder& builder = *plan_->stores().at(name);
+    std::unique_ptr<StateStore> store = builder.Build(options_.store_context);
     absl::Status opened = store->Open(task_dir);
+    if (absl::IsDataLoss(opened)) {
+      LOG(WARNING) << "task " << id_.ToString() << ": state store '" << name
+                   << "' is corrupt (" << opened.message()
+                   << "); wiping it and restoring it from its changelog";
+      BROOK_RETURN_IF_ERROR(store->Wipe());
+      opened = store->Open(task_dir);
+    }
     if (!opened.ok()) {
       return absl::Status(opened.code(), absl::StrCat("task ", id_.ToString(),
                                                       ": state store '", name,
                                                       "': ", opened.message()));
+    }
+    if (builder.logging_enabled()) {
+      auto logger = std::make_unique<ChangelogLogger>(
+          TopicPartition{ChangelogTopic(options_.application_id, name),
+                         id_.partition},
+          collector_, [this] { return current_timestamp_ms_; });
+      store->SetChangeLogger(logger.get());
+      loggers_[name] = std::move(logger);
     }
     stores_[name] = std::move(store);
   }
@@ -80,13 +102,39 @@ absl::Status StreamTask::Initialize() {
   return absl::OkStatus();
 }
 
+std::vector<RestoreTarget> StreamTask::RestoreTargets() const {
+  std::vector<RestoreTarget> targets;
+  for (const auto& [name, logger] : loggers_) {
+    targets.push_back({stores_.at(name).get(), logger->changelog()});
+  }
+  return targets;
+}
+
+absl::Status StreamTask::CommitStores(
+    const absl::flat_hash_map<TopicPartition, int64_t>& delivered) {
+  for (auto& [name, store] : stores_) {
+    std::optional<int64_t> offset;
+    auto it = delivered.find(TopicPartition{
+        ChangelogTopic(options_.application_id, name), id_.partition});
+    if (it != delivered.end()) offset = it->second + 1;
+    if (!store->has_uncommitted() && !offset.has_value()) continue;
+    absl::Status s = store->Commit(offset);
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("task ", id_.ToString(),
+                                                 ": committing state store '",
+                                                 name, "': ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status StreamTask::AddRecord(ConsumerRecord record) {
   return group_.Add(std::move(record));
 }
 
 absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
   int64_t processed = 0;
-  while (processed < max_records) {
+  while (processed < max_records && !restoring_) {
     std::optional<StampedRecord> record = group_.Next();
     if (!record.has_value()) break;
     BROOK_RETURN_IF_ERROR(ProcessOne(*std::move(record)));
@@ -104,16 +152,16 @@ absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
 absl::Status StreamTask::ProcessOne(StampedRecord stamped) {
   const ConsumerRecord& r = stamped.record;
   metadata_ = RecordMetadata{r.topic, r.partition, r.offset};
+  current_timestamp_ms_ = stamped.timestamp_ms;
   auto source = source_by_topic_.find(r.topic);
   absl::Status s = source == source_by_topic_.end()
                        ? absl::InternalError("no source node reads this topic")
                        : source->second->ProcessRaw(r, stamped.timestamp_ms);
   metadata_.reset();
   if (!s.ok()) {
-    return absl::Status(
-        s.code(),
-        absl::StrCat("task ", id_.ToString(), " failed processing ", r.topic,
-                     "-", r.partition, "@", r.offset, ": ", s.message()));
+    return Annotate(
+        s, absl::StrCat("task ", id_.ToString(), " failed processing ", r.topic,
+                        "-", r.partition, "@", r.offset));
   }
   consumed_[TopicPartition{r.topic, r.partition}] = r.offset + 1;
   return absl::OkStatus();
@@ -129,13 +177,10 @@ absl::Status StreamTask::PunctuateWallClock() {
 
 absl::Status StreamTask::RunPunctuator(ProcessorNode* node, const Punctuator& p,
                                        int64_t timestamp) {
+  current_timestamp_ms_ = timestamp;
   absl::Status s = p(timestamp);
-  if (!s.ok()) {
-    return absl::Status(
-        s.code(), absl::StrCat("task ", id_.ToString(), ": punctuation of '",
-                               node->name(), "' failed: ", s.message()));
-  }
-  return absl::OkStatus();
+  return Annotate(s, absl::StrCat("task ", id_.ToString(), ": punctuation of '",
+                                  node->name(), "' failed"));
 }
 
 absl::StatusOr<Cancellable> StreamTask::Schedule(ProcessorNode* node,
@@ -184,7 +229,13 @@ void StreamTask::Close(CloseMode mode) {
   if (initialized_) {
     for (auto& node : nodes_) node->Close();
   }
-  for (auto& [name, store] : stores_) store->Close();
+  for (auto& [name, store] : stores_) {
+    if (mode == CloseMode::kDirty) store->Abort();
+    store->Close();
+  }
+  stores_.clear();
+  loggers_.clear();
+  task_dir_.reset();
   if (mode == CloseMode::kDirty) {
     group_.Clear();
     consumed_.clear();

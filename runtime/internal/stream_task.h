@@ -22,19 +22,24 @@
 
 #include "absl/container/flat_hash_map.h"
 
+#include "runtime/internal/changelog_logger.h"
+#include "runtime/internal/changelog_reader.h"
 #include "runtime/internal/partition_group.h"
 #include "runtime/internal/processor_node.h"
 #include "runtime/internal/punctuation_queue.h"
 #include "runtime/internal/task_context.h"
 #include "runtime/internal/topology_plan.h"
+#include "state/state_directory.h"
 
 namespace brook::internal {
 
 struct TaskOptions {
   std::string application_id;
   // The application's state directory; each task's stores live in
-  // <state_directory>/<task id>/.
+  // <state_directory>/<task id>/, locked through `state_dir` when set.
   std::string state_directory;
+  const StateDirectory* state_dir = nullptr;
+  StoreContext store_context;
   TimestampExtractor default_timestamp_extractor;
   // Milliseconds since the epoch; replaceable for tests.
   std::function<int64_t()> clock_ms;
@@ -50,8 +55,23 @@ class StreamTask final : public TaskContext {
              RecordCollector* collector);
   ~StreamTask() override;
 
-  // Makes and initializes the nodes. An error names the task and node.
+  // Locks the task directory, opens the stores (wiping one whose files are
+  // corrupt: it is then restored in full), makes and initializes the nodes.
+  // An error names the task and the node or store.
   absl::Status Initialize();
+
+  // The logged stores and their changelog partitions, to restore before the
+  // task processes anything.
+  std::vector<RestoreTarget> RestoreTargets() const;
+  bool restoring() const { return restoring_; }
+  void set_restoring(bool restoring) { restoring_ = restoring; }
+
+  // After the Kafka transaction (or, at-least-once, the flush) carrying the
+  // task's changelog records succeeded: writes each store's uncommitted
+  // changes with the changelog offset they reach. `delivered` holds the
+  // highest offset written per changelog partition.
+  absl::Status CommitStores(
+      const absl::flat_hash_map<TopicPartition, int64_t>& delivered);
 
   // Buffers a record of one of the task's partitions.
   absl::Status AddRecord(ConsumerRecord record);
@@ -60,10 +80,11 @@ class StreamTask final : public TaskContext {
     return group_.buffered(tp);
   }
 
-  // Processes up to `max_records` buffered records, lowest timestamp first,
-  // running stream-time punctuation as stream time advances. Returns how
-  // many it processed. An error names the task and the record's topic,
-  // partition and offset; the failing record counts as not consumed.
+  // Processes up to `max_records` buffered records (none while restoring),
+  // lowest timestamp first, running stream-time punctuation as stream time
+  // advances. Returns how many it processed. An error names the task and the
+  // record's topic, partition and offset; the failing record counts as not
+  // consumed.
   absl::StatusOr<int64_t> Process(int64_t max_records);
 
   absl::Status PunctuateWallClock();
@@ -113,6 +134,10 @@ class StreamTask final : public TaskContext {
   const TaskOptions options_;
   RecordCollector* const collector_;
 
+  std::unique_ptr<TaskDirectory> task_dir_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ChangelogLogger>> loggers_;
+  bool restoring_ = false;
+  int64_t current_timestamp_ms_ = 0;
   std::vector<std::unique_ptr<ProcessorNode>> nodes_;
   absl::flat_hash_map<std::string, SourceNodeBase*> source_by_topic_;
   absl::flat_hash_map<std::string, std::unique_ptr<StateStore>> stores_;

@@ -45,7 +45,7 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
     std::shared_ptr<const TopologyPlan> plan, const StreamsConfig& config,
     int index, const std::string& process_id,
     const std::string& state_directory, KafkaClientFactory factory,
-    Callbacks callbacks) {
+    Callbacks callbacks, const StateDirectory* state_dir, StoreContext stores) {
   std::unique_ptr<StreamThread> thread(
       new StreamThread(std::move(plan), config, index, process_id,
                        std::move(factory), std::move(callbacks)));
@@ -95,9 +95,21 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
   thread->producer_ = std::make_unique<StreamsProducer>(
       producer_config, thread->factory_, config.client_call_timeout);
 
+  // The restore consumer reads changelogs outside the group, read_committed
+  // so records of aborted transactions are never restored.
+  thread->restore_consumer_config_ = {
+      {"bootstrap.servers", config.bootstrap_servers},
+      {"client.id", client_id + "-restore"},
+      {"isolation.level", "read_committed"},
+      {"enable.partition.eof", "false"},
+      {"socket.nagle.disable", "true"},
+      {"fetch.wait.max.ms", "100"},
+  };
   thread->task_options_ = TaskOptions{
       .application_id = config.application_id,
       .state_directory = state_directory,
+      .state_dir = state_dir,
+      .store_context = std::move(stores),
       .default_timestamp_extractor = config.default_timestamp_extractor,
       .clock_ms = [] { return absl::ToUnixMillis(absl::Now()); },
   };
@@ -152,8 +164,21 @@ absl::Status StreamThread::Startup() {
   SetState(State::kStarting);
   BROOK_RETURN_IF_ERROR(producer_->Initialize());
   BROOK_ASSIGN_OR_RETURN(consumer_, factory_.consumer(consumer_config_, this));
+  bool logged_stores = false;
+  for (const auto& [name, builder] : plan_->stores()) {
+    logged_stores |= builder->logging_enabled();
+  }
+  if (logged_stores) {
+    BROOK_ASSIGN_OR_RETURN(
+        std::unique_ptr<Consumer> restore_consumer,
+        factory_.consumer(restore_consumer_config_, nullptr));
+    restorer_ = std::make_unique<ChangelogReader>(
+        std::move(restore_consumer), name_, config_.client_call_timeout,
+        &restore_stats_);
+  }
   task_manager_ = std::make_unique<TaskManager>(
-      plan_, config_, task_options_, consumer_.get(), producer_.get());
+      plan_, config_, task_options_, consumer_.get(), producer_.get(),
+      restorer_.get());
   BROOK_RETURN_IF_ERROR(consumer_->Subscribe(plan_->Subscription()));
   LOG(INFO) << name_ << " started (transactional.id " << transactional_id_
             << ")";
@@ -167,9 +192,10 @@ void StreamThread::NotePoll() {
 }
 
 absl::StatusOr<int64_t> StreamThread::PollRecords() {
-  const absl::Duration first_timeout = task_manager_->has_buffered_records()
-                                           ? absl::ZeroDuration()
-                                           : config_.poll_timeout;
+  const absl::Duration first_timeout =
+      task_manager_->has_buffered_records() || task_manager_->restoring()
+          ? absl::ZeroDuration()
+          : config_.poll_timeout;
   int64_t polled = 0;
   while (polled < config_.max_poll_records) {
     absl::StatusOr<std::optional<ConsumerRecord>> record =
@@ -192,12 +218,24 @@ absl::Status StreamThread::RunOnce() {
     BROOK_RETURN_IF_ERROR(producer_->Initialize());
   }
   BROOK_RETURN_IF_ERROR(PollRecords().status());
-  BROOK_ASSIGN_OR_RETURN(
-      int64_t processed,
-      task_manager_->Process(config_.max_records_per_task_per_iteration));
-  stats_.records_processed.fetch_add(processed, std::memory_order_relaxed);
-  BROOK_RETURN_IF_ERROR(task_manager_->PunctuateWallClock());
-  absl::Status committed = MaybeCommit(processed);
+  // A bounded slice of restoring per iteration keeps the other tasks
+  // processing and the consumer polled.
+  BROOK_RETURN_IF_ERROR(
+      task_manager_->Restore(config_.restore_records_per_iteration));
+  if (state_.load() == State::kPartitionsAssigned &&
+      !task_manager_->restoring()) {
+    SetState(State::kRunning);
+  }
+  absl::StatusOr<int64_t> processed =
+      task_manager_->Process(config_.max_records_per_task_per_iteration);
+  // A Kafka error met while sending (a fenced producer, a failed delivery)
+  // is handled as it would be at commit; anything else kills the thread.
+  if (!processed.ok()) return HandleProducerError(processed.status());
+  stats_.records_processed.fetch_add(*processed, std::memory_order_relaxed);
+  if (absl::Status s = task_manager_->PunctuateWallClock(); !s.ok()) {
+    return HandleProducerError(s);
+  }
+  absl::Status committed = MaybeCommit(*processed);
   // After the commit: a failed one may have dropped every task (lost
   // membership, fatal producer error), and num_tasks() must say so now.
   num_tasks_.store(task_manager_->num_tasks());
@@ -262,6 +300,14 @@ absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
   return Rejoin();
 }
 
+absl::Status StreamThread::HandleProducerError(const absl::Status& error) {
+  if (IsGroupMembershipLost(error) || IsTransactionAbortable(error) ||
+      IsFatal(error)) {
+    return HandleCommitError(error);
+  }
+  return error;
+}
+
 absl::Status StreamThread::Rejoin() {
   // Leaving and joining again gives this member a new generation and a
   // fresh assignment, from the group's committed offsets.
@@ -317,7 +363,8 @@ void StreamThread::OnPartitionsAssigned(
   LOG(INFO) << name_ << " assigned " << partitions.size() << " partitions, "
             << task_manager_->num_tasks() << " tasks";
   last_commit_ = absl::Now();
-  SetState(State::kRunning);
+  // As in Kafka Streams, the thread runs once its stores are restored.
+  if (!task_manager_->restoring()) SetState(State::kRunning);
 }
 
 void StreamThread::Shutdown(const absl::Status& error) {

@@ -37,6 +37,7 @@
 #include "absl/synchronization/mutex.h"
 
 #include "kafka/consumer.h"
+#include "runtime/internal/changelog_reader.h"
 #include "runtime/internal/client_factory.h"
 #include "runtime/internal/streams_producer.h"
 #include "runtime/internal/task_manager.h"
@@ -81,11 +82,14 @@ class StreamThread final : private RebalanceListener {
 
   // `process_id` and `index` make the transactional.id
   // <application.id>-<process_id>-<index>.
+  // `state_dir` (may be null in unit tests without stores) locks task
+  // directories; `stores` is what store builders get.
   static absl::StatusOr<std::unique_ptr<StreamThread>> Create(
       std::shared_ptr<const TopologyPlan> plan, const StreamsConfig& config,
       int index, const std::string& process_id,
       const std::string& state_directory, KafkaClientFactory factory,
-      Callbacks callbacks);
+      Callbacks callbacks, const StateDirectory* state_dir = nullptr,
+      StoreContext stores = {});
   ~StreamThread() override;
 
   void Start();
@@ -110,6 +114,7 @@ class StreamThread final : private RebalanceListener {
     return absl::FromUnixMicros(last_poll_micros_.load());
   }
   size_t num_tasks() const { return num_tasks_.load(); }
+  const RestoreStats& restore_stats() const { return restore_stats_; }
 
  private:
   StreamThread(std::shared_ptr<const TopologyPlan> plan,
@@ -123,6 +128,8 @@ class StreamThread final : private RebalanceListener {
   absl::Status MaybeCommit(int64_t processed);
   absl::Status CommitAll();
   absl::Status HandleCommitError(const absl::Status& error);
+  // Routes Kafka errors raised while processing to HandleCommitError().
+  absl::Status HandleProducerError(const absl::Status& error);
   absl::Status Rejoin();
   void NotePoll();
 
@@ -142,9 +149,11 @@ class StreamThread final : private RebalanceListener {
 
   std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<StreamsProducer> producer_;
+  std::unique_ptr<ChangelogReader> restorer_;
   std::unique_ptr<TaskManager> task_manager_;
   TaskOptions task_options_;
   ClientConfig consumer_config_;
+  ClientConfig restore_consumer_config_;
 
   // Loop state, touched only by the stream thread.
   absl::Time last_commit_ = absl::Now();
@@ -157,6 +166,7 @@ class StreamThread final : private RebalanceListener {
   std::atomic<int64_t> last_poll_micros_;
   std::atomic<size_t> num_tasks_{0};
   StreamThreadStats stats_;
+  RestoreStats restore_stats_;
   std::thread thread_;
 };
 

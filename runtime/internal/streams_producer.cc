@@ -2,6 +2,7 @@
 
 #include "absl/time/clock.h"
 
+#include "base/crash_point.h"
 #include "base/logging.h"
 #include "base/status_macros.h"
 #include "kafka/errors.h"
@@ -61,6 +62,9 @@ absl::Status StreamsProducer::Commit(
                                                  call_timeout_);
     }));
   }
+  CrashPoint("commit.after_send_offsets");
+  // Dies from another thread while CommitTransaction() is in flight.
+  CrashPointAfter("commit.inside", 2);
   BROOK_RETURN_IF_ERROR(RetryWhileRetriable(call_timeout_, [&] {
     return producer_->CommitTransaction(call_timeout_);
   }));

@@ -46,6 +46,11 @@ class StreamsProducer final : public RecordCollector {
   // Aborts the open transaction, if any.
   absl::Status Abort();
 
+  // See Producer::TakeDeliveredOffsets().
+  absl::flat_hash_map<TopicPartition, int64_t> TakeDeliveredOffsets() {
+    return producer_->TakeDeliveredOffsets();
+  }
+
   bool exactly_once() const { return exactly_once_; }
   bool transaction_open() const { return transaction_open_; }
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+#include "base/crash_point.h"
 #include "base/logging.h"
 #include "base/status_macros.h"
 
@@ -20,12 +21,14 @@ std::string Join(const std::vector<TopicPartition>& tps) {
 
 TaskManager::TaskManager(std::shared_ptr<const TopologyPlan> plan,
                          const StreamsConfig& config, TaskOptions task_options,
-                         Consumer* consumer, StreamsProducer* producer)
+                         Consumer* consumer, StreamsProducer* producer,
+                         ChangelogReader* restorer)
     : plan_(std::move(plan)),
       config_(config),
       task_options_(std::move(task_options)),
       consumer_(consumer),
-      producer_(producer) {}
+      producer_(producer),
+      restorer_(restorer) {}
 
 TaskManager::~TaskManager() { CloseAll(CloseMode::kDirty); }
 
@@ -69,13 +72,31 @@ absl::Status TaskManager::CreateTasks(
         std::make_unique<StreamTask>(id, plan_, tps, task_options_, producer_);
     BROOK_RETURN_IF_ERROR(task->Initialize());
     for (const TopicPartition& tp : tps) task_by_partition_[tp] = task.get();
+    std::vector<RestoreTarget> targets = task->RestoreTargets();
+    if (restorer_ != nullptr && !targets.empty()) {
+      BROOK_ASSIGN_OR_RETURN(bool restoring, restorer_->Add(id, targets));
+      if (restoring) {
+        // Input waits until the stores are restored.
+        task->set_restoring(true);
+        BROOK_RETURN_IF_ERROR(consumer_->Pause(tps));
+        paused_.insert(tps.begin(), tps.end());
+      }
+    }
     tasks_[id] = std::move(task);
   }
   return absl::OkStatus();
 }
 
 void TaskManager::CloseAll(CloseMode mode) {
-  for (auto& [id, task] : tasks_) task->Close(mode);
+  for (auto& [id, task] : tasks_) {
+    if (restorer_ != nullptr && task->restoring()) {
+      absl::Status s = restorer_->Remove(id);
+      if (!s.ok())
+        LOG(WARNING) << "stopping the restore of task " << id.ToString() << ": "
+                     << s;
+    }
+    task->Close(mode);
+  }
   tasks_.clear();
   task_by_partition_.clear();
   paused_.clear();
@@ -121,6 +142,7 @@ absl::Status TaskManager::ResumeDrained() {
   std::vector<TopicPartition> resume;
   for (const TopicPartition& tp : paused_) {
     auto it = task_by_partition_.find(tp);
+    if (it != task_by_partition_.end() && it->second->restoring()) continue;
     if (it == task_by_partition_.end() ||
         it->second->buffered(tp) <
             static_cast<size_t>(config_.buffered_records_per_partition) / 2) {
@@ -130,6 +152,22 @@ absl::Status TaskManager::ResumeDrained() {
   if (resume.empty()) return absl::OkStatus();
   for (const TopicPartition& tp : resume) paused_.erase(tp);
   return consumer_->Resume(resume);
+}
+
+absl::Status TaskManager::Restore(int64_t max_records) {
+  if (!restoring()) return absl::OkStatus();
+  BROOK_ASSIGN_OR_RETURN(std::vector<TaskId> finished,
+                         restorer_->Restore(max_records));
+  std::vector<TopicPartition> resume;
+  for (const TaskId& id : finished) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) continue;
+    it->second->set_restoring(false);
+    for (const TopicPartition& tp : it->second->partitions()) {
+      if (paused_.erase(tp) > 0) resume.push_back(tp);
+    }
+  }
+  return resume.empty() ? absl::OkStatus() : consumer_->Resume(resume);
 }
 
 absl::Status TaskManager::PunctuateWallClock() {
@@ -159,6 +197,7 @@ absl::Status TaskManager::Commit() {
       offsets.push_back(std::move(o));
     }
   }
+  CrashPoint("commit.after_produce");
   if (producer_->exactly_once()) {
     std::unique_ptr<GroupMetadata> group;
     if (!offsets.empty()) {
@@ -173,7 +212,16 @@ absl::Status TaskManager::Commit() {
       return consumer_->CommitSync(offsets);
     }));
   }
-  for (auto& [id, task] : tasks_) task->MarkCommitted();
+  // The Kafka side is committed: make the stores durable at the changelog
+  // offsets their changes reached. A crash before this point leaves them at
+  // their previous commit, and restore replays the changelog tail.
+  CrashPoint("commit.before_store_write");
+  const absl::flat_hash_map<TopicPartition, int64_t> delivered =
+      producer_->TakeDeliveredOffsets();
+  for (auto& [id, task] : tasks_) {
+    BROOK_RETURN_IF_ERROR(task->CommitStores(delivered));
+    task->MarkCommitted();
+  }
   return absl::OkStatus();
 }
 

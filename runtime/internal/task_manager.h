@@ -22,9 +22,11 @@ namespace brook::internal {
 
 class TaskManager {
  public:
+  // `restorer` may be null when the topology has no logged stores.
   TaskManager(std::shared_ptr<const TopologyPlan> plan,
               const StreamsConfig& config, TaskOptions task_options,
-              Consumer* consumer, StreamsProducer* producer);
+              Consumer* consumer, StreamsProducer* producer,
+              ChangelogReader* restorer);
   ~TaskManager();
 
   // Makes a task per (sub-topology, partition) of `partitions`. Fails, naming
@@ -45,6 +47,11 @@ class TaskManager {
   absl::StatusOr<int64_t> Process(int64_t max_per_task);
 
   absl::Status PunctuateWallClock();
+
+  // Restores up to `max_records` changelog records of restoring tasks; a task
+  // whose stores are all restored starts processing (its partitions resume).
+  absl::Status Restore(int64_t max_records);
+  bool restoring() const { return restorer_ != nullptr && restorer_->active(); }
 
   // Commits every task's consumed offsets: in the open transaction under
   // exactly-once, else flush and commit through the consumer. Errors are
@@ -71,6 +78,7 @@ class TaskManager {
   const TaskOptions task_options_;
   Consumer* const consumer_;
   StreamsProducer* const producer_;
+  ChangelogReader* const restorer_;
 
   std::map<TaskId, std::unique_ptr<StreamTask>> tasks_;
   absl::flat_hash_map<TopicPartition, StreamTask*> task_by_partition_;

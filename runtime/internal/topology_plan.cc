@@ -113,9 +113,25 @@ absl::StatusOr<std::vector<int>> TopologicalOrder(
     }
   }
   if (order.size() != nodes.size()) {
+    // Kahn's algorithm leaves the nodes on a cycle and also every node
+    // downstream of one. Peel off the nodes none of whose children are left,
+    // so that the error names the cycle and not the nodes stuck behind it.
+    std::vector<bool> left(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) left[i] = indegree[i] > 0;
+    for (bool peeled = true; peeled;) {
+      peeled = false;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        if (!left[i]) continue;
+        if (std::none_of(children[i].begin(), children[i].end(),
+                         [&left](int c) { return left[c]; })) {
+          left[i] = false;
+          peeled = true;
+        }
+      }
+    }
     std::vector<std::string> on_cycle;
     for (size_t i = 0; i < nodes.size(); ++i) {
-      if (indegree[i] > 0) on_cycle.push_back(nodes[i].name);
+      if (left[i]) on_cycle.push_back(nodes[i].name);
     }
     return absl::InvalidArgumentError(absl::StrCat(
         "the topology has a cycle through ", absl::StrJoin(on_cycle, ", ")));
@@ -188,10 +204,13 @@ absl::StatusOr<std::shared_ptr<const TopologyPlan>> TopologyPlan::Build(
     if (spec.kind != Kind::kSource) continue;
     Route route{sub.id, n};
     for (const std::string& t : spec.topics) {
-      if (!plan->topic_routes_.emplace(t, route).second) {
+      auto [it, inserted] = plan->topic_routes_.emplace(t, route);
+      if (!inserted) {
+        // Name both sources: Validate() errors name the nodes at fault.
         return absl::InvalidArgumentError(
-            absl::StrCat("topic '", t,
-                         "' is read by two sources; read it once and fan out"));
+            absl::StrCat("topic '", t, "' is read by two sources, '",
+                         nodes[it->second.node].name, "' and '", spec.name,
+                         "'; read it once and fan out"));
       }
       sub.source_topics.push_back(t);
     }
@@ -289,12 +308,17 @@ std::string DescribeNodes(const std::vector<NodeSpec>& nodes,
                         ")\n");
         break;
     }
-    if (!children[i].empty()) {
-      absl::StrAppend(out, "      --> ", absl::StrJoin(children[i], ", "),
-                      "\n");
+    // As Kafka Streams prints them: sources and processors always list
+    // their children and processors and sinks their parents, "none" when
+    // there are none.
+    auto names = [](const std::vector<std::string>& v) {
+      return v.empty() ? std::string("none") : absl::StrJoin(v, ", ");
+    };
+    if (n.kind != Kind::kSink) {
+      absl::StrAppend(out, "      --> ", names(children[i]), "\n");
     }
-    if (!n.parents.empty()) {
-      absl::StrAppend(out, "      <-- ", absl::StrJoin(n.parents, ", "), "\n");
+    if (n.kind != Kind::kSource) {
+      absl::StrAppend(out, "      <-- ", names(n.parents), "\n");
     }
   };
   std::string out = "Topologies:\n";
@@ -303,9 +327,13 @@ std::string DescribeNodes(const std::vector<NodeSpec>& nodes,
       describe_node(static_cast<int>(i), &out);
     return out;
   }
+  // Kafka Streams' layout: a blank line ends each sub-topology, and the
+  // first is indented by three spaces, the others by two.
   for (const SubTopologyPlan& sub : subs) {
-    absl::StrAppend(&out, "   Sub-topology: ", sub.id, "\n");
+    absl::StrAppend(&out, sub.id == 0 ? "   " : "  ", "Sub-topology: ", sub.id,
+                    "\n");
     for (int n : sub.nodes) describe_node(n, &out);
+    out += "\n";
   }
   return out;
 }

@@ -18,7 +18,12 @@ extern char** environ;
 namespace brook::testing {
 
 ChildProcess::ChildProcess(const std::vector<std::string>& args,
-                           const std::string& log) {
+                           const std::string& log,
+                           const std::vector<std::string>& env) {
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   std::vector<char*> argv;
   for (const std::string& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
@@ -28,7 +33,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& args,
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  int rc =
+      posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     LOG(ERROR) << "cannot start " << args[0] << ": " << rc;
@@ -60,6 +66,18 @@ int ChildProcess::Stop(int sig, int timeout_ms) {
   int status = 0;
   while (waitpid(pid_, &status, WNOHANG) == 0) {
     if (absl::Now() > deadline) return Kill(SIGKILL);
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  pid_ = -1;
+  return status;
+}
+
+int ChildProcess::Wait(int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (absl::Now() > deadline) return -1;
     absl::SleepFor(absl::Milliseconds(20));
   }
   pid_ = -1;

@@ -13,8 +13,10 @@ namespace brook::testing {
 
 class ChildProcess {
  public:
-  // Starts args[0] with `args`; output goes to `log` (appended).
-  ChildProcess(const std::vector<std::string>& args, const std::string& log);
+  // Starts args[0] with `args` and this process's environment plus `env`
+  // ("NAME=value" entries); output goes to `log` (appended).
+  ChildProcess(const std::vector<std::string>& args, const std::string& log,
+               const std::vector<std::string>& env = {});
   // Kills a child that is still running (SIGKILL) and reaps it.
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
@@ -26,6 +28,9 @@ class ChildProcess {
   void Signal(int sig);
   // Sends `sig`, waits for the exit and returns the wait status.
   int Kill(int sig);
+  // Waits up to `timeout_ms` for the child to exit on its own; returns the
+  // wait status, or -1 if it is still running.
+  int Wait(int timeout_ms);
   // Waits up to `timeout_ms` for the child to exit after `sig`, then
   // SIGKILLs it. Returns the wait status.
   int Stop(int sig, int timeout_ms);

@@ -162,7 +162,7 @@ int64_t FakeKafka::AppendToLog(ConsumerRecord record) {
   return log.back().offset;
 }
 
-void FakeKafka::Publish(ProducerRecord record) {
+int64_t FakeKafka::Publish(ProducerRecord record) {
   ConsumerRecord visible;
   visible.topic = record.topic;
   visible.partition = record.partition;
@@ -170,8 +170,9 @@ void FakeKafka::Publish(ProducerRecord record) {
   visible.key = record.key;
   visible.value = record.value;
   visible.headers = record.headers;
-  AppendToLog(std::move(visible));
+  const int64_t offset = AppendToLog(std::move(visible));
   output_[record.topic].push_back(std::move(record));
+  return offset;
 }
 
 void FakeKafka::Discard(ProducerRecord record) {
@@ -469,7 +470,8 @@ absl::Status FakeProducer::Send(const ProducerRecord& record) {
   if (transactional_) {
     pending_records_.push_back(std::move(chosen));
   } else {
-    kafka_->Publish(std::move(chosen));
+    TopicPartition tp{chosen.topic, chosen.partition};
+    delivered_[tp] = kafka_->Publish(std::move(chosen));
   }
   return absl::OkStatus();
 }
@@ -514,7 +516,8 @@ absl::Status FakeProducer::SendOffsetsToTransaction(
 absl::Status FakeProducer::CommitTransaction(absl::Duration timeout) {
   BROOK_RETURN_IF_ERROR(Enter(Call::kCommit));
   for (ProducerRecord& record : pending_records_) {
-    kafka_->Publish(std::move(record));
+    TopicPartition tp{record.topic, record.partition};
+    delivered_[tp] = kafka_->Publish(std::move(record));
   }
   for (const auto& [tp, offset] : pending_offsets_) {
     kafka_->SetCommittedOffset(tp, offset);
@@ -524,6 +527,11 @@ absl::Status FakeProducer::CommitTransaction(absl::Duration timeout) {
   state_ = State::kReady;
   ++commits_;
   return absl::OkStatus();
+}
+
+absl::flat_hash_map<TopicPartition, int64_t>
+FakeProducer::TakeDeliveredOffsets() {
+  return std::exchange(delivered_, {});
 }
 
 absl::Status FakeProducer::AbortTransaction(absl::Duration timeout) {

@@ -133,7 +133,7 @@ class FakeKafka {
   // Sets the record's offset. REQUIRES: its partition exists.
   int64_t AppendToLog(ConsumerRecord record);
   // REQUIRES: record.partition was chosen by ChoosePartition().
-  void Publish(ProducerRecord record);
+  int64_t Publish(ProducerRecord record);
   void Discard(ProducerRecord record);
 
   std::map<std::string, std::vector<Log>, std::less<>> logs_;
@@ -337,6 +337,9 @@ class FakeProducer final : public Producer {
   absl::Status CommitTransaction(absl::Duration timeout) override;
   // Discards the transaction's records (to AbortedOutput()) and offsets.
   absl::Status AbortTransaction(absl::Duration timeout) override;
+  // Offsets of records published (committed, or sent without a
+  // transaction) since the last call.
+  absl::flat_hash_map<TopicPartition, int64_t> TakeDeliveredOffsets() override;
 
   // Error injection: the next `times` calls of kind `call` return `status`
   // without touching any data. Injections queue up per call kind. An
@@ -387,6 +390,7 @@ class FakeProducer final : public Producer {
   absl::Status abortable_error_;  // set in kAbortableError
   std::vector<ProducerRecord> pending_records_;
   std::map<TopicPartition, int64_t> pending_offsets_;
+  absl::flat_hash_map<TopicPartition, int64_t> delivered_;
   std::array<std::deque<absl::Status>, kCallKinds> injected_;
   std::vector<std::string> call_log_;
   int begins_ = 0;

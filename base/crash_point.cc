@@ -1,0 +1,62 @@
+#include "base/crash_point.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+
+#include "base/logging.h"
+
+namespace brook {
+namespace {
+
+struct Armed {
+  std::string name;  // empty: disarmed
+  std::atomic<int> hits_left{1};
+};
+
+Armed& GetArmed() {
+  static Armed* armed = [] {
+    auto* a = new Armed();
+    if (const char* name = std::getenv("BROOK_CRASH_POINT")) a->name = name;
+    int hits = 1;
+    if (const char* n = std::getenv("BROOK_CRASH_POINT_HITS")) {
+      if (!absl::SimpleAtoi(n, &hits) || hits < 1) hits = 1;
+    }
+    a->hits_left = hits;
+    return a;
+  }();
+  return *armed;
+}
+
+bool Reached(absl::string_view name) {
+  Armed& armed = GetArmed();
+  if (armed.name.empty() || armed.name != name) return false;
+  return armed.hits_left.fetch_sub(1) == 1;
+}
+
+void Die(absl::string_view name) {
+  LOG(ERROR) << "crash point " << name << " reached: killing the process";
+  google::FlushLogFiles(google::GLOG_INFO);
+  raise(SIGKILL);
+}
+
+}  // namespace
+
+void CrashPoint(absl::string_view name) {
+  if (Reached(name)) Die(name);
+}
+
+void CrashPointAfter(absl::string_view name, int delay_ms) {
+  if (!Reached(name)) return;
+  std::thread([name = std::string(name), delay_ms] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    Die(name);
+  }).detach();
+}
+
+}  // namespace brook

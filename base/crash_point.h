@@ -1,0 +1,31 @@
+// Named crash points, after RocksDB's kill points: a test sets
+// BROOK_CRASH_POINT=<name> in a child process's environment, and the process
+// dies with SIGKILL (as kill -9 would kill it) the n-th time it reaches that
+// point, n = BROOK_CRASH_POINT_HITS (default 1). In production the variable
+// is unset and a crash point costs one relaxed atomic load.
+//
+// The commit protocol's points (runtime/internal/task_manager.cc):
+//   commit.after_produce        outputs and changelog records sent, offsets not
+//   commit.after_send_offsets   offsets sent to the transaction, not committed
+//   commit.inside               while CommitTransaction() is in flight
+//   commit.before_store_write   Kafka transaction committed, stores not written
+// Threading model: thread-safe.
+#ifndef BROOK_BASE_CRASH_POINT_H_
+#define BROOK_BASE_CRASH_POINT_H_
+
+#include "absl/strings/string_view.h"
+
+namespace brook {
+
+// Dies with SIGKILL if `name` is the armed crash point and its hit count is
+// reached.
+void CrashPoint(absl::string_view name);
+
+// Arms an asynchronous crash: if `name` is the armed point, a thread kills the
+// process `delay_ms` after this call, whatever the caller is doing then
+// (used to die inside a blocking call).
+void CrashPointAfter(absl::string_view name, int delay_ms);
+
+}  // namespace brook
+
+#endif  // BROOK_BASE_CRASH_POINT_H_

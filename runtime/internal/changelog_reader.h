@@ -1,0 +1,91 @@
+// ChangelogReader: restores a stream thread's state stores from their
+// changelog topics, in bounded batches that the thread interleaves with
+// processing, so restoring one task neither blocks the others nor keeps the
+// thread from polling.
+//
+// Each store restores from its committed_offset() (or the changelog's
+// start) to the changelog's end as it stood when restoring began, read with
+// read_committed, so records of aborted transactions are never applied. The
+// records and the offset they reach are written to the store together, so a
+// restore interrupted by a rebalance or a crash resumes where it stopped. A
+// store whose offset lies beyond the changelog's end cannot be trusted: it is
+// wiped and restored in full.
+//
+// Threading model: owned by one StreamThread.
+#ifndef BROOK_RUNTIME_INTERNAL_CHANGELOG_READER_H_
+#define BROOK_RUNTIME_INTERNAL_CHANGELOG_READER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+#include "kafka/consumer.h"
+#include "runtime/task_id.h"
+#include "state/state_store.h"
+
+namespace brook::internal {
+
+struct RestoreTarget {
+  StateStore* store;
+  TopicPartition changelog;
+};
+
+// Restore counters of one thread. Monotonic; read with relaxed ordering.
+struct RestoreStats {
+  std::atomic<int64_t> records{0};
+  std::atomic<int64_t> bytes{0};
+  std::atomic<int64_t> stores_restored{0};
+  std::atomic<int64_t> stores_wiped{0};  // corrupt or ahead of the changelog
+  std::atomic<int64_t> remaining_records{0};  // estimate for stores in progress
+};
+
+class ChangelogReader {
+ public:
+  // `consumer` is assign-only and reads with read_committed. `stats` must
+  // outlive the reader.
+  ChangelogReader(std::unique_ptr<Consumer> consumer, std::string thread_name,
+                  absl::Duration call_timeout, RestoreStats* stats);
+
+  // Starts restoring `targets` of task `id`. Returns true if the task still
+  // needs restoring (false if every store was already up to date).
+  absl::StatusOr<bool> Add(const TaskId& id,
+                           const std::vector<RestoreTarget>& targets);
+
+  // Forgets the task's stores (the task closed). What was restored stays.
+  absl::Status Remove(const TaskId& id);
+
+  // Restores up to `max_records` records; returns the tasks that finished.
+  absl::StatusOr<std::vector<TaskId>> Restore(int64_t max_records);
+
+  bool active() const { return !entries_.empty(); }
+
+ private:
+  struct Entry {
+    TaskId task;
+    StateStore* store;
+    int64_t next;  // next changelog offset to apply
+    int64_t end;   // changelog end when restoring began
+    int64_t restored = 0;
+  };
+
+  absl::Status Reassign();
+  absl::StatusOr<std::vector<TaskId>> FinishDone();
+  void LogProgress(bool force);
+
+  const std::unique_ptr<Consumer> consumer_;
+  const std::string thread_name_;
+  const absl::Duration call_timeout_;
+  std::map<TopicPartition, Entry> entries_;
+  std::map<TaskId, int> open_per_task_;  // stores of a task still restoring
+  absl::Time started_ = absl::Now();
+  absl::Time last_log_ = absl::InfinitePast();
+  int64_t restored_since_start_ = 0;
+  RestoreStats& stats_;
+};
+
+}  // namespace brook::internal
+
+#endif  // BROOK_RUNTIME_INTERNAL_CHANGELOG_READER_H_

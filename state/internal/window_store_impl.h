@@ -1,0 +1,66 @@
+// WindowStoreImpl: WindowBytesStore over a StoreEngine.
+//
+// Stored key: [segment of start][user key][start], the segment and start in
+// AppendOrdered64's encoding. Within a segment the windows of one key are
+// therefore adjacent and ordered by start, which makes Fetch(key, from, to)
+// a short scan per non-empty segment. FetchAll() reads each segment of the
+// range whole and sorts it by start, then key.
+#ifndef BROOK_STATE_INTERNAL_WINDOW_STORE_IMPL_H_
+#define BROOK_STATE_INTERNAL_WINDOW_STORE_IMPL_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "state/internal/engine_store.h"
+#include "state/internal/segments.h"
+#include "state/window_store.h"
+
+namespace brook::internal {
+
+// Threading model: as StateStore (owned by one task, on its stream thread).
+class WindowStoreImpl : public EngineStore<WindowBytesStore> {
+ public:
+  WindowStoreImpl(std::string name, std::unique_ptr<StoreEngine> engine,
+                  int64_t retention_ms, int64_t segment_interval_ms)
+      : EngineStore(std::move(name), std::move(engine)),
+        segments_(retention_ms, segment_interval_ms) {}
+
+  int64_t retention_ms() const override { return segments_.retention_ms(); }
+  int64_t segment_interval_ms() const override {
+    return segments_.interval_ms();
+  }
+
+  // On a logger error the write stays buffered; the caller aborts.
+  absl::StatusOr<bool> Put(absl::string_view key, int64_t window_start_ms,
+                           std::optional<absl::string_view> value) override;
+  absl::StatusOr<std::optional<std::string>> Fetch(
+      absl::string_view key, int64_t window_start_ms) override;
+  std::unique_ptr<WindowIterator> Fetch(absl::string_view key,
+                                        int64_t time_from_ms,
+                                        int64_t time_to_ms) override;
+  std::unique_ptr<WindowIterator> FetchAll(int64_t time_from_ms,
+                                           int64_t time_to_ms) override;
+
+  // Records of expired windows are skipped; the stream time becomes the
+  // highest start among the records if that is higher.
+  absl::Status Restore(absl::Span<const ChangeRecord> records,
+                       int64_t next_offset) override;
+
+ private:
+  absl::Status ValidateSettings() const override {
+    return segments_.Validate(name());
+  }
+  void OnOpened() override;
+  CommitExtras PrepareCommit() override;
+  void OnCommitted() override { segments_.Committed(); }
+  void OnAborted() override { segments_.Aborted(); }
+
+  std::string StoredKey(absl::string_view key, int64_t start) const;
+
+  Segments segments_;
+};
+
+}  // namespace brook::internal
+
+#endif  // BROOK_STATE_INTERNAL_WINDOW_STORE_IMPL_H_

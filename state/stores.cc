@@ -1,0 +1,110 @@
+#include "state/stores.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_buffer_manager.h"
+
+#include "base/status_macros.h"
+#include "state/internal/in_memory_engine.h"
+#include "state/internal/key_value_store_impl.h"
+#include "state/internal/rocksdb_engine.h"
+#include "state/internal/session_store_impl.h"
+#include "state/internal/window_store_impl.h"
+
+namespace brook {
+
+absl::Status RocksDBConfig::Validate() const {
+  if (memory_budget_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'memory_budget_bytes' of the RocksDB config must be "
+                     "positive, is ",
+                     memory_budget_bytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<RocksDBResources>> RocksDBResources::Create(
+    const RocksDBConfig& config) {
+  BROOK_RETURN_IF_ERROR(config.Validate());
+  return std::shared_ptr<RocksDBResources>(new RocksDBResources(config));
+}
+
+RocksDBResources::RocksDBResources(const RocksDBConfig& config)
+    : config_(config),
+      cache_(rocksdb::NewLRUCache(
+          static_cast<size_t>(config.memory_budget_bytes))),
+      // Memtables may take half of the budget; their memory is charged to
+      // the cache, which evicts blocks to make room.
+      write_buffer_manager_(std::make_shared<rocksdb::WriteBufferManager>(
+          static_cast<size_t>(config.memory_budget_bytes / 2), cache_)) {}
+
+rocksdb::Options RocksDBResources::OptionsFor(
+    const std::string& store_name) const {
+  rocksdb::Options options;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache_;
+  // Index and filter blocks count against the budget too, instead of
+  // growing with the number of table files.
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Most reads of stream state are point lookups of a key.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.write_buffer_manager = write_buffer_manager_;
+  options.compression = config_.compression;
+  options.create_if_missing = true;
+  if (config_.config_setter) config_.config_setter(store_name, &options);
+  return options;
+}
+
+std::unique_ptr<KeyValueBytesStore> NewInMemoryKeyValueStore(std::string name) {
+  auto engine = std::make_unique<internal::InMemoryEngine>(name);
+  return std::make_unique<internal::KeyValueStoreImpl>(std::move(name),
+                                                       std::move(engine));
+}
+
+std::unique_ptr<KeyValueBytesStore> NewRocksDBKeyValueStore(
+    std::string name, std::shared_ptr<RocksDBResources> resources) {
+  auto engine =
+      std::make_unique<internal::RocksDBEngine>(name, std::move(resources));
+  return std::make_unique<internal::KeyValueStoreImpl>(std::move(name),
+                                                       std::move(engine));
+}
+
+std::unique_ptr<WindowBytesStore> NewInMemoryWindowStore(
+    std::string name, int64_t retention_ms, int64_t segment_interval_ms) {
+  auto engine = std::make_unique<internal::InMemoryEngine>(name);
+  return std::make_unique<internal::WindowStoreImpl>(
+      std::move(name), std::move(engine), retention_ms, segment_interval_ms);
+}
+
+std::unique_ptr<WindowBytesStore> NewRocksDBWindowStore(
+    std::string name, int64_t retention_ms, int64_t segment_interval_ms,
+    std::shared_ptr<RocksDBResources> resources) {
+  auto engine =
+      std::make_unique<internal::RocksDBEngine>(name, std::move(resources));
+  return std::make_unique<internal::WindowStoreImpl>(
+      std::move(name), std::move(engine), retention_ms, segment_interval_ms);
+}
+
+std::unique_ptr<SessionBytesStore> NewInMemorySessionStore(
+    std::string name, int64_t retention_ms) {
+  auto engine = std::make_unique<internal::InMemoryEngine>(name);
+  return std::make_unique<internal::SessionStoreImpl>(
+      std::move(name), std::move(engine), retention_ms);
+}
+
+std::unique_ptr<SessionBytesStore> NewRocksDBSessionStore(
+    std::string name, int64_t retention_ms,
+    std::shared_ptr<RocksDBResources> resources) {
+  auto engine =
+      std::make_unique<internal::RocksDBEngine>(name, std::move(resources));
+  return std::make_unique<internal::SessionStoreImpl>(
+      std::move(name), std::move(engine), retention_ms);
+}
+
+}  // namespace brook

@@ -1,0 +1,225 @@
+// RecordQueue and PartitionGroup (which record a task processes next) and
+// PunctuationQueue (when scheduled punctuations fire).
+#include "runtime/internal/partition_group.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "runtime/internal/punctuation_queue.h"
+#include "runtime/timestamp_extractor.h"
+
+namespace brook::internal {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+ConsumerRecord Rec(const std::string& topic, int32_t partition, int64_t offset,
+                   int64_t timestamp_ms) {
+  ConsumerRecord r;
+  r.topic = topic;
+  r.partition = partition;
+  r.offset = offset;
+  r.timestamp_ms = timestamp_ms;
+  r.value = absl::StrCat(topic, "-", partition, "@", offset);
+  return r;
+}
+
+// A group over a-0 and b-0 with the default extractor.
+PartitionGroup TwoPartitions() {
+  std::vector<RecordQueue> queues;
+  queues.emplace_back(TopicPartition{"a", 0}, RecordTimestampExtractor());
+  queues.emplace_back(TopicPartition{"b", 0}, RecordTimestampExtractor());
+  return PartitionGroup(std::move(queues));
+}
+
+// "topic-partition@offset" of each record Next() returns, until empty.
+std::vector<std::string> Drain(PartitionGroup& group) {
+  std::vector<std::string> out;
+  while (std::optional<StampedRecord> r = group.Next()) {
+    out.push_back(*r->record.value);
+  }
+  return out;
+}
+
+TEST(PartitionGroupTest, ReturnsTheLowestHeadTimestampFirstAcrossPartitions) {
+  PartitionGroup group = TwoPartitions();
+  ASSERT_TRUE(group.Add(Rec("a", 0, 0, 10)).ok());
+  ASSERT_TRUE(group.Add(Rec("a", 0, 1, 30)).ok());
+  ASSERT_TRUE(group.Add(Rec("a", 0, 2, 31)).ok());
+  ASSERT_TRUE(group.Add(Rec("b", 0, 0, 20)).ok());
+  ASSERT_TRUE(group.Add(Rec("b", 0, 1, 40)).ok());
+  EXPECT_EQ(group.buffered(), 5u);
+  EXPECT_EQ(group.buffered({"a", 0}), 3u);
+  EXPECT_EQ(group.buffered({"b", 0}), 2u);
+  EXPECT_THAT(Drain(group),
+              ElementsAre("a-0@0", "b-0@0", "a-0@1", "a-0@2", "b-0@1"));
+  EXPECT_EQ(group.buffered(), 0u);
+}
+
+TEST(PartitionGroupTest, KeepsOffsetOrderWithinAPartition) {
+  PartitionGroup group = TwoPartitions();
+  // a-0 is out of order in time; its records still leave in offset order,
+  // and b-0's record, older than a-0's head, goes first.
+  ASSERT_TRUE(group.Add(Rec("a", 0, 0, 50)).ok());
+  ASSERT_TRUE(group.Add(Rec("a", 0, 1, 5)).ok());
+  ASSERT_TRUE(group.Add(Rec("b", 0, 0, 40)).ok());
+  EXPECT_THAT(Drain(group), ElementsAre("b-0@0", "a-0@0", "a-0@1"));
+}
+
+TEST(PartitionGroupTest, BreaksTimestampTiesByQueueOrder) {
+  PartitionGroup group = TwoPartitions();
+  ASSERT_TRUE(group.Add(Rec("b", 0, 0, 7)).ok());
+  ASSERT_TRUE(group.Add(Rec("a", 0, 0, 7)).ok());
+  EXPECT_THAT(Drain(group), ElementsAre("a-0@0", "b-0@0"));
+}
+
+TEST(PartitionGroupTest, StreamTimeIsTheHighestTimestampReturned) {
+  PartitionGroup group = TwoPartitions();
+  EXPECT_EQ(group.stream_time(), -1);
+  ASSERT_TRUE(group.Add(Rec("a", 0, 0, 50)).ok());
+  ASSERT_TRUE(group.Add(Rec("a", 0, 1, 20)).ok());
+  ASSERT_TRUE(group.Add(Rec("b", 0, 0, 60)).ok());
+  EXPECT_EQ(group.stream_time(), -1);  // buffering does not advance it
+  ASSERT_TRUE(group.Next().has_value());
+  EXPECT_EQ(group.stream_time(), 50);
+  ASSERT_TRUE(group.Next().has_value());  // a-0@1 at 20: time does not go back
+  EXPECT_EQ(group.stream_time(), 50);
+  ASSERT_TRUE(group.Next().has_value());
+  EXPECT_EQ(group.stream_time(), 60);
+  EXPECT_FALSE(group.Next().has_value());
+  EXPECT_EQ(group.stream_time(), 60);
+}
+
+TEST(PartitionGroupTest, AFailedTimestampExtractionNamesTopicPartitionOffset) {
+  PartitionGroup group = TwoPartitions();
+  ASSERT_TRUE(group.Add(Rec("b", 0, 6, 100)).ok());
+  absl::Status s = group.Add(Rec("b", 0, 7, -1));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("b-0@7"));
+  EXPECT_THAT(s.message(), HasSubstr("no valid timestamp"));
+  EXPECT_EQ(group.buffered({"b", 0}), 1u);  // the bad record was not queued
+}
+
+TEST(PartitionGroupTest, ARecordOfAnotherPartitionIsNotFound) {
+  PartitionGroup group = TwoPartitions();
+  absl::Status s = group.Add(Rec("a", 1, 0, 10));
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("a-1"));
+  EXPECT_EQ(group.buffered(), 0u);
+}
+
+TEST(PartitionGroupTest, ClearDropsEveryBufferedRecord) {
+  PartitionGroup group = TwoPartitions();
+  ASSERT_TRUE(group.Add(Rec("a", 0, 0, 1)).ok());
+  ASSERT_TRUE(group.Add(Rec("b", 0, 0, 2)).ok());
+  group.Clear();
+  EXPECT_EQ(group.buffered(), 0u);
+  EXPECT_FALSE(group.Next().has_value());
+}
+
+TEST(RecordQueueTest, PartitionTimeFillsInMissingTimestampsWhenAsked) {
+  RecordQueue queue({"a", 0}, PartitionTimeOnInvalidTimestampExtractor());
+  EXPECT_FALSE(queue.Add(Rec("a", 0, 0, -1)).ok());  // no partition time yet
+  ASSERT_TRUE(queue.Add(Rec("a", 0, 1, 30)).ok());
+  ASSERT_TRUE(queue.Add(Rec("a", 0, 2, -1)).ok());
+  EXPECT_EQ(queue.partition_time(), 30);
+  EXPECT_EQ(queue.Pop().timestamp_ms, 30);
+  StampedRecord filled = queue.Pop();
+  EXPECT_EQ(filled.record.offset, 2);
+  EXPECT_EQ(filled.timestamp_ms, 30);
+}
+
+// Runs `queue`'s due punctuations at `now` and returns the times passed to
+// the punctuators that ran.
+class PunctuationQueueTest : public ::testing::Test {
+ protected:
+  Punctuator Recording(std::string name) {
+    return [this, name](int64_t ts) {
+      fired_.push_back(absl::StrCat(name, "@", ts));
+      return absl::OkStatus();
+    };
+  }
+
+  std::vector<std::string> RunAt(int64_t now) {
+    fired_.clear();
+    absl::Status s = queue_.MayPunctuate(
+        now,
+        [](ProcessorNode*, const Punctuator& p, int64_t ts) { return p(ts); });
+    EXPECT_TRUE(s.ok()) << s;
+    return fired_;
+  }
+
+  PunctuationQueue queue_;
+  std::vector<std::string> fired_;
+};
+
+TEST_F(PunctuationQueueTest, FiresOncePerDueTimeAtTheRightTimes) {
+  queue_.Schedule(nullptr, /*now_ms=*/0, /*interval_ms=*/10, Recording("p"));
+  EXPECT_THAT(RunAt(9), IsEmpty());
+  EXPECT_THAT(RunAt(10), ElementsAre("p@10"));
+  EXPECT_THAT(RunAt(10), IsEmpty());  // once per due time
+  EXPECT_THAT(RunAt(19), IsEmpty());
+  EXPECT_THAT(RunAt(21), ElementsAre("p@21"));
+  EXPECT_THAT(RunAt(29), IsEmpty());  // the schedule stays on the 10s grid
+  EXPECT_THAT(RunAt(30), ElementsAre("p@30"));
+}
+
+TEST_F(PunctuationQueueTest, FiresOnceWhenSeveralIntervalsPassedAtOnce) {
+  queue_.Schedule(nullptr, 0, 10, Recording("p"));
+  EXPECT_THAT(RunAt(35), ElementsAre("p@35"));
+  EXPECT_THAT(RunAt(39), IsEmpty());
+  EXPECT_THAT(RunAt(40), ElementsAre("p@40"));
+}
+
+TEST_F(PunctuationQueueTest, RunsEachDuePunctuationInScheduleOrder) {
+  queue_.Schedule(nullptr, 0, 10, Recording("ten"));
+  queue_.Schedule(nullptr, 0, 25, Recording("twenty-five"));
+  EXPECT_THAT(RunAt(10), ElementsAre("ten@10"));
+  EXPECT_THAT(RunAt(25), ElementsAre("ten@25", "twenty-five@25"));
+}
+
+TEST_F(PunctuationQueueTest, SkipsCancelledPunctuations) {
+  Cancellable cancelled = queue_.Schedule(nullptr, 0, 10, Recording("gone"));
+  queue_.Schedule(nullptr, 0, 10, Recording("kept"));
+  EXPECT_THAT(RunAt(10), ElementsAre("gone@10", "kept@10"));
+  cancelled.Cancel();
+  EXPECT_THAT(RunAt(20), ElementsAre("kept@20"));
+  EXPECT_THAT(RunAt(30), ElementsAre("kept@30"));
+}
+
+TEST_F(PunctuationQueueTest, APunctuationCancelledBeforeItsFirstRunNeverRuns) {
+  Cancellable c = queue_.Schedule(nullptr, 0, 10, Recording("gone"));
+  c.Cancel();
+  EXPECT_THAT(RunAt(100), IsEmpty());
+  EXPECT_TRUE(queue_.empty());
+}
+
+TEST_F(PunctuationQueueTest, AnchorsAScheduleMadeBeforeAnyTimeAtTheFirstTime) {
+  // A stream-time schedule made in Init(), before the first record (-1).
+  queue_.Schedule(nullptr, -1, 10, Recording("p"));
+  EXPECT_THAT(RunAt(-1), IsEmpty());   // no time yet: nothing runs
+  EXPECT_THAT(RunAt(100), IsEmpty());  // the first time anchors it: due 110
+  EXPECT_THAT(RunAt(109), IsEmpty());
+  EXPECT_THAT(RunAt(110), ElementsAre("p@110"));
+}
+
+TEST_F(PunctuationQueueTest, APunctuatorErrorIsReturned) {
+  queue_.Schedule(nullptr, 0, 10, [](int64_t) {
+    return absl::InternalError("punctuator broke");
+  });
+  absl::Status s = queue_.MayPunctuate(
+      10,
+      [](ProcessorNode*, const Punctuator& p, int64_t ts) { return p(ts); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(s.message(), HasSubstr("punctuator broke"));
+}
+
+}  // namespace
+}  // namespace brook::internal

@@ -1,0 +1,800 @@
+// StreamThread driven step by step over the Kafka fakes: scheduling, back
+// pressure, the exactly-once commit protocol and its error handling,
+// rebalances, co-partitioning, at-least-once; and KafkaStreams' life cycle
+// over the same fakes.
+#include "runtime/internal/stream_thread.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "kafka/errors.h"
+#include "runtime/kafka_streams.h"
+#include "runtime/serdes.h"
+#include "runtime/topology.h"
+#include "tests/testing/fake_kafka.h"
+
+namespace brook::internal {
+namespace {
+
+using ::brook::testing::FakeConsumer;
+using ::brook::testing::FakeKafka;
+using ::brook::testing::FakeProducer;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using S = std::string;
+
+const TopicPartition kIn0{"in", 0};
+const TopicPartition kIn1{"in", 1};
+
+// A processor whose behaviour each test chooses; by default it forwards.
+using ProcessHook =
+    std::function<absl::Status(ProcessorContext<S, S>&, const Record<S, S>&)>;
+
+class HookProcessor final : public Processor<S, S, S, S> {
+ public:
+  HookProcessor(ProcessHook process, std::function<void(const TaskId&)> close)
+      : process_(std::move(process)), close_(std::move(close)) {}
+  absl::Status Init(ProcessorContext<S, S>& context) override {
+    context_ = &context;
+    return absl::OkStatus();
+  }
+  absl::Status Process(const Record<S, S>& record) override {
+    if (process_) return process_(*context_, record);
+    return context_->Forward(record);
+  }
+  void Close() override {
+    if (close_) close_(context_->task_id());
+  }
+
+ private:
+  const ProcessHook process_;
+  const std::function<void(const TaskId&)> close_;
+  ProcessorContext<S, S>* context_ = nullptr;
+};
+
+// in -> proc -> out.
+Topology Chain(ProcessHook process = nullptr,
+               std::function<void(const TaskId&)> close = nullptr) {
+  Topology t;
+  t.AddSource<S, S>("in", {"in"}, Serdes::String(), Serdes::String())
+      .AddProcessor<S, S, S, S>("proc",
+                                [process, close] {
+                                  return std::make_unique<HookProcessor>(
+                                      process, close);
+                                },
+                                {"in"})
+      .AddSink<S, S>("out", "out", Serdes::String(), Serdes::String(),
+                     {"proc"});
+  return t;
+}
+
+std::vector<std::string> Values(const std::vector<ProducerRecord>& records) {
+  std::vector<std::string> out;
+  for (const ProducerRecord& r : records) out.push_back(r.value.value_or("-"));
+  return out;
+}
+
+std::vector<std::string> Numbered(const std::string& prefix, int from, int to) {
+  std::vector<std::string> out;
+  for (int i = from; i < to; ++i) out.push_back(absl::StrCat(prefix, i));
+  return out;
+}
+
+class StreamThreadTest : public ::testing::Test {
+ protected:
+  StreamThreadTest() {
+    kafka_.CreateTopic("in", 4);
+    kafka_.CreateTopic("out", 1);
+    config_.application_id = "app";
+    config_.bootstrap_servers = "fake:9092";
+    config_.state_dir = ::testing::TempDir();
+    // Long enough never to elapse in a test; tests that want interval
+    // commits set 1 ms and sleep 2 ms between iterations.
+    config_.commit_interval = absl::Seconds(5);
+  }
+
+  ~StreamThreadTest() override {
+    if (thread_ != nullptr) thread_->Shutdown(absl::OkStatus());
+  }
+
+  KafkaClientFactory Factory() {
+    KafkaClientFactory factory;
+    factory.consumer = [this](const ClientConfig& config,
+                              RebalanceListener* listener)
+        -> absl::StatusOr<std::unique_ptr<Consumer>> {
+      auto consumer = std::make_unique<FakeConsumer>(&kafka_, listener);
+      if (listener != nullptr) {  // the group consumer, not a restore one
+        consumer_config_ = config;
+        consumer_ = consumer.get();
+      }
+      return std::unique_ptr<Consumer>(std::move(consumer));
+    };
+    factory.producer = [this](const ClientConfig& config)
+        -> absl::StatusOr<std::unique_ptr<Producer>> {
+      producer_configs_.push_back(config);
+      auto producer = std::make_unique<FakeProducer>(
+          &kafka_, config.contains("transactional.id"));
+      producers_.push_back(producer.get());
+      return std::unique_ptr<Producer>(std::move(producer));
+    };
+    factory.admin =
+        [](const ClientConfig&) -> absl::StatusOr<std::unique_ptr<Admin>> {
+      return absl::UnimplementedError("a StreamThread makes no admin client");
+    };
+    return factory;
+  }
+
+  // Creates the thread and runs Startup(). Returns false on error.
+  bool Start(const Topology& topology) {
+    absl::StatusOr<std::shared_ptr<const TopologyPlan>> plan =
+        TopologyPlan::Build(topology);
+    EXPECT_TRUE(plan.ok()) << plan.status();
+    if (!plan.ok()) return false;
+    StreamThread::Callbacks callbacks;
+    callbacks.on_state_change = [this](int, StreamThread::State s) {
+      states_.emplace_back(StreamThread::StateName(s));
+    };
+    absl::StatusOr<std::unique_ptr<StreamThread>> thread =
+        StreamThread::Create(*plan, config_, 0, "0123456789abcdef",
+                             ::testing::TempDir(), Factory(), callbacks);
+    EXPECT_TRUE(thread.ok()) << thread.status();
+    if (!thread.ok()) return false;
+    thread_ = *std::move(thread);
+    absl::Status s = thread_->Startup();
+    EXPECT_TRUE(s.ok()) << s;
+    return s.ok();
+  }
+
+  // One iteration of the thread's loop; false (and a failure) on error.
+  bool RunOnce() {
+    absl::Status s = thread_->RunOnce();
+    EXPECT_TRUE(s.ok()) << s;
+    return s.ok();
+  }
+
+  // Schedules a rebalance onto `partitions` and runs the iteration whose
+  // poll delivers it (after any events queued before it).
+  bool Assign(std::vector<TopicPartition> partitions) {
+    const int64_t rebalances = thread_->stats().rebalances.load();
+    kafka_.Rebalance(consumer_, std::move(partitions));
+    return RunUntil([this, rebalances] {
+      return thread_->stats().rebalances.load() > rebalances &&
+             thread_->state() == StreamThread::State::kRunning;
+    });
+  }
+
+  // Runs iterations, 2 ms apart so that a 1 ms commit interval elapses,
+  // until `done` (checked before each) or 200 iterations.
+  bool RunUntil(const std::function<bool()>& done) {
+    for (int i = 0; i < 200; ++i) {
+      if (done()) return true;
+      if (!RunOnce()) return false;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return done();
+  }
+
+  void Append(const TopicPartition& tp, const std::vector<std::string>& vs) {
+    for (const std::string& v : vs) {
+      kafka_.Append(tp.topic, tp.partition, "key", v,
+                    1000 + kafka_.EndOffset(tp));
+    }
+  }
+
+  std::vector<std::string> Output() { return Values(kafka_.Output("out")); }
+  std::vector<std::string> Aborted() {
+    return Values(kafka_.AbortedOutput("out"));
+  }
+  FakeProducer* producer() { return producers_.back(); }
+
+  FakeKafka kafka_;
+  StreamsConfig config_;
+  FakeConsumer* consumer_ = nullptr;      // owned by thread_
+  std::vector<FakeProducer*> producers_;  // only the last one is alive
+  ClientConfig consumer_config_;
+  std::vector<ClientConfig> producer_configs_;
+  std::vector<std::string> states_;
+  std::unique_ptr<StreamThread> thread_;
+};
+
+TEST_F(StreamThreadTest, ConfiguresAReadCommittedConsumerAndATransactionalId) {
+  ASSERT_TRUE(Start(Chain()));
+  EXPECT_EQ(consumer_config_.at("group.id"), "app");
+  EXPECT_EQ(consumer_config_.at("isolation.level"), "read_committed");
+  ASSERT_EQ(producer_configs_.size(), 1u);
+  EXPECT_EQ(producer_configs_[0].at("transactional.id"),
+            "app-0123456789abcdef-0");
+  EXPECT_EQ(thread_->transactional_id(), "app-0123456789abcdef-0");
+  EXPECT_THAT(consumer_->Subscribed(), ElementsAre("in"));
+  EXPECT_THAT(producer()->call_log(), ElementsAre("init"));
+}
+
+TEST_F(StreamThreadTest, ReportsItsStatesInLifeCycleOrder) {
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, {"a"});
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunOnce());
+  thread_->Shutdown(absl::OkStatus());
+  EXPECT_THAT(states_, ElementsAre("STARTING", "PARTITIONS_ASSIGNED", "RUNNING",
+                                   "PENDING_SHUTDOWN", "DEAD"));
+  EXPECT_EQ(thread_->state(), StreamThread::State::kDead);
+}
+
+TEST_F(StreamThreadTest, ACleanShutdownCommitsThenClosesTheConsumer) {
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, {"a", "b"});
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunOnce());
+  EXPECT_THAT(Output(), IsEmpty());  // the 5 s interval has not passed
+  thread_->Shutdown(absl::OkStatus());
+  EXPECT_THAT(Output(), ElementsAre("a", "b"));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 2);
+  EXPECT_TRUE(consumer_->closed());
+  EXPECT_EQ(thread_->num_tasks(), 0u);
+}
+
+TEST_F(StreamThreadTest, AHotPartitionDoesNotStarveColdOnes) {
+  config_.max_poll_records = 20000;  // buffer everything in one poll
+  config_.buffered_records_per_partition = 20000;
+  config_.max_records_per_task_per_iteration = 100;
+  std::map<int32_t, int> processed;
+  ASSERT_TRUE(
+      Start(Chain([&processed](ProcessorContext<S, S>& c, const Record<S, S>&) {
+        ++processed[c.record_metadata()->partition];
+        return absl::OkStatus();
+      })));
+  Append(kIn0, Numbered("hot", 0, 10000));
+  for (int32_t p = 1; p < 4; ++p) Append({"in", p}, Numbered("cold", 0, 50));
+  ASSERT_TRUE(Assign({kIn0, kIn1, {"in", 2}, {"in", 3}}));
+  EXPECT_EQ(thread_->num_tasks(), 4u);
+  ASSERT_TRUE(RunOnce());
+  ASSERT_TRUE(RunOnce());
+  ASSERT_TRUE(RunOnce());
+  // Every cold record is done; the hot task got exactly its share of 100 per
+  // iteration, though 9,700 of its records were waiting.
+  EXPECT_EQ(processed[1], 50);
+  EXPECT_EQ(processed[2], 50);
+  EXPECT_EQ(processed[3], 50);
+  EXPECT_EQ(processed[0], 300);
+  EXPECT_EQ(thread_->stats().records_processed.load(), 450);
+}
+
+TEST_F(StreamThreadTest, PausesAFullPartitionAndResumesItOnceDrained) {
+  config_.buffered_records_per_partition = 10;
+  config_.max_poll_records = 100;
+  config_.max_records_per_task_per_iteration = 3;
+  std::map<int32_t, int64_t> processed;
+  ASSERT_TRUE(Start(
+      Chain([&processed](ProcessorContext<S, S>& c, const Record<S, S>& r) {
+        ++processed[c.record_metadata()->partition];
+        return c.Forward(r);
+      })));
+  Append(kIn0, Numbered("v", 0, 50));
+  Append(kIn1, Numbered("w", 0, 2));
+  ASSERT_TRUE(Assign({kIn0, kIn1}));
+  int pauses = 0;
+  int resumes = 0;
+  bool paused = false;
+  for (int i = 0; i < 100 && processed[0] + processed[1] < 52; ++i) {
+    ASSERT_TRUE(RunOnce());
+    const std::vector<TopicPartition> now = consumer_->PausedPartitions();
+    // Only the full partition is ever paused.
+    for (const TopicPartition& tp : now) EXPECT_EQ(tp, kIn0);
+    // Fetched but unprocessed records of in-0.
+    const int64_t buffered = consumer_->Position(kIn0) - processed[0];
+    EXPECT_LE(buffered, 10) << "iteration " << i;
+    const bool paused_now = !now.empty();
+    if (paused_now && !paused) ++pauses;
+    if (!paused_now && paused) {
+      ++resumes;
+      // Resumed only once drained below half the limit, so that the fetch
+      // restarts while the task still has records to work on.
+      EXPECT_LT(buffered, 5) << "iteration " << i;
+    }
+    paused = paused_now;
+  }
+  EXPECT_EQ(processed[0], 50);
+  EXPECT_EQ(processed[1], 2);
+  EXPECT_FALSE(paused);
+  EXPECT_GE(pauses, 3);
+  EXPECT_EQ(resumes, pauses);
+  EXPECT_EQ(consumer_->ResumeOfUnpausedCount(), 0);
+}
+
+TEST_F(StreamThreadTest, CommitsOutputAndOffsetsInOneTransaction) {
+  config_.commit_interval = absl::Milliseconds(1);
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, Numbered("v", 0, 5));
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunUntil([this] { return producer()->commits() == 1; }));
+  EXPECT_THAT(producer()->call_log(),
+              ElementsAre("init", "begin", "send", "send", "send", "send",
+                          "send", "send_offsets", "commit"));
+  EXPECT_THAT(Output(), ElementsAreArray(Numbered("v", 0, 5)));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 5);
+  EXPECT_EQ(consumer_->CommitSyncCount(), 0);  // never under exactly-once
+  EXPECT_EQ(thread_->stats().commits.load(), 1);
+  // Nothing left to commit: no empty transactions.
+  ASSERT_TRUE(RunOnce());
+  absl::SleepFor(absl::Milliseconds(2));
+  ASSERT_TRUE(RunOnce());
+  EXPECT_EQ(producer()->begins(), 1);
+}
+
+TEST_F(StreamThreadTest, CommitMaxRecordsCommitsBeforeTheInterval) {
+  config_.commit_max_records = 4;
+  config_.max_records_per_task_per_iteration = 2;
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, Numbered("v", 0, 10));
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunOnce());  // 2 records
+  EXPECT_EQ(producer()->commits(), 0);
+  EXPECT_EQ(producer()->pending_records().size(), 2u);
+  EXPECT_THAT(Output(), IsEmpty());
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), kOffsetInvalid);
+  ASSERT_TRUE(RunOnce());  // 4 records
+  EXPECT_EQ(producer()->commits(), 1);
+  EXPECT_THAT(Output(), ElementsAreArray(Numbered("v", 0, 4)));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 4);
+  ASSERT_TRUE(RunOnce());
+  ASSERT_TRUE(RunOnce());
+  EXPECT_EQ(producer()->commits(), 2);
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 8);
+}
+
+TEST_F(StreamThreadTest, RetriesARetriableCommitError) {
+  config_.commit_interval = absl::Milliseconds(1);
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, {"a"});
+  ASSERT_TRUE(Assign({kIn0}));
+  producer()->FailNext(FakeProducer::Call::kCommit,
+                       KafkaError(KafkaErrorClass::kRetriable, "timed out"));
+  ASSERT_TRUE(RunUntil([this] { return producer()->commits() == 1; }));
+  EXPECT_THAT(
+      producer()->call_log(),
+      ElementsAre("init", "begin", "send", "send_offsets", "commit", "commit"));
+  EXPECT_THAT(Output(), ElementsAre("a"));
+  EXPECT_EQ(producer()->aborts(), 0);
+}
+
+TEST_F(StreamThreadTest, AnAbortableCommitErrorRewindsToTheCommittedOffsets) {
+  config_.commit_interval = absl::Milliseconds(1);
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, Numbered("v", 0, 5));
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunUntil([this] { return producer()->commits() == 1; }));
+  ASSERT_EQ(kafka_.CommittedOffset(kIn0), 5);
+
+  Append(kIn0, Numbered("v", 5, 10));
+  producer()->FailNext(
+      FakeProducer::Call::kCommit,
+      KafkaError(KafkaErrorClass::kAbortable, "injected abortable error"));
+  ASSERT_TRUE(RunUntil([this] { return producer()->aborts() == 1; }));
+  // The failed transaction is aborted: none of its output is visible and its
+  // offsets are not committed.
+  EXPECT_THAT(Output(), ElementsAreArray(Numbered("v", 0, 5)));
+  EXPECT_THAT(Aborted(), ElementsAreArray(Numbered("v", 5, 10)));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 5);
+  EXPECT_EQ(thread_->num_tasks(), 1u);  // the tasks were revived, not dropped
+  EXPECT_EQ(thread_->stats().aborts.load(), 1);
+
+  // The task restarts at offset 5 and commits every record exactly once.
+  ASSERT_TRUE(RunUntil([this] { return producer()->commits() == 2; }));
+  EXPECT_THAT(Output(), ElementsAreArray(Numbered("v", 0, 10)));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 10);
+  EXPECT_EQ(producers_.size(), 1u);  // an abortable error keeps the producer
+}
+
+TEST_F(StreamThreadTest, LosingMembershipAtCommitDropsTheTasksAndRejoins) {
+  bool lost = false;
+  ASSERT_TRUE(Start(
+      Chain([this, &lost](ProcessorContext<S, S>& c, const Record<S, S>& r) {
+        if (r.value == "lose" && !lost) {
+          // The group moves on while this record is processed (a session
+          // timeout): the commit that follows carries a stale generation.
+          lost = true;
+          kafka_.LoseAssignment(consumer_);
+          c.RequestCommit();
+        }
+        return c.Forward(r);
+      })));
+  Append(kIn0, {"v0", "v1", "lose", "v3"});
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunOnce());
+  ASSERT_TRUE(lost);
+  EXPECT_THAT(producer()->call_log(),
+              ElementsAre("init", "begin", "send", "send", "send", "send",
+                          "send_offsets", "abort"));
+  EXPECT_EQ(thread_->num_tasks(), 0u);
+  EXPECT_EQ(consumer_->UnsubscribeCount(), 1);
+  EXPECT_THAT(consumer_->Subscribed(), ElementsAre("in"));  // rejoined
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), kOffsetInvalid);
+  EXPECT_THAT(Output(), IsEmpty());
+  EXPECT_THAT(Aborted(), ElementsAre("v0", "v1", "lose", "v3"));
+  EXPECT_EQ(thread_->stats().task_migrations.load(), 1);
+
+  // The group assigns the partition again; the records are processed again
+  // from the committed offset (none) and committed once.
+  ASSERT_TRUE(Assign({kIn0}));
+  EXPECT_EQ(thread_->num_tasks(), 1u);
+  ASSERT_TRUE(RunOnce());
+  thread_->Shutdown(absl::OkStatus());
+  EXPECT_THAT(Output(), ElementsAre("v0", "v1", "lose", "v3"));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 4);
+  EXPECT_EQ(producers_.size(), 1u);
+}
+
+TEST_F(StreamThreadTest, AFencedProducerIsReplacedAndTheThreadRejoins) {
+  bool fenced = false;
+  ASSERT_TRUE(Start(
+      Chain([this, &fenced](ProcessorContext<S, S>& c, const Record<S, S>& r) {
+        absl::Status forwarded = c.Forward(r);
+        if (r.value == "fence" && !fenced) {
+          // A zombie-fencing producer with our transactional.id appears; the
+          // commit requested next finds out.
+          fenced = true;
+          producers_.back()->Fence();
+          c.RequestCommit();
+        }
+        return forwarded;
+      })));
+  Append(kIn0, {"v0", "v1", "fence"});
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunOnce());
+  ASSERT_TRUE(fenced);
+  // A new producer came from the factory and was initialized, fencing the
+  // zombie in turn; the tasks are gone and the consumer rejoins.
+  ASSERT_EQ(producers_.size(), 2u);
+  EXPECT_THAT(producer()->call_log(), ElementsAre("init"));
+  EXPECT_EQ(thread_->num_tasks(), 0u);
+  EXPECT_EQ(consumer_->UnsubscribeCount(), 1);
+  EXPECT_THAT(consumer_->Subscribed(), ElementsAre("in"));
+  EXPECT_THAT(Output(), IsEmpty());
+  EXPECT_THAT(Aborted(), ElementsAre("v0", "v1", "fence"));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), kOffsetInvalid);
+  EXPECT_EQ(thread_->stats().producer_resets.load(), 1);
+
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunOnce());
+  thread_->Shutdown(absl::OkStatus());
+  EXPECT_THAT(Output(), ElementsAre("v0", "v1", "fence"));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 3);
+  EXPECT_EQ(producer()->commits(), 1);
+}
+
+TEST_F(StreamThreadTest, AFatalCommitErrorReplacesTheProducer) {
+  config_.commit_interval = absl::Milliseconds(1);
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, {"a", "b"});
+  ASSERT_TRUE(Assign({kIn0}));
+  producer()->FailNext(FakeProducer::Call::kCommit,
+                       KafkaError(KafkaErrorClass::kFatal, "injected fatal"));
+  ASSERT_TRUE(RunUntil([this] { return producers_.size() == 2; }));
+  EXPECT_THAT(producer()->call_log(), ElementsAre("init"));
+  EXPECT_EQ(thread_->num_tasks(), 0u);
+  EXPECT_THAT(Output(), IsEmpty());
+  EXPECT_THAT(Aborted(), ElementsAre("a", "b"));
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunUntil([this] { return producer()->commits() == 1; }));
+  EXPECT_THAT(Output(), ElementsAre("a", "b"));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 2);
+}
+
+TEST_F(StreamThreadTest, RevocationCommitsBeforeClosingTheTasks) {
+  std::map<int32_t, int64_t> committed_at_close;
+  ASSERT_TRUE(
+      Start(Chain(nullptr, [this, &committed_at_close](const TaskId& id) {
+        committed_at_close[id.partition] =
+            kafka_.CommittedOffset({"in", id.partition});
+      })));
+  Append(kIn0, {"a0", "a1", "a2"});
+  Append(kIn1, {"b0", "b1"});
+  ASSERT_TRUE(Assign({kIn0, kIn1}));
+  ASSERT_TRUE(RunOnce());
+  ASSERT_THAT(Output(), IsEmpty());
+  ASSERT_TRUE(Assign({kIn1}));  // in-0 moves to another member
+  EXPECT_EQ(committed_at_close[0], 3);
+  EXPECT_EQ(committed_at_close[1], 2);
+  EXPECT_EQ(producer()->commits(), 1);
+  EXPECT_EQ(producer()->aborts(), 0);
+  EXPECT_EQ(Output().size(), 5u);
+  EXPECT_EQ(thread_->num_tasks(), 1u);  // the task of in-1, made anew
+}
+
+TEST_F(StreamThreadTest, ALostAssignmentAbortsAndCommitsNothing) {
+  int closes = 0;
+  ASSERT_TRUE(Start(Chain(nullptr, [&closes](const TaskId&) { ++closes; })));
+  Append(kIn0, {"a0", "a1"});
+  Append(kIn1, {"b0"});
+  ASSERT_TRUE(Assign({kIn0, kIn1}));
+  ASSERT_TRUE(RunOnce());
+  kafka_.LoseAssignment(consumer_);
+  ASSERT_TRUE(RunOnce());
+  EXPECT_EQ(closes, 2);
+  EXPECT_EQ(thread_->num_tasks(), 0u);
+  EXPECT_EQ(producer()->aborts(), 1);
+  EXPECT_EQ(producer()->commits(), 0);
+  EXPECT_THAT(Output(), IsEmpty());
+  EXPECT_EQ(Aborted().size(), 3u);
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), kOffsetInvalid);
+  EXPECT_EQ(kafka_.CommittedOffset(kIn1), kOffsetInvalid);
+
+  ASSERT_TRUE(Assign({kIn0, kIn1}));
+  ASSERT_TRUE(RunOnce());
+  thread_->Shutdown(absl::OkStatus());
+  std::vector<std::string> out = Output();
+  std::sort(out.begin(), out.end());
+  EXPECT_THAT(out, ElementsAre("a0", "a1", "b0"));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 2);
+  EXPECT_EQ(kafka_.CommittedOffset(kIn1), 1);
+}
+
+TEST_F(StreamThreadTest, AnAssignmentBreakingCoPartitioningFailsNamingTheTask) {
+  kafka_.CreateTopic("A", 2);
+  kafka_.CreateTopic("B", 2);
+  Topology t;
+  t.AddSource<S, S>("a", {"A"}, Serdes::String(), Serdes::String())
+      .AddSource<S, S>("b", {"B"}, Serdes::String(), Serdes::String())
+      .AddProcessor<S, S, S, S>(
+          "join",
+          [] { return std::make_unique<HookProcessor>(nullptr, nullptr); },
+          {"a", "b"})
+      .AddSink<S, S>("out", "out", Serdes::String(), Serdes::String(),
+                     {"join"});
+  ASSERT_TRUE(Start(t));
+  EXPECT_THAT(consumer_->Subscribed(), ElementsAre("A", "B"));
+  kafka_.Rebalance(consumer_, {{"A", 0}, {"B", 1}, {"A", 1}});
+  absl::Status s = thread_->RunOnce();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("task 0_0"));
+  EXPECT_THAT(s.message(), HasSubstr("not B-0"));
+  thread_->Shutdown(s);
+  EXPECT_EQ(thread_->state(), StreamThread::State::kDead);
+}
+
+TEST_F(StreamThreadTest, AtLeastOnceFlushesThenCommitsThroughTheConsumer) {
+  config_.processing_guarantee = ProcessingGuarantee::kAtLeastOnce;
+  config_.commit_interval = absl::Milliseconds(1);
+  ASSERT_TRUE(Start(Chain()));
+  EXPECT_FALSE(producer_configs_[0].contains("transactional.id"));
+  EXPECT_EQ(consumer_config_.at("isolation.level"), "read_uncommitted");
+  Append(kIn0, {"a", "b", "c"});
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunUntil([this] { return consumer_->CommitSyncCount() == 1; }));
+  EXPECT_THAT(producer()->call_log(),
+              ElementsAre("send", "send", "send", "flush"));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), 3);
+  EXPECT_THAT(Output(), ElementsAre("a", "b", "c"));
+}
+
+TEST_F(StreamThreadTest, AtLeastOnceCommitsNoOffsetsWhenTheFlushFails) {
+  config_.processing_guarantee = ProcessingGuarantee::kAtLeastOnce;
+  config_.commit_interval = absl::Milliseconds(1);
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, {"a"});
+  ASSERT_TRUE(Assign({kIn0}));
+  producer()->FailNext(FakeProducer::Call::kFlush,
+                       absl::DeadlineExceededError("flush timed out"));
+  absl::Status s;
+  for (int i = 0; i < 100 && s.ok(); ++i) {
+    s = thread_->RunOnce();
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(consumer_->CommitSyncCount(), 0);
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), kOffsetInvalid);
+  thread_->Shutdown(s);
+}
+
+// ---------------------------------------------------------------------------
+// KafkaStreams over the fakes. Its stream threads run on threads of their
+// own, and the fakes are thread-compatible only, so these tests keep every
+// use of FakeKafka on one thread at a time: the test thread before Start()
+// and after Close() (which joins the stream thread), the single stream
+// thread in between. The consumer factory, which runs on the stream thread,
+// schedules the group's assignment itself.
+
+class FakeAdmin final : public Admin {
+ public:
+  explicit FakeAdmin(std::map<std::string, int32_t> partitions)
+      : partitions_(std::move(partitions)) {}
+  absl::Status CreateTopic(const NewTopic&, absl::Duration) override {
+    return absl::UnimplementedError("FakeAdmin::CreateTopic");
+  }
+  absl::Status DeleteTopic(const std::string&, absl::Duration) override {
+    return absl::UnimplementedError("FakeAdmin::DeleteTopic");
+  }
+  absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
+                                         absl::Duration) override {
+    auto it = partitions_.find(topic);
+    if (it == partitions_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("topic '", topic, "' is missing"));
+    }
+    return it->second;
+  }
+
+ private:
+  const std::map<std::string, int32_t> partitions_;
+};
+
+// The instance's state changes, in order, as "OLD->NEW".
+class StateLog {
+ public:
+  void Add(KafkaStreams::State new_state, KafkaStreams::State old_state) {
+    absl::MutexLock lock(&mu_);
+    log_.push_back(absl::StrCat(KafkaStreams::StateName(old_state), "->",
+                                KafkaStreams::StateName(new_state)));
+    seen_.push_back(new_state);
+  }
+  // Waits until the instance has been in `state`.
+  bool WaitFor(KafkaStreams::State state, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    target_ = state;
+    return mu_.AwaitWithTimeout(absl::Condition(this, &StateLog::Reached),
+                                timeout);
+  }
+  std::vector<std::string> log() const {
+    absl::MutexLock lock(&mu_);
+    return log_;
+  }
+
+ private:
+  bool Reached() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return std::find(seen_.begin(), seen_.end(), target_) != seen_.end();
+  }
+
+  mutable absl::Mutex mu_;
+  std::vector<std::string> log_ ABSL_GUARDED_BY(mu_);
+  std::vector<KafkaStreams::State> seen_ ABSL_GUARDED_BY(mu_);
+  KafkaStreams::State target_ ABSL_GUARDED_BY(mu_) =
+      KafkaStreams::State::kCreated;
+};
+
+class KafkaStreamsOverFakesTest : public ::testing::Test {
+ protected:
+  KafkaStreamsOverFakesTest() {
+    config_.application_id = "fake-app";
+    config_.bootstrap_servers = "fake:9092";
+    // Unique per test and process: ctest runs tests in parallel, and the
+    // state directory is locked by its instance.
+    config_.state_dir = absl::StrCat(
+        ::testing::TempDir(), "/brook-",
+        ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
+        getpid());
+    std::filesystem::remove_all(config_.state_dir);
+  }
+  ~KafkaStreamsOverFakesTest() override {
+    std::filesystem::remove_all(config_.state_dir);
+  }
+
+  // Clients over kafka_; the consumer is assigned `assignment` when made.
+  KafkaClientFactory Factory(std::vector<TopicPartition> assignment) {
+    KafkaClientFactory factory;
+    factory.consumer = [this, assignment](const ClientConfig&,
+                                          RebalanceListener* listener)
+        -> absl::StatusOr<std::unique_ptr<Consumer>> {
+      auto consumer = std::make_unique<FakeConsumer>(&kafka_, listener);
+      kafka_.Rebalance(consumer.get(), assignment);
+      return std::unique_ptr<Consumer>(std::move(consumer));
+    };
+    factory.producer = [this](const ClientConfig& config)
+        -> absl::StatusOr<std::unique_ptr<Producer>> {
+      return std::unique_ptr<Producer>(std::make_unique<FakeProducer>(
+          &kafka_, config.contains("transactional.id")));
+    };
+    std::map<std::string, int32_t> partitions;
+    for (const char* topic : {"in", "out", "A", "B"}) {
+      if (int32_t n = kafka_.PartitionCount(topic); n > 0) {
+        partitions[topic] = n;
+      }
+    }
+    factory.admin =
+        [partitions](
+            const ClientConfig&) -> absl::StatusOr<std::unique_ptr<Admin>> {
+      return std::unique_ptr<Admin>(std::make_unique<FakeAdmin>(partitions));
+    };
+    return factory;
+  }
+
+  FakeKafka kafka_;
+  StreamsConfig config_;
+  StateLog states_;
+};
+
+TEST_F(KafkaStreamsOverFakesTest, GoesThroughItsStatesAndCommitsOnClose) {
+  kafka_.CreateTopic("in", 1);
+  kafka_.CreateTopic("out", 1);
+  for (int i = 0; i < 20; ++i) {
+    kafka_.Append("in", 0, "k", absl::StrCat("v", i), 1000 + i);
+  }
+  std::atomic<int> processed{0};
+  absl::Notification all_processed;
+  Topology topology =
+      Chain([&](ProcessorContext<S, S>& c, const Record<S, S>& r) {
+        if (processed.fetch_add(1) + 1 == 20) all_processed.Notify();
+        return c.Forward(r);
+      });
+  absl::StatusOr<std::unique_ptr<KafkaStreams>> app =
+      KafkaStreams::Create(topology, config_, Factory({{"in", 0}}));
+  ASSERT_TRUE(app.ok()) << app.status();
+  (*app)->SetStateListener(
+      [this](KafkaStreams::State s, KafkaStreams::State old) {
+        states_.Add(s, old);
+      });
+  ASSERT_TRUE((*app)->Start().ok());
+  ASSERT_TRUE(
+      states_.WaitFor(KafkaStreams::State::kRunning, absl::Seconds(30)));
+  ASSERT_TRUE(all_processed.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE((*app)->Close(absl::Seconds(30)).ok());
+  EXPECT_EQ((*app)->state(), KafkaStreams::State::kNotRunning);
+  EXPECT_THAT(states_.log(),
+              ElementsAre("CREATED->REBALANCING", "REBALANCING->RUNNING",
+                          "RUNNING->PENDING_SHUTDOWN",
+                          "PENDING_SHUTDOWN->NOT_RUNNING"));
+  // Close() committed what the thread had processed; the thread is joined,
+  // so the fakes are this thread's again.
+  EXPECT_THAT(Values(kafka_.Output("out")),
+              ElementsAreArray(Numbered("v", 0, 20)));
+  EXPECT_EQ(kafka_.CommittedOffset({"in", 0}), 20);
+}
+
+TEST_F(KafkaStreamsOverFakesTest,
+       ABrokenCoPartitioningMovesTheInstanceToError) {
+  kafka_.CreateTopic("A", 2);
+  kafka_.CreateTopic("B", 2);
+  kafka_.CreateTopic("out", 1);
+  Topology t;
+  t.AddSource<S, S>("a", {"A"}, Serdes::String(), Serdes::String())
+      .AddSource<S, S>("b", {"B"}, Serdes::String(), Serdes::String())
+      .AddSink<S, S>("out", "out", Serdes::String(), Serdes::String(),
+                     {"a", "b"});
+  absl::StatusOr<std::unique_ptr<KafkaStreams>> app =
+      KafkaStreams::Create(t, config_, Factory({{"A", 0}}));
+  ASSERT_TRUE(app.ok()) << app.status();
+  (*app)->SetStateListener(
+      [this](KafkaStreams::State s, KafkaStreams::State old) {
+        states_.Add(s, old);
+      });
+  ASSERT_TRUE((*app)->Start().ok());
+  ASSERT_TRUE(states_.WaitFor(KafkaStreams::State::kError, absl::Seconds(30)));
+  EXPECT_THAT((*app)->error().message(), HasSubstr("task 0_0"));
+  EXPECT_THAT((*app)->error().message(), HasSubstr("B-0"));
+  ASSERT_TRUE((*app)->Close(absl::Seconds(30)).ok());
+  EXPECT_EQ((*app)->state(), KafkaStreams::State::kError);
+  EXPECT_THAT(states_.log(),
+              ElementsAre("CREATED->REBALANCING", "REBALANCING->ERROR"));
+}
+
+TEST_F(KafkaStreamsOverFakesTest, StartFailsNamingAMissingTopic) {
+  kafka_.CreateTopic("in", 1);  // no "out"
+  absl::StatusOr<std::unique_ptr<KafkaStreams>> app =
+      KafkaStreams::Create(Chain(), config_, Factory({{"in", 0}}));
+  ASSERT_TRUE(app.ok()) << app.status();
+  absl::Status s = (*app)->Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("sink topic"));
+  EXPECT_THAT(s.message(), HasSubstr("'out'"));
+  EXPECT_EQ((*app)->state(), KafkaStreams::State::kCreated);
+}
+
+}  // namespace
+}  // namespace brook::internal
