@@ -205,7 +205,7 @@ std::vector<std::string> StateDirectory::CleanObsoleteTaskDirectories(
     if (fd < 0) continue;
     struct stat st;
     const bool old = ::fstat(fd, &st) == 0 &&
-                     absl::Now() - absl::FromTimeT(st.st_mtime) > delay;
+                     absl::Now() - absl::TimeFromTimespec(st.st_mtim) > delay;
     if (old) {
       std::filesystem::remove_all(dir, ec);
       if (!ec) removed.push_back(name);

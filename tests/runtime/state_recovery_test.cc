@@ -276,7 +276,44 @@ TEST_F(StateRecoveryTest, StoreMovedToAnotherInstanceRestoresInFullAndMatches) {
   VerifyOutputAndChangelog();
 }
 
-enum class Damage { kTruncatedSst, kEmptyDirectory, kGarbledOffset };
+TEST_F(StateRecoveryTest,
+       TaskGivenBackRestoresOnlyWhatOthersCommittedMeanwhile) {
+  Produce(10000, 100);
+  auto a = Start("a", dir_ + "/a");
+  ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("a");
+  // B joins: the range assignor gives it one of the two tasks, which B
+  // restores in full from the changelog.
+  auto b = Start("b", dir_ + "/b");
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!absl::StrContains(testing::ReadFile(Log("b")), "-> RUNNING") &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  Produce(4000, 100);
+  ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("b");
+  // B leaves: its task comes back to A, which still has the store it had
+  // before B took it and restores only B's changes.
+  StopCleanly(*b, "b");
+  Produce(1000, 100);
+  ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("a");
+  StopCleanly(*a, "a");
+  const int64_t restored_by_b = Restored("b");
+  const int64_t restored_by_a = Restored("a");
+  std::cout << "B restored " << restored_by_b
+            << " records when it took a task; "
+            << "A restored " << restored_by_a << " when it got the task back\n";
+  EXPECT_GE(restored_by_b, 4000) << "B should restore the task in full";
+  EXPECT_GT(restored_by_a, 0) << "A must restore what B committed";
+  EXPECT_LT(restored_by_a, restored_by_b) << "A restored more than B's changes";
+  VerifyOutputAndChangelog();
+}
+
+enum class Damage {
+  kTruncatedSst,
+  kEmptyDirectory,
+  kGarbledOffset,
+  kDeletedOffset
+};
 
 class CorruptStateTest : public StateRecoveryTest,
                          public ::testing::WithParamInterface<Damage> {};
@@ -313,6 +350,11 @@ TEST_P(CorruptStateTest, RecoversByRestoringFromTheChangelog) {
   if (GetParam() == Damage::kGarbledOffset) {
     damaged = testing::GarbleStoredOffsets(state, "counts");
   }
+  if (GetParam() == Damage::kDeletedOffset) {
+    // The data stays but its position is unknown: restoring the whole
+    // changelog over it must give the same state.
+    damaged = testing::DeleteStoredOffsets(state, "counts");
+  }
   ASSERT_GT(damaged, 0) << "nothing to damage under " << state;
 
   Produce(2000, 100);
@@ -326,7 +368,8 @@ TEST_P(CorruptStateTest, RecoversByRestoringFromTheChangelog) {
 INSTANTIATE_TEST_SUITE_P(Damages, CorruptStateTest,
                          ::testing::Values(Damage::kTruncatedSst,
                                            Damage::kEmptyDirectory,
-                                           Damage::kGarbledOffset),
+                                           Damage::kGarbledOffset,
+                                           Damage::kDeletedOffset),
                          [](const auto& info) {
                            switch (info.param) {
                              case Damage::kTruncatedSst:
@@ -335,6 +378,8 @@ INSTANTIATE_TEST_SUITE_P(Damages, CorruptStateTest,
                                return "EmptyDirectory";
                              case Damage::kGarbledOffset:
                                return "GarbledOffset";
+                             case Damage::kDeletedOffset:
+                               return "DeletedOffset";
                            }
                            return "Unknown";
                          });

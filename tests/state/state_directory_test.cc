@@ -84,5 +84,36 @@ TEST_F(StateDirectoryTest, RejectsBadApplicationId) {
   EXPECT_TRUE(absl::StrContains(slash.status().message(), "application.id"));
 }
 
+TEST_F(StateDirectoryTest, TaskDirectoryIsExclusiveWhileLocked) {
+  auto dir = StateDirectory::Open(root_, "app");
+  ASSERT_TRUE(dir.ok());
+  auto first = (*dir)->LockTaskDirectory("0_1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*first)->path(), root_ + "/app/0_1");
+  auto second = (*dir)->LockTaskDirectory("0_1");
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  first->reset();
+  EXPECT_TRUE((*dir)->LockTaskDirectory("0_1").ok());
+}
+
+TEST_F(StateDirectoryTest,
+       CleanupDeletesOnlyUnlockedTaskDirectoriesPastTheDelay) {
+  auto dir = StateDirectory::Open(root_, "app");
+  ASSERT_TRUE(dir.ok());
+  auto held = (*dir)->LockTaskDirectory("0_0");
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE((*dir)->LockTaskDirectory("0_1").ok());  // released at once
+  std::filesystem::create_directories(root_ + "/app/not-a-task");
+  // Nothing is older than an hour.
+  EXPECT_TRUE((*dir)->CleanObsoleteTaskDirectories(absl::Hours(1)).empty());
+  // With no delay the released task directory goes, the held one and the
+  // unrelated directory stay.
+  EXPECT_EQ((*dir)->CleanObsoleteTaskDirectories(absl::ZeroDuration()),
+            std::vector<std::string>{"0_1"});
+  EXPECT_TRUE(std::filesystem::exists(root_ + "/app/0_0"));
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/app/0_1"));
+  EXPECT_TRUE(std::filesystem::exists(root_ + "/app/not-a-task"));
+}
+
 }  // namespace
 }  // namespace brook

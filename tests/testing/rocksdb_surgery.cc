@@ -9,7 +9,12 @@
 
 namespace brook::testing {
 
-int GarbleStoredOffsets(const std::string& root, const std::string& store) {
+namespace {
+
+enum class Surgery { kGarble, kDelete };
+
+int Operate(const std::string& root, const std::string& store,
+            Surgery surgery) {
   int damaged = 0;
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(root)) {
@@ -37,6 +42,16 @@ int GarbleStoredOffsets(const std::string& root, const std::string& store) {
     ++damaged;
   }
   return damaged;
+}
+
+}  // namespace
+
+int GarbleStoredOffsets(const std::string& root, const std::string& store) {
+  return Operate(root, store, Surgery::kGarble);
+}
+
+int DeleteStoredOffsets(const std::string& root, const std::string& store) {
+  return Operate(root, store, Surgery::kDelete);
 }
 
 }  // namespace brook::testing

@@ -11,6 +11,10 @@ namespace brook::testing {
 // damaged. REQUIRES: no process has the stores open.
 int GarbleStoredOffsets(const std::string& root, const std::string& store);
 
+// Deletes the stored changelog offset of every store named `store` under
+// `root`, keeping the data. Returns how many stores it changed.
+int DeleteStoredOffsets(const std::string& root, const std::string& store);
+
 }  // namespace brook::testing
 
 #endif  // BROOK_TESTS_TESTING_ROCKSDB_SURGERY_H_
