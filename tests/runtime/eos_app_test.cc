@@ -297,14 +297,28 @@ TEST_F(EosAppTest, ZombieInstanceIsFencedAndItsOutputNeverVisible) {
   std::vector<std::unique_ptr<ChildProcess>> apps;
   apps.push_back(StartInstance(0));
   apps.push_back(StartInstance(1));
-  // Both instances own a partition once both have committed progress.
+  // Freeze instance 0 only once it owns a partition and both partitions
+  // have committed progress: on a slow machine instance 1 may run alone for
+  // a while, and a frozen instance without tasks proves nothing.
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   std::vector<int64_t> c = Committed();
-  while ((c.size() != 2 || c[0] == 0 || c[1] == 0) && absl::Now() < deadline) {
+  auto owns_one = [&](int i) {
+    return absl::StrContains(testing::ReadFile(Log(i)),
+                             "assigned 1 partitions");
+  };
+  while ((c.size() != 2 || c[0] == 0 || c[1] == 0 || !owns_one(0) ||
+          !owns_one(1)) &&
+         absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(200));
     c = Committed();
   }
   ASSERT_TRUE(c.size() == 2 && c[0] > 0 && c[1] > 0);
+  ASSERT_TRUE(owns_one(0) && owns_one(1)) << "the partitions were never split";
+  // Let instance 0 commit on its partition after the split.
+  const std::vector<int64_t> split = Committed();
+  while (Committed() == split && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   // Freeze instance 0 mid-stream: its session expires and instance 1 takes
   // both partitions.
   apps[0]->Signal(SIGSTOP);
