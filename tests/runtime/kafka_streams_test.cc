@@ -105,6 +105,13 @@ TEST_F(KafkaStreamsTest, ExactlyOncePassThroughWithTwoThreads) {
   });
   ASSERT_TRUE((*app)->Start().ok());
   ASSERT_TRUE(WaitForCommitted(4, 4000, absl::Seconds(90)));
+  // The second thread may join after the first processed everything, which
+  // rebalances once more: wait for the instance to settle.
+  const absl::Time settle = absl::Now() + absl::Seconds(30);
+  while ((*app)->state() != KafkaStreams::State::kRunning &&
+         absl::Now() < settle) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
   EXPECT_EQ((*app)->state(), KafkaStreams::State::kRunning);
   ASSERT_TRUE((*app)->Close(absl::Seconds(60)).ok());
   EXPECT_EQ((*app)->state(), KafkaStreams::State::kNotRunning);
