@@ -1,5 +1,7 @@
 #include "kafka/topic_reader.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -23,12 +25,32 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
                                                   : "read_uncommitted";
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Consumer> consumer,
                          Consumer::Create(consumer_config, nullptr));
+  // Under read_committed the end is the last stable offset. A transaction
+  // that has just committed has its markers written by the broker a moment
+  // later, so wait (bounded) until the stable end reaches the log end:
+  // otherwise the newest committed records would be left out.
+  std::unique_ptr<Consumer> log_end;
+  if (isolation == IsolationLevel::kReadCommitted) {
+    ClientConfig uncommitted = consumer_config;
+    uncommitted["isolation.level"] = "read_uncommitted";
+    BROOK_ASSIGN_OR_RETURN(log_end, Consumer::Create(uncommitted, nullptr));
+  }
+  const absl::Time stable_deadline =
+      absl::Now() + std::min(timeout / 2, absl::Seconds(15));
   std::vector<TopicPartitionOffset> start;
   int64_t remaining_partitions = 0;
   std::vector<int64_t> end(partitions, 0);
   for (int32_t p = 0; p < partitions; ++p) {
     BROOK_ASSIGN_OR_RETURN(auto marks,
                            consumer->QueryWatermarks({topic, p}, timeout));
+    while (log_end != nullptr && absl::Now() < stable_deadline) {
+      BROOK_ASSIGN_OR_RETURN(auto log_marks,
+                             log_end->QueryWatermarks({topic, p}, timeout));
+      if (marks.second >= log_marks.second) break;
+      absl::SleepFor(absl::Milliseconds(20));
+      BROOK_ASSIGN_OR_RETURN(marks,
+                             consumer->QueryWatermarks({topic, p}, timeout));
+    }
     end[p] = marks.second;
     start.push_back({{topic, p}, marks.first});
     if (marks.second > marks.first) ++remaining_partitions;

@@ -20,7 +20,11 @@ enum class IsolationLevel { kReadCommitted, kReadUncommitted };
 
 // Reads every partition of `topic` from its start up to the end offsets
 // (high watermark, or the last stable offset under read_committed) as they
-// stand when the call begins. Records of aborted transactions are skipped
+// stand when the call begins. Under read_committed it first waits, for at
+// most half of `timeout` (15 s at most), for the stable end to reach the log
+// end, so that a transaction committed just before the call, whose markers
+// the broker is still writing, is included; a transaction that stays open
+// is left out. Records of aborted transactions are skipped
 // under kReadCommitted and returned under kReadUncommitted. `config` needs
 // bootstrap.servers. kDeadlineExceeded if the end is not reached in time.
 absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
