@@ -123,6 +123,8 @@ class StreamThreadTest : public ::testing::Test {
                               RebalanceListener* listener)
         -> absl::StatusOr<std::unique_ptr<Consumer>> {
       auto consumer = std::make_unique<FakeConsumer>(&kafka_, listener);
+      if (auto reset = config.find("auto.offset.reset"); reset != config.end())
+        consumer->set_auto_offset_reset(reset->second);
       if (listener != nullptr) {  // the group consumer, not a restore one
         consumer_config_ = config;
         consumer_ = consumer.get();
@@ -785,6 +787,76 @@ TEST_F(TaskLifeCycleTest, ProcessorsInitialiseOnlyAfterTheirStoresAreRestored) {
   EXPECT_EQ(thread_->restore_stats().records.load(), 5);
   ASSERT_TRUE(RunUntil([&] { return probe.punctuations > 0; }));
   EXPECT_THAT(consumer_->PausedPartitions(), IsEmpty());
+}
+
+TEST_F(TaskLifeCycleTest, RestoreSkipsAbortedRecordsAndEndsPastTheMarkers) {
+  // An earlier owner's transactions on the changelog: committed (1, 2),
+  // aborted (99), committed (3). Offsets: 1 2 M 99 M 3 M.
+  FakeProducer earlier(&kafka_, /*transactional=*/true);
+  ASSERT_TRUE(earlier.InitTransactions(absl::Seconds(1)).ok());
+  auto write = [&](int64_t n) {
+    return earlier.Send({.topic = "app-counts-changelog",
+                         .partition = 0,
+                         .key = "k",
+                         .value = Serdes::Int64()->Serialize("", n)});
+  };
+  ASSERT_TRUE(earlier.BeginTransaction().ok());
+  ASSERT_TRUE(write(1).ok() && write(2).ok());
+  ASSERT_TRUE(earlier.CommitTransaction(absl::Seconds(1)).ok());
+  ASSERT_TRUE(earlier.BeginTransaction().ok());
+  ASSERT_TRUE(write(99).ok());
+  ASSERT_TRUE(earlier.AbortTransaction(absl::Seconds(1)).ok());
+  ASSERT_TRUE(earlier.BeginTransaction().ok());
+  ASSERT_TRUE(write(3).ok());
+  ASSERT_TRUE(earlier.CommitTransaction(absl::Seconds(1)).ok());
+  const TopicPartition changelog{"app-counts-changelog", 0};
+  ASSERT_EQ(kafka_.EndOffset(changelog), 7);
+
+  Probe probe;
+  ASSERT_TRUE(StartWithState(
+      CountingTopology(&probe, StoreOptions{.persistent = true})));
+  kafka_.Rebalance(consumer_, {kIn0});
+  ASSERT_TRUE(RunUntil(
+      [&] { return thread_->state() == StreamThread::State::kRunning; }));
+  ASSERT_TRUE(probe.count_at_init.has_value());
+  EXPECT_EQ(*probe.count_at_init, 3) << "the aborted 99 was applied";
+  EXPECT_EQ(thread_->restore_stats().records.load(), 3);
+  thread_->Shutdown(absl::OkStatus());
+  thread_.reset();
+  // The stored offset covers the final marker: a restart restores nothing.
+  Probe again;
+  ASSERT_TRUE(StartWithState(
+      CountingTopology(&again, StoreOptions{.persistent = true})));
+  kafka_.Rebalance(consumer_, {kIn0});
+  ASSERT_TRUE(RunUntil(
+      [&] { return thread_->state() == StreamThread::State::kRunning; }));
+  EXPECT_EQ(again.count_at_init.value_or(-1), 3);
+  EXPECT_EQ(thread_->restore_stats().records.load(), 0);
+}
+
+TEST_F(TaskLifeCycleTest, AStoreBelowTheChangelogStartIsWipedAndRestored) {
+  Probe probe;
+  ASSERT_TRUE(StartWithState(
+      CountingTopology(&probe, StoreOptions{.persistent = true})));
+  AppendChangelog(1, 2);  // offsets 0, 1
+  kafka_.Rebalance(consumer_, {kIn0});
+  ASSERT_TRUE(RunUntil(
+      [&] { return thread_->state() == StreamThread::State::kRunning; }));
+  thread_->Shutdown(absl::OkStatus());
+  thread_.reset();
+  // Meanwhile others wrote 3..6 and the changelog lost what the store's
+  // offset (2) needs next.
+  AppendChangelog(3, 6);  // offsets 2..5
+  kafka_.DeleteRecords({"app-counts-changelog", 0}, 4);
+  Probe again;
+  ASSERT_TRUE(StartWithState(
+      CountingTopology(&again, StoreOptions{.persistent = true})));
+  kafka_.Rebalance(consumer_, {kIn0});
+  ASSERT_TRUE(RunUntil(
+      [&] { return thread_->state() == StreamThread::State::kRunning; }));
+  EXPECT_EQ(thread_->restore_stats().stores_wiped.load(), 1);
+  EXPECT_EQ(again.count_at_init.value_or(-1), 6);
+  EXPECT_EQ(thread_->restore_stats().records.load(), 2);
 }
 
 TEST_F(TaskLifeCycleTest, ATaskDirectoryHeldBySiblingIsRetriedNotFatal) {
