@@ -1,6 +1,6 @@
 // The DSL compiled to a Topology: names and Describe(), fusion, serdes and
-// Build() errors, and each operator run on the compiled nodes through
-// NodeHarness (no broker).
+// Build() errors, and each operator run by the TopologyTestDriver (the real
+// StreamTask, no broker).
 #include "operators/streams_builder.h"
 
 #include <map>
@@ -13,12 +13,11 @@
 #include "gtest/gtest.h"
 
 #include "runtime/internal/topology_plan.h"
-#include "tests/operators/node_harness.h"
+#include "runtime/topology_test_driver.h"
 
 namespace brook {
 namespace {
 
-using ::brook::testing::NodeHarness;
 using ::testing::_;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -26,9 +25,37 @@ using ::testing::Not;
 using ::testing::Pair;
 using S = std::string;
 
+// A TopologyTestDriver (application id "app") that keeps every output.
+class Driver {
+ public:
+  explicit Driver(const Topology& topology) {
+    auto driver =
+        TopologyTestDriver::Create(topology, {.application_id = "app"});
+    EXPECT_TRUE(driver.ok()) << driver.status();
+    if (driver.ok()) driver_ = *std::move(driver);
+  }
+  absl::Status Pipe(const S& topic, std::optional<S> key,
+                    std::optional<S> value, int64_t timestamp_ms = 0) {
+    return driver_->PipeInput(topic, std::move(key), std::move(value),
+                              timestamp_ms);
+  }
+  // Everything written to `topic` so far.
+  const std::vector<ProducerRecord>& Output(const S& topic) {
+    std::vector<ProducerRecord>& all = outputs_[topic];
+    for (ProducerRecord& r : driver_->ReadOutput(topic)) {
+      all.push_back(std::move(r));
+    }
+    return all;
+  }
+
+ private:
+  std::unique_ptr<TopologyTestDriver> driver_;
+  std::map<S, std::vector<ProducerRecord>> outputs_;
+};
+
 // (key, value) of each record sent to `topic`, both read as strings ("null"
 // for a null).
-std::vector<std::pair<S, S>> Strings(const NodeHarness& h, const S& topic) {
+std::vector<std::pair<S, S>> Strings(Driver& h, const S& topic) {
   std::vector<std::pair<S, S>> out;
   for (const ProducerRecord& r : h.Output(topic)) {
     out.emplace_back(r.key.value_or("null"), r.value.value_or("null"));
@@ -37,8 +64,7 @@ std::vector<std::pair<S, S>> Strings(const NodeHarness& h, const S& topic) {
 }
 
 // (key, count) of each record sent to `topic` with an Int64 value.
-std::vector<std::pair<S, int64_t>> Counts(const NodeHarness& h,
-                                          const S& topic) {
+std::vector<std::pair<S, int64_t>> Counts(Driver& h, const S& topic) {
   std::vector<std::pair<S, int64_t>> out;
   for (const ProducerRecord& r : h.Output(topic)) {
     auto v = Serdes::Int64()->Deserialize(topic, r.value.value_or(""));
@@ -222,7 +248,7 @@ TEST(KStreamTest, FilterAndFilterNotSplitTheRecords) {
   auto is_long = [](const S&, const S& v) { return v.size() > 3; };
   in.Filter(is_long).To("long");
   in.FilterNot(is_long).To("short");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "a", "tiny").ok());
   ASSERT_TRUE(h.Pipe("in", "b", "no").ok());
   EXPECT_THAT(Strings(h, "long"), ElementsAre(Pair("a", "tiny")));
@@ -236,7 +262,7 @@ TEST(KStreamTest, PlainFunctionsSkipNullsAndOptionalOnesSeeThem) {
   in.Filter([](const std::optional<S>& k, const std::optional<S>&) {
       return true;
     }).To("optional");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", std::nullopt, "v").ok());
   ASSERT_TRUE(h.Pipe("in", "k", std::nullopt).ok());
   ASSERT_TRUE(h.Pipe("in", "k", "v").ok());
@@ -253,7 +279,7 @@ TEST(KStreamTest, MapChangesKeyAndValueTypes) {
         return std::make_pair(v, static_cast<int64_t>(k.size()));
       })
       .To("out");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "abc", "x", 42).ok());
   EXPECT_THAT(Counts(h, "out"), ElementsAre(Pair("x", 3)));
   EXPECT_EQ(h.Output("out")[0].timestamp_ms, 42);
@@ -264,7 +290,7 @@ TEST(KStreamTest, MapValuesTakesTheValueOrTheKeyAndValue) {
   KStream<S, S> in = b.Stream<S, S>("in");
   in.MapValues([](const S& v) { return v + "!"; }).To("a");
   in.MapValues([](const S& k, const S& v) { return k + v; }).To("b");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "k", "v").ok());
   EXPECT_THAT(Strings(h, "a"), ElementsAre(Pair("k", "v!")));
   EXPECT_THAT(Strings(h, "b"), ElementsAre(Pair("k", "kv")));
@@ -278,7 +304,7 @@ TEST(KStreamTest, MapValuesMayReturnNullopt) {
         return v;
       })
       .To("out");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "k", "drop").ok());
   EXPECT_THAT(Strings(h, "out"), ElementsAre(Pair("k", "null")));
 }
@@ -292,7 +318,7 @@ TEST(KStreamTest, FlatMapEmitsEveryPair) {
         return out;
       })
       .To("out");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "k", "a b").ok());
   ASSERT_TRUE(h.Pipe("in", "k", "").ok());
   EXPECT_THAT(Strings(h, "out"), ElementsAre(Pair("a", "k"), Pair("b", "k")));
@@ -303,7 +329,7 @@ TEST(KStreamTest, FlatMapValuesKeepsTheKey) {
   b.Stream<S, S>("in")
       .FlatMapValues([](const S& v) { return Words(v); })
       .To("out");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "k", "x y").ok());
   EXPECT_THAT(Strings(h, "out"), ElementsAre(Pair("k", "x"), Pair("k", "y")));
 }
@@ -313,7 +339,7 @@ TEST(KStreamTest, SelectKeySetsTheKey) {
   b.Stream<S, S>("in")
       .SelectKey([](const std::optional<S>&, const S& v) { return v; })
       .To("out");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", std::nullopt, "v").ok());
   EXPECT_THAT(Strings(h, "out"), ElementsAre(Pair("v", "v")));
 }
@@ -325,7 +351,7 @@ TEST(KStreamTest, PeekAndForeachSeeEveryRecord) {
       [seen](const S& k, const S&) { seen->push_back("peek " + k); });
   in.Foreach([seen](const S& k, const S&) { seen->push_back("each " + k); });
   in.To("out");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "a", "1").ok());
   EXPECT_THAT(*seen, ElementsAre("peek a", "each a"));
   EXPECT_THAT(Strings(h, "out"), ElementsAre(Pair("a", "1")));
@@ -336,7 +362,7 @@ TEST(KStreamTest, MergeInterleavesTwoStreams) {
   KStream<S, S> x = b.Stream<S, S>("x");
   KStream<S, S> y = b.Stream<S, S>("y");
   x.Merge(y).To("out");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("x", "1", "x").ok());
   ASSERT_TRUE(h.Pipe("y", "2", "y").ok());
   EXPECT_THAT(Strings(h, "out"), ElementsAre(Pair("1", "x"), Pair("2", "y")));
@@ -347,7 +373,7 @@ TEST(KStreamTest, ToUsesProducedSerdes) {
   b.Stream<S, S>("in")
       .MapValues([](const S& v) { return static_cast<int32_t>(v.size()); })
       .To("out", Produced<S, int32_t>::With(Serdes::String(), Serdes::Int32()));
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "k", "abcd").ok());
   ASSERT_EQ(h.Output("out").size(), 1u);
   EXPECT_EQ(*Serdes::Int32()->Deserialize("out", *h.Output("out")[0].value), 4);
@@ -356,10 +382,10 @@ TEST(KStreamTest, ToUsesProducedSerdes) {
 TEST(KGroupedStreamTest, WordCountCountsThroughTheRepartitionTopic) {
   StreamsBuilder b;
   WordCount(b);
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("lines", std::nullopt, "a b a").ok());
   ASSERT_TRUE(h.Pipe("lines", std::nullopt, "b").ok());
-  EXPECT_THAT(Strings(h, "counts-repartition"),
+  EXPECT_THAT(Strings(h, "app-counts-repartition"),
               ElementsAre(Pair("a", "a"), Pair("b", "b"), Pair("a", "a"),
                           Pair("b", "b")));
   EXPECT_THAT(
@@ -375,7 +401,7 @@ TEST(KGroupedStreamTest, CountDropsNullKeysAndValues) {
           Materialized<S, int64_t>::As("c").WithStoreType(StoreType::kInMemory))
       .ToStream()
       .To("out");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", std::nullopt, "v").ok());
   ASSERT_TRUE(h.Pipe("in", "k", std::nullopt).ok());
   ASSERT_TRUE(h.Pipe("in", "k", "v").ok());
@@ -389,7 +415,7 @@ TEST(KGroupedStreamTest, ReduceCombinesValuesPerKey) {
       .Reduce([](const S& agg, const S& v) { return agg + "," + v; })
       .ToStream()
       .To("out");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "k", "1").ok());
   ASSERT_TRUE(h.Pipe("in", "j", "9").ok());
   ASSERT_TRUE(h.Pipe("in", "k", "2").ok());
@@ -409,7 +435,7 @@ TEST(KGroupedStreamTest, AggregateFoldsFromTheInitializer) {
                      Materialized<S, int64_t>::As("lengths"));
   lengths.ToStream().To("out");
   EXPECT_EQ(lengths.store_name(), "lengths");
-  NodeHarness h(MustBuild(b));
+  Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "1", "ab").ok());
   ASSERT_TRUE(h.Pipe("in", "2", "abc").ok());
   ASSERT_TRUE(h.Pipe("in", "3", "x").ok());
