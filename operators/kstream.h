@@ -17,7 +17,8 @@
 //
 // Consecutive stateless operators (Filter, FilterNot, Map, MapValues,
 // FlatMap, FlatMapValues, SelectKey, Peek, Foreach, Merge, ToStream) run in
-// one processor node, named by their names joined with '+' (see FusedNode).
+// one processor node; Process runs a user Processor in a node of its own, named
+// by their names joined with '+' (see FusedNode).
 //
 // Serdes: an operator that keeps a type keeps its serde; a new type gets
 // DefaultSerde<T>(); To(), grouping and aggregation take explicit serdes
@@ -44,6 +45,7 @@
 #include "operators/kgrouped_stream.h"
 #include "operators/ktable.h"
 #include "operators/options.h"
+#include "runtime/processor.h"
 
 namespace brook {
 
@@ -264,6 +266,31 @@ class KStream {
     merged.repartition_required_ =
         repartition_required_ || other.repartition_required_;
     return merged;
+  }
+
+  // Runs a processor-API Processor on each record (KSTREAM-PROCESSOR-<n>),
+  // with access to `stores` (added with StreamsBuilder::AddStateStore).
+  // What it forwards is the new stream; it may change the key, so a later
+  // aggregation repartitions. Output serdes: the types' defaults.
+  template <typename KOut, typename VOut>
+  KStream<KOut, VOut> Process(ProcessorSupplier<K, V, KOut, VOut> supplier,
+                              std::vector<std::string> stores = {},
+                              const Named& named = {}) const {
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kProcessor;
+    node.name = graph_->NameOr(named.name, "KSTREAM-PROCESSOR-");
+    node.parents = {node_};
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.output = internal::RecordTypes::Of<KOut, VOut>();
+    node.store_names = std::move(stores);
+    node.add = [supplier = std::move(supplier)](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      t.AddProcessor<K, V, KOut, VOut>(name, supplier, std::move(parents));
+    };
+    const int id = graph_->Add(std::move(node));
+    return KStream<KOut, VOut>(graph_, id, DefaultSerde<KOut>(),
+                               DefaultSerde<VOut>(), true);
   }
 
   // Writes every record to `topic`, which must exist.

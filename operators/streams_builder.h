@@ -83,6 +83,13 @@ class StreamsBuilder {
     return Stream<K, V>(std::vector<std::string>{topic}, std::move(consumed));
   }
 
+  // Adds a store that processors of KStream::Process connect to by name
+  // (see runtime/stores.h for the builders).
+  StreamsBuilder& AddStateStore(std::shared_ptr<const StoreBuilder> builder) {
+    graph_->AddStateStore(std::move(builder));
+    return *this;
+  }
+
   // The topology of everything described so far, or the first error an
   // operator recorded (a missing serde, merging streams of two builders) or
   // that Topology::Validate() finds.

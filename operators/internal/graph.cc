@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
@@ -25,6 +26,10 @@ std::string DslGraph::NewName(absl::string_view prefix) {
 std::string DslGraph::NameOr(const std::string& given,
                              absl::string_view prefix) {
   return given.empty() ? NewName(prefix) : given;
+}
+
+void DslGraph::AddStateStore(std::shared_ptr<const StoreBuilder> builder) {
+  named_stores_.push_back(std::move(builder));
 }
 
 void DslGraph::AddError(absl::Status error) {
@@ -109,6 +114,26 @@ absl::StatusOr<Topology> DslGraph::Build(const BuildOptions& options) const {
       return std::make_unique<FusedNode>(name, steps);
     };
     topology.AddNodeSpec(std::move(spec));
+  }
+  for (const auto& builder : named_stores_) {
+    std::vector<std::string> users;
+    for (const DslNode& node : nodes_) {
+      for (const std::string& s : node.store_names) {
+        if (s == builder->name()) users.push_back(node.name);
+      }
+    }
+    topology.AddStateStore(builder, users);
+  }
+  for (const DslNode& node : nodes_) {
+    for (const std::string& s : node.store_names) {
+      bool known = false;
+      for (const auto& builder : named_stores_) known |= builder->name() == s;
+      if (!known) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "processor '", node.name, "' uses state store '", s,
+            "', which was not added with StreamsBuilder::AddStateStore"));
+      }
+    }
   }
   return topology;
 }

@@ -49,6 +49,8 @@ struct DslNode {
                      std::vector<std::string> parents)>
       add;
   std::vector<std::shared_ptr<const StoreBuilder>> stores;  // kProcessor
+  // kProcessor: stores added with DslGraph::AddStateStore, by name.
+  std::vector<std::string> store_names;
   // Sinks and sources of a repartition: the internal topic's short name.
   std::string internal_topic;
 };
@@ -72,6 +74,9 @@ class DslGraph {
   // `given` if not empty, else NewName(prefix).
   std::string NameOr(const std::string& given, absl::string_view prefix);
 
+  // A store that processors connect to by name (KStream::Process).
+  void AddStateStore(std::shared_ptr<const StoreBuilder> builder);
+
   // Records the first error of an operator call; Build() returns it.
   void AddError(absl::Status error);
 
@@ -79,6 +84,7 @@ class DslGraph {
 
  private:
   std::vector<DslNode> nodes_;
+  std::vector<std::shared_ptr<const StoreBuilder>> named_stores_;
   int next_index_ = 0;
   absl::Status first_error_;
 };

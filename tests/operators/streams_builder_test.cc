@@ -12,7 +12,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "base/status_macros.h"
 #include "runtime/internal/topology_plan.h"
+#include "runtime/key_value_store.h"
+#include "runtime/stores.h"
 #include "runtime/topology_test_driver.h"
 
 namespace brook {
@@ -377,6 +380,63 @@ TEST(KStreamTest, ToUsesProducedSerdes) {
   ASSERT_TRUE(h.Pipe("in", "k", "abcd").ok());
   ASSERT_EQ(h.Output("out").size(), 1u);
   EXPECT_EQ(*Serdes::Int32()->Deserialize("out", *h.Output("out")[0].value), 4);
+}
+
+// Forwards a record only the first time its value is seen, keyed by value.
+class Dedupe final : public Processor<S, S, S, int64_t> {
+ public:
+  absl::Status Init(ProcessorContext<S, int64_t>& context) override {
+    context_ = &context;
+    auto store = context.GetStateStore<KeyValueStore<S, int64_t>>("seen");
+    if (!store.ok()) return store.status();
+    seen_ = *store;
+    return absl::OkStatus();
+  }
+  absl::Status Process(const Record<S, S>& r) override {
+    auto old = seen_->Get(*r.value);
+    if (!old.ok()) return old.status();
+    if (old->has_value()) return absl::OkStatus();
+    BROOK_RETURN_IF_ERROR(seen_->Put(*r.value, r.timestamp_ms));
+    return context_->Forward(r.WithKeyValue<S, int64_t>(*r.value, 1));
+  }
+
+ private:
+  ProcessorContext<S, int64_t>* context_ = nullptr;
+  KeyValueStore<S, int64_t>* seen_ = nullptr;
+};
+
+TEST(KStreamTest, ProcessRunsAUserProcessorWithItsStore) {
+  StreamsBuilder b;
+  b.AddStateStore(Stores::KeyValueStoreBuilder<S, int64_t>(
+      "seen", Serdes::String(), Serdes::Int64()));
+  b.Stream<S, S>("in")
+      .Process<S, int64_t>([] { return std::make_unique<Dedupe>(); }, {"seen"})
+      .GroupByKey()
+      .Count(Materialized<S, int64_t>::As("firsts"))
+      .ToStream()
+      .To("out");
+  Topology t = MustBuild(b);
+  EXPECT_THAT(t.Describe(),
+              HasSubstr("Processor: KSTREAM-PROCESSOR-0000000001 (stores: "
+                        "[seen])"));
+  // Process may change the key: the count repartitions.
+  EXPECT_THAT(t.Describe(), HasSubstr("firsts-repartition"));
+  Driver h(t);
+  ASSERT_TRUE(h.Pipe("in", "k", "x").ok());
+  ASSERT_TRUE(h.Pipe("in", "k", "x").ok());
+  ASSERT_TRUE(h.Pipe("in", "k", "y").ok());
+  EXPECT_THAT(Counts(h, "out"), ElementsAre(Pair("x", 1), Pair("y", 1)));
+}
+
+TEST(KStreamTest, ProcessWithAnUnknownStoreIsABuildError) {
+  StreamsBuilder b;
+  b.Stream<S, S>("in")
+      .Process<S, int64_t>([] { return std::make_unique<Dedupe>(); }, {"seen"})
+      .To("out");
+  absl::StatusOr<Topology> t = b.Build();
+  EXPECT_TRUE(absl::IsInvalidArgument(t.status()));
+  EXPECT_THAT(t.status().message(),
+              HasSubstr("state store 'seen', which was not added"));
 }
 
 TEST(KGroupedStreamTest, WordCountCountsThroughTheRepartitionTopic) {
