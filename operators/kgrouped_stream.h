@@ -130,10 +130,10 @@ class KGroupedStream {
     node.name = name;
     node.parents = {parent};
     node.input = internal::RecordTypes::Of<K, V>();
-    node.output = internal::RecordTypes::Of<K, VR>();
+    node.output = internal::RecordTypes::Of<K, internal::Change<VR>>();
     node.add = [store, fn](Topology& t, const std::string& name,
                            std::vector<std::string> parents) {
-      t.AddProcessor<K, V, K, VR>(
+      t.AddProcessor<K, V, K, internal::Change<VR>>(
           name,
           [store, fn] {
             return std::make_unique<internal::AggregateProcessor<K, V, VR>>(

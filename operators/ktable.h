@@ -2,10 +2,10 @@
 // key. Today a KTable comes only from an aggregation of a KGroupedStream;
 // its store, a key-value store named by Materialized, holds the table.
 //
-// Each update is forwarded downstream as the key's new value. Kafka
-// Streams forwards Change<V> (old and new value) inside the DSL so that a
-// table aggregation can subtract the old value; Brook does not yet (see
-// docs/dsl.md).
+// Inside the DSL a table's node forwards internal::Change<V> (the key's
+// new and old value), as Kafka Streams does, so that later table operations
+// (KGroupedTable's subtractor, not built yet) can undo the old value;
+// ToStream() forwards the new values.
 //
 // Threading model: build on one thread.
 #ifndef BROOK_OPERATORS_KTABLE_H_
@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "operators/internal/change.h"
 #include "operators/internal/graph.h"
 #include "operators/options.h"
 
@@ -60,13 +61,19 @@ namespace brook {
 
 template <typename K, typename V>
 KStream<K, V> KTable<K, V>::ToStream(const Named& named) const {
-  KStream<K, V> self(graph_, node_, key_serde_, value_serde_, false);
+  using Changes = KStream<K, internal::Change<V>>;
+  Changes self(graph_, node_, key_serde_, nullptr, false);
   internal::Step step = [](const void* in, const internal::Next& next) {
-    return next(in);
+    const auto& r = *static_cast<const Record<K, internal::Change<V>>*>(in);
+    Record<K, V> out{r.key, r.value ? r.value->new_value : std::nullopt,
+                     r.timestamp_ms, r.headers};
+    return next(&out);
   };
-  return self.template Then<K, V>(
-      graph_->NameOr(named.name, "KTABLE-TOSTREAM-"), std::move(step),
-      KStream<K, V>::KeyChange::kKeeps);
+  KStream<K, V> stream =
+      self.template Then<K, V>(graph_->NameOr(named.name, "KTABLE-TOSTREAM-"),
+                               std::move(step), Changes::KeyChange::kKeeps);
+  stream.value_serde_ = value_serde_;
+  return stream;
 }
 
 }  // namespace brook
