@@ -345,6 +345,8 @@ class KStream {
   friend class KStream;
   template <typename, typename>
   friend class KTable;
+  template <typename, typename>
+  friend class KGroupedStream;
 
   enum class KeyChange { kKeeps, kMayChange };
 

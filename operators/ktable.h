@@ -1,6 +1,7 @@
 // KTable<K, V>: a changelog stream read as a table, the latest value per
-// key. Today a KTable comes only from an aggregation of a KGroupedStream;
-// its store, a key-value store named by Materialized, holds the table.
+// key. A KTable comes from StreamsBuilder::Table or from an aggregation of
+// a KGroupedStream; its store, a key-value store named by Materialized,
+// holds the table.
 //
 // Inside the DSL a table's node forwards internal::Change<V> (the key's
 // new and old value), as Kafka Streams does, so that later table operations
@@ -36,6 +37,7 @@ class KTable {
  private:
   template <typename, typename>
   friend class KGroupedStream;
+  friend class StreamsBuilder;
 
   KTable(std::shared_ptr<internal::DslGraph> graph, int node,
          SerdePtr<K> key_serde, SerdePtr<V> value_serde, std::string store_name)

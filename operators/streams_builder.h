@@ -31,10 +31,12 @@
 #include "absl/strings/str_join.h"
 
 #include "operators/internal/graph.h"
+#include "operators/internal/table_source.h"
 #include "operators/kgrouped_stream.h"
 #include "operators/kstream.h"
 #include "operators/ktable.h"
 #include "operators/options.h"
+#include "runtime/stores.h"
 #include "runtime/topology.h"
 
 namespace brook {
@@ -81,6 +83,49 @@ class StreamsBuilder {
   template <typename K, typename V>
   KStream<K, V> Stream(const std::string& topic, Consumed<K, V> consumed = {}) {
     return Stream<K, V>(std::vector<std::string>{topic}, std::move(consumed));
+  }
+
+  // The topic `topic` read as a table: the latest value per key, kept in a
+  // key-value store (Materialized's name, else
+  // "<topic>-STATE-STORE-<n>"), with a tombstone deleting its key
+  // (KSTREAM-SOURCE-<n> then KTABLE-SOURCE-<n>). Records with a null key are
+  // dropped. The store has its own changelog (Kafka Streams can reuse the
+  // source topic instead; Brook does not yet).
+  template <typename K, typename V>
+  KTable<K, V> Table(const std::string& topic, Consumed<K, V> consumed = {},
+                     Materialized<K, V> materialized = {}) {
+    const std::string store =
+        graph_->NameOr(materialized.name, topic + "-STATE-STORE-");
+    KStream<K, V> source = Stream<K, V>(topic, std::move(consumed));
+    SerdePtr<K> ks =
+        materialized.key_serde ? materialized.key_serde : source.key_serde();
+    SerdePtr<V> vs = materialized.value_serde ? materialized.value_serde
+                                              : source.value_serde();
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kProcessor;
+    node.name = graph_->NewName("KTABLE-SOURCE-");
+    node.parents = {source.node_};
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.output = internal::RecordTypes::Of<K, internal::Change<V>>();
+    node.add = [store](Topology& t, const std::string& name,
+                       std::vector<std::string> parents) {
+      t.AddProcessor<K, V, K, internal::Change<V>>(
+          name,
+          [store] {
+            return std::make_unique<internal::TableSourceProcessor<K, V>>(
+                store);
+          },
+          std::move(parents));
+    };
+    if (ks && vs) {
+      node.stores.push_back(Stores::KeyValueStoreBuilder<K, V>(
+          store, ks, vs,
+          StoreOptions{
+              .persistent = materialized.store_type == StoreType::kRocksDB,
+              .logging_enabled = materialized.logging_enabled}));
+    }
+    const int id = graph_->Add(std::move(node));
+    return KTable<K, V>(graph_, id, std::move(ks), std::move(vs), store);
   }
 
   // Adds a store that processors of KStream::Process connect to by name

@@ -439,6 +439,39 @@ TEST(KStreamTest, ProcessWithAnUnknownStoreIsABuildError) {
               HasSubstr("state store 'seen', which was not added"));
 }
 
+TEST(KTableTest, TableKeepsTheLatestValueAndTombstonesDelete) {
+  StreamsBuilder b({.fuse_stateless = false});
+  KTable<S, S> users = b.Table<S, S>("users");
+  users.ToStream().To("out");
+  EXPECT_EQ(users.store_name(), "users-STATE-STORE-0000000000");
+  Topology t = MustBuild(b);
+  EXPECT_THAT(t.Describe(),
+              HasSubstr("    Processor: KTABLE-SOURCE-0000000002 (stores: "
+                        "[users-STATE-STORE-0000000000])\n"
+                        "      --> KTABLE-TOSTREAM-0000000003\n"
+                        "      <-- KSTREAM-SOURCE-0000000001\n"));
+  auto d = TopologyTestDriver::Create(t);
+  ASSERT_TRUE(d.ok()) << d.status();
+  for (auto [k, v] :
+       std::vector<std::pair<S, std::optional<S>>>{{"u1", "ann"},
+                                                   {"u1", "bob"},
+                                                   {"u2", std::nullopt},
+                                                   {"u1", std::nullopt}}) {
+    ASSERT_TRUE((*d)->PipeInput("users", k, v, 0).ok());
+  }
+  ASSERT_TRUE((*d)->PipeInput("users", std::nullopt, "nobody", 0).ok());
+  std::vector<std::pair<S, S>> out;
+  for (const ProducerRecord& r : (*d)->ReadOutput("out")) {
+    out.emplace_back(*r.key, r.value.value_or("null"));
+  }
+  // The tombstone of u2, which the table never held, changes nothing.
+  EXPECT_THAT(out, ElementsAre(Pair("u1", "ann"), Pair("u1", "bob"),
+                               Pair("u1", "null")));
+  auto* store = (*d)->GetStateStore<KeyValueStore<S, S>>(users.store_name());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->Get("u1"), std::nullopt);
+}
+
 TEST(KGroupedStreamTest, WordCountCountsThroughTheRepartitionTopic) {
   StreamsBuilder b;
   WordCount(b);
