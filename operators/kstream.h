@@ -55,18 +55,6 @@ class KGroupedStream;
 template <typename K, typename V>
 class KTable;
 
-namespace internal {
-// `same` if T2 is T, else T2's default serde.
-template <typename T2, typename T>
-SerdePtr<T2> SameOrDefault(const SerdePtr<T>& same) {
-  if constexpr (std::is_same_v<T2, T>) {
-    return same;
-  } else {
-    return DefaultSerde<T2>();
-  }
-}
-}  // namespace internal
-
 template <typename K, typename V>
 class KStream {
  public:

@@ -14,6 +14,7 @@
 #define BROOK_OPERATORS_OPTIONS_H_
 
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "runtime/serde.h"
@@ -40,6 +41,18 @@ SerdePtr<T> DefaultSerde() {
     return nullptr;
   }
 }
+
+namespace internal {
+// `same` if T2 is T, else T2's default serde.
+template <typename T2, typename T>
+SerdePtr<T2> SameOrDefault(const SerdePtr<T>& same) {
+  if constexpr (std::is_same_v<T2, T>) {
+    return same;
+  } else {
+    return DefaultSerde<T2>();
+  }
+}
+}  // namespace internal
 
 // A user-given name for the node an operator adds (instead of a generated
 // KSTREAM-FILTER-0000000003). Empty: generate one.

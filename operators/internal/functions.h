@@ -31,6 +31,40 @@ template <typename V, typename F>
 inline constexpr bool kTakesValue =
     kCallable<F, const std::optional<V>&> || kCallable<F, const V&>;
 
+// The same on a key and a value that are not in a Record (a table's
+// Change).
+template <typename K, typename V, typename F>
+bool CanCallKeyValue(const std::optional<K>& key,
+                     const std::optional<V>& value) {
+  using OK = const std::optional<K>&;
+  using OV = const std::optional<V>&;
+  if constexpr (kCallable<F, OK, OV>) {
+    return true;
+  } else if constexpr (kCallable<F, OK, const V&>) {
+    return value.has_value();
+  } else if constexpr (kCallable<F, const K&, OV>) {
+    return key.has_value();
+  } else {
+    return key.has_value() && value.has_value();
+  }
+}
+
+template <typename K, typename V, typename F>
+decltype(auto) CallKeyValue(F& fn, const std::optional<K>& key,
+                            const std::optional<V>& value) {
+  using OK = const std::optional<K>&;
+  using OV = const std::optional<V>&;
+  if constexpr (kCallable<F, OK, OV>) {
+    return fn(key, value);
+  } else if constexpr (kCallable<F, OK, const V&>) {
+    return fn(key, *value);
+  } else if constexpr (kCallable<F, const K&, OV>) {
+    return fn(*key, value);
+  } else {
+    return fn(*key, *value);
+  }
+}
+
 template <typename K, typename V, typename F>
 bool CanCallKeyValue(const Record<K, V>& r) {
   using OK = const std::optional<K>&;

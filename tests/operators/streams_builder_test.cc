@@ -472,6 +472,27 @@ TEST(KTableTest, TableKeepsTheLatestValueAndTombstonesDelete) {
   EXPECT_EQ(*store->Get("u1"), std::nullopt);
 }
 
+TEST(KTableTest, FilterAndMapValuesWorkOnChanges) {
+  StreamsBuilder b;
+  KTable<S, S> users = b.Table<S, S>("users");
+  users.Filter([](const S&, const S& v) { return v.size() > 2; })
+      .MapValues([](const S& v) { return static_cast<int64_t>(v.size()); })
+      .ToStream()
+      .To("out");
+  Driver h(MustBuild(b));
+  ASSERT_TRUE(h.Pipe("users", "u1", "anna").ok());   // passes: 4
+  ASSERT_TRUE(h.Pipe("users", "u2", "al").ok());     // never passed: nothing
+  ASSERT_TRUE(h.Pipe("users", "u1", "bo").ok());     // stops passing: delete
+  ASSERT_TRUE(h.Pipe("users", "u1", "carla").ok());  // passes again: 5
+  std::vector<std::pair<S, S>> out;
+  for (const ProducerRecord& r : h.Output("out")) {
+    out.emplace_back(*r.key, r.value.has_value() ? "value" : "null");
+  }
+  EXPECT_THAT(out, ElementsAre(Pair("u1", "value"), Pair("u1", "null"),
+                               Pair("u1", "value")));
+  EXPECT_EQ(*Serdes::Int64()->Deserialize("out", *h.Output("out")[2].value), 5);
+}
+
 TEST(KGroupedStreamTest, WordCountCountsThroughTheRepartitionTopic) {
   StreamsBuilder b;
   WordCount(b);
