@@ -40,6 +40,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "base/status_macros.h"
+#include "operators/branched_kstream.h"
 #include "operators/internal/functions.h"
 #include "operators/internal/graph.h"
 #include "operators/kgrouped_stream.h"
@@ -256,6 +257,14 @@ class KStream {
     return merged;
   }
 
+  // Splits the stream into branches by predicate (see branched_kstream.h).
+  // Branch names start with named.name, else "KSTREAM-BRANCH-<n>-".
+  BranchedKStream<K, V> Split(const Named& named = {}) const {
+    return BranchedKStream<K, V>(*this,
+                                 graph_->NameOr(named.name, "KSTREAM-BRANCH-") +
+                                     (named.name.empty() ? "-" : ""));
+  }
+
   // Runs a processor-API Processor on each record (KSTREAM-PROCESSOR-<n>),
   // with access to `stores` (added with StreamsBuilder::AddStateStore).
   // What it forwards is the new stream; it may change the key, so a later
@@ -335,6 +344,8 @@ class KStream {
   friend class KTable;
   template <typename, typename>
   friend class KGroupedStream;
+  template <typename, typename>
+  friend class BranchedKStream;
 
   enum class KeyChange { kKeeps, kMayChange };
 

@@ -405,6 +405,26 @@ class Dedupe final : public Processor<S, S, S, int64_t> {
   KeyValueStore<S, int64_t>* seen_ = nullptr;
 };
 
+TEST(KStreamTest, SplitSendsEachRecordToTheFirstMatchingBranch) {
+  StreamsBuilder b;
+  std::map<S, KStream<S, S>> branches =
+      b.Stream<S, S>("in")
+          .Split(Named::As("kind-"))
+          .Branch([](const S&, const S& v) { return v.starts_with("a"); },
+                  Branched::As("a"))
+          .Branch([](const S&, const S& v) { return v.size() == 2; })
+          .DefaultBranch();
+  ASSERT_THAT(branches, ElementsAre(Pair("kind-0", _), Pair("kind-2", _),
+                                    Pair("kind-a", _)));
+  for (auto& [name, stream] : branches) stream.To(name);
+  Driver h(MustBuild(b));
+  for (S v : {"ab", "xy", "xyz", "a"}) ASSERT_TRUE(h.Pipe("in", "k", v).ok());
+  EXPECT_THAT(Strings(h, "kind-a"),
+              ElementsAre(Pair("k", "ab"), Pair("k", "a")));
+  EXPECT_THAT(Strings(h, "kind-2"), ElementsAre(Pair("k", "xy")));
+  EXPECT_THAT(Strings(h, "kind-0"), ElementsAre(Pair("k", "xyz")));
+}
+
 TEST(KStreamTest, ProcessRunsAUserProcessorWithItsStore) {
   StreamsBuilder b;
   b.AddStateStore(Stores::KeyValueStoreBuilder<S, int64_t>(
