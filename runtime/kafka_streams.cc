@@ -1,5 +1,8 @@
 #include "runtime/kafka_streams.h"
 
+#include <algorithm>
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -42,8 +45,9 @@ absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(
     internal::KafkaClientFactory factory) {
   BROOK_RETURN_IF_ERROR(config.Validate());
   BROOK_RETURN_IF_ERROR(topology.Validate());
-  BROOK_ASSIGN_OR_RETURN(std::shared_ptr<const internal::TopologyPlan> plan,
-                         internal::TopologyPlan::Build(topology));
+  BROOK_ASSIGN_OR_RETURN(
+      std::shared_ptr<const internal::TopologyPlan> plan,
+      internal::TopologyPlan::Build(topology, config.application_id));
   BROOK_ASSIGN_OR_RETURN(
       std::unique_ptr<StateDirectory> state_directory,
       StateDirectory::Open(config.state_dir, config.application_id));
@@ -116,6 +120,7 @@ absl::Status KafkaStreams::ValidateTopics() {
   for (const auto& [k, v] : config_.admin_config) admin_config[k] = v;
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin,
                          factory_.admin(admin_config));
+  BROOK_RETURN_IF_ERROR(EnsureInternalTopics(*admin));
   const absl::Duration timeout = absl::Seconds(30);
   for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
     std::vector<std::string> counts;
@@ -150,6 +155,80 @@ absl::Status KafkaStreams::ValidateTopics() {
     }
   }
   return EnsureChangelogTopics(*admin);
+}
+
+absl::Status KafkaStreams::EnsureInternalTopics(Admin& admin) {
+  const absl::Duration timeout = absl::Seconds(30);
+  const auto& internal_topics = plan_->internal_topics();
+  // Partition counts: given, or the largest among the source topics of the
+  // sub-topologies that write the topic. Those may read internal topics
+  // themselves, so resolve in passes until nothing changes.
+  std::map<std::string, int32_t> partitions;
+  for (const auto& [topic, options] : internal_topics) {
+    if (options.partitions > 0) partitions[topic] = options.partitions;
+  }
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (const auto& [topic, options] : internal_topics) {
+      if (partitions.contains(topic)) continue;
+      int32_t most = 0;
+      bool known = true;
+      for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
+        if (std::find(sub.sink_topics.begin(), sub.sink_topics.end(), topic) ==
+            sub.sink_topics.end()) {
+          continue;
+        }
+        for (const std::string& source : sub.source_topics) {
+          int32_t n = 0;
+          if (internal_topics.contains(source)) {
+            auto it = partitions.find(source);
+            if (it == partitions.end()) {
+              known = false;
+              continue;
+            }
+            n = it->second;
+          } else {
+            BROOK_ASSIGN_OR_RETURN(n, admin.PartitionCount(source, timeout));
+          }
+          most = std::max(most, n);
+        }
+      }
+      if (known && most > 0) {
+        partitions[topic] = most;
+        progress = true;
+      }
+    }
+  }
+  for (const auto& [topic, options] : internal_topics) {
+    auto it = partitions.find(topic);
+    if (it == partitions.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the partition count of internal topic '", topic,
+          "' is unknown: no sub-topology that reads named topics writes it; "
+          "set InternalTopicOptions::partitions"));
+    }
+    absl::StatusOr<int32_t> existing = admin.PartitionCount(topic, timeout);
+    if (absl::IsNotFound(existing.status())) {
+      absl::Status created = admin.CreateTopic(
+          NewTopic{topic, it->second, config_.replication_factor,
+                   options.configs},
+          timeout);
+      if (created.ok()) {
+        LOG(INFO) << "created internal topic " << topic << " (" << it->second
+                  << " partitions)";
+        continue;
+      }
+      if (!absl::IsAlreadyExists(created)) return created;
+      existing = admin.PartitionCount(topic, timeout);  // another instance won
+    }
+    if (!existing.ok()) return existing.status();
+    if (*existing != it->second) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("internal topic '", topic, "' has ", *existing,
+                       " partitions but the topology needs ", it->second));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status KafkaStreams::EnsureChangelogTopics(Admin& admin) {

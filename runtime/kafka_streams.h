@@ -145,6 +145,8 @@ class KafkaStreams {
   absl::Status ValidateTopics();
   // Creates missing changelog topics and checks the partition count of
   // existing ones.
+  // Creates or validates the topology's internal (repartition) topics.
+  absl::Status EnsureInternalTopics(Admin& admin);
   absl::Status EnsureChangelogTopics(Admin& admin);
   absl::StatusOr<std::unique_ptr<internal::StreamThread>> MakeThread(int index);
   void OnThreadStateChange(int index);
