@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "absl/time/clock.h"
+#include "gtest/gtest.h"
 
 #include "base/logging.h"
 
@@ -50,11 +51,24 @@ void ChildProcess::Signal(int sig) {
   if (pid_ > 0) kill(pid_, sig);
 }
 
-int ChildProcess::Kill(int sig) {
+int ChildProcess::Kill(int sig, absl::Duration bound) {
   if (pid_ <= 0) return -1;
   kill(pid_, sig);
+  const absl::Time deadline = absl::Now() + bound;
   int status = 0;
-  waitpid(pid_, &status, 0);
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (absl::Now() > deadline) {
+      // A shutdown that hangs must fail the test that caused it, not show up
+      // as the ctest timeout of the whole binary.
+      ADD_FAILURE() << "pid " << pid_ << " did not exit within "
+                    << absl::FormatDuration(bound) << " of signal " << sig
+                    << "; killed with SIGKILL";
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
   pid_ = -1;
   return status;
 }
@@ -65,7 +79,11 @@ int ChildProcess::Stop(int sig, int timeout_ms) {
   const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
   int status = 0;
   while (waitpid(pid_, &status, WNOHANG) == 0) {
-    if (absl::Now() > deadline) return Kill(SIGKILL);
+    if (absl::Now() > deadline) {
+      LOG(WARNING) << "pid " << pid_ << " still running " << timeout_ms
+                   << " ms after signal " << sig << ": killing it with SIGKILL";
+      return Kill(SIGKILL);
+    }
     absl::SleepFor(absl::Milliseconds(20));
   }
   pid_ = -1;
