@@ -306,6 +306,7 @@ TEST(TransactionTest, OffsetsWithPreRebalanceGroupMetadataAreRefused) {
   absl::Status refused = producer->SendOffsetsToTransaction({{tp, 10}}, **stale,
                                                             absl::Seconds(30));
   ASSERT_FALSE(refused.ok()) << "offsets of a stale generation were accepted";
+  std::cout << "refused: " << refused << "\n";
   EXPECT_TRUE(IsGroupMembershipLost(refused))
       << refused << " (Kafka code " << KafkaErrorCode(refused) << ")";
   EXPECT_TRUE(IsTransactionAbortable(refused)) << refused;
