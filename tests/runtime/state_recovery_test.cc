@@ -129,6 +129,15 @@ class StateRecoveryTest : public ::testing::Test {
     return Counter(name, "restored");
   }
 
+  // Creates the file that arms a child's crash point
+  // (BROOK_CRASH_POINT_ARM_FILE).
+  void ArmCrashPoint(const std::string& path) {
+    std::filesystem::create_directories(
+        std::filesystem::path(path).parent_path());
+    std::ofstream(path).put('\n');
+    ASSERT_TRUE(std::filesystem::exists(path)) << path;
+  }
+
   // Waits until a run's log contains `text`.
   bool WaitForLog(const std::string& name, const std::string& text,
                   absl::Duration timeout) {
@@ -251,10 +260,14 @@ TEST_P(CrashPointTest, KilledAtACommitStepRestartsAtTheCommittedState) {
   auto app = Start("crash", state, {},
                    {absl::StrCat("BROOK_CRASH_POINT=", GetParam()),
                     "BROOK_CRASH_POINT_ARM_FILE=" + arm});
-  ASSERT_TRUE(WaitCommitted(2000, absl::Seconds(120))) << Log("crash");
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (Committed() < 2000 && app->Running() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
   ASSERT_TRUE(app->Running())
       << "died before the crash point was armed; log " << Log("crash");
-  std::ofstream(arm).put('\n');
+  ASSERT_GE(Committed(), 2000) << Log("crash");
+  ArmCrashPoint(arm);
   Produce(2000, 50);
   int status = app->Wait(120000);
   ASSERT_NE(status, -1) << "never reached the crash point; log "
@@ -318,7 +331,7 @@ TEST_F(StateRecoveryTest, MillionKeyStoreRestoresOnlyTheTailAfterKillNine) {
                    {"BROOK_CRASH_POINT=commit.before_store_write",
                     "BROOK_CRASH_POINT_ARM_FILE=" + arm});
   ASSERT_TRUE(WaitCommitted(kKeys, absl::Seconds(300))) << Log("first");
-  std::ofstream(arm).put('\n');
+  ArmCrashPoint(arm);
   // 1000 more records on existing keys: their counts must become 2.
   Produce(1000, 1000);
   int status = app->Wait(120000);

@@ -52,7 +52,7 @@ void ChildProcess::Signal(int sig) {
 }
 
 int ChildProcess::Kill(int sig, absl::Duration bound) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) return exit_status_;
   kill(pid_, sig);
   const absl::Time deadline = absl::Now() + bound;
   int status = 0;
@@ -74,7 +74,7 @@ int ChildProcess::Kill(int sig, absl::Duration bound) {
 }
 
 int ChildProcess::Stop(int sig, int timeout_ms) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) return exit_status_;
   kill(pid_, sig);
   const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
   int status = 0;
@@ -91,7 +91,7 @@ int ChildProcess::Stop(int sig, int timeout_ms) {
 }
 
 int ChildProcess::Wait(int timeout_ms) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) return exit_status_;
   const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
   int status = 0;
   while (waitpid(pid_, &status, WNOHANG) == 0) {
@@ -103,7 +103,13 @@ int ChildProcess::Wait(int timeout_ms) {
 }
 
 bool ChildProcess::Running() {
-  return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0;
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == 0) return true;
+  // Reaped here: keep the status for Wait(), Kill() and Stop().
+  exit_status_ = status;
+  pid_ = -1;
+  return false;
 }
 
 std::string ReadFile(const std::string& path) {

@@ -38,10 +38,13 @@ class ChildProcess {
   // Waits up to `timeout_ms` for the child to exit after `sig`, then
   // SIGKILLs it. Returns the wait status.
   int Stop(int sig, int timeout_ms);
+  // False once the child has exited (it is then reaped; Wait, Kill and Stop
+  // return its wait status).
   bool Running();
 
  private:
   pid_t pid_ = -1;
+  int exit_status_ = -1;  // wait status once reaped, else -1
 };
 
 // The text of a log file, for assertions and failure messages.
