@@ -323,14 +323,37 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
       StartInstance(0, {"--max_poll_interval_ms=8000",
                         "--stall_after_records=300", "--stall_ms=14000"}));
   apps.push_back(StartInstance(1, {"--max_poll_interval_ms=8000"}));
-  // While instance 0 stalls, instance 1 must take over both partitions and
-  // move both forward.
-  absl::SleepFor(absl::Seconds(30));
+  // While instance 0 stalls (its log says "stalling" and not yet "stall
+  // over"), instance 1 must take over both partitions and move both forward.
+  // Sampling after the stall would prove nothing: both run normally again.
+  auto log_has = [&](int i, const std::string& text) {
+    return absl::StrContains(testing::ReadFile(Log(i)), text);
+  };
+  const absl::Time stalled_by = absl::Now() + absl::Seconds(90);
+  while (!log_has(0, "eos_app: stalling") && absl::Now() < stalled_by) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(log_has(0, "eos_app: stalling")) << "never stalled; " << Log(0);
+  const size_t log1_at_stall = testing::ReadFile(Log(1)).size();
+  while (!absl::StrContains(testing::ReadFile(Log(1)).substr(log1_at_stall),
+                            "assigned 2 partitions") &&
+         !log_has(0, "eos_app: stall over")) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   const std::vector<int64_t> mid = Committed();
-  absl::SleepFor(absl::Seconds(3));
-  const std::vector<int64_t> later = Committed();
+  std::vector<int64_t> later = mid;
+  while ((later.size() != 2 || later[0] <= mid[0] || later[1] <= mid[1]) &&
+         !log_has(0, "eos_app: stall over")) {
+    absl::SleepFor(absl::Milliseconds(100));
+    later = Committed();
+  }
+  const bool during_stall = !log_has(0, "eos_app: stall over");
   ASSERT_EQ(mid.size(), 2u);
   ASSERT_EQ(later.size(), 2u);
+  EXPECT_TRUE(during_stall)
+      << "both partitions did not move on while instance 0 stalled: "
+      << absl::StrJoin(mid, "/") << " -> " << absl::StrJoin(later, "/") << "; "
+      << Log(1);
   EXPECT_GT(later[0], mid[0]);
   EXPECT_GT(later[1], mid[1]);
   const int64_t records = writer.Stop();
