@@ -1,6 +1,7 @@
 #include "base/crash_point.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -15,7 +16,8 @@ namespace brook {
 namespace {
 
 struct Armed {
-  std::string name;  // empty: disarmed
+  std::string name;      // empty: disarmed
+  std::string arm_file;  // empty: counting from the start
   std::atomic<int> hits_left{1};
 };
 
@@ -23,6 +25,9 @@ Armed& GetArmed() {
   static Armed* armed = [] {
     auto* a = new Armed();
     if (const char* name = std::getenv("BROOK_CRASH_POINT")) a->name = name;
+    if (const char* f = std::getenv("BROOK_CRASH_POINT_ARM_FILE")) {
+      a->arm_file = f;
+    }
     int hits = 1;
     if (const char* n = std::getenv("BROOK_CRASH_POINT_HITS")) {
       if (!absl::SimpleAtoi(n, &hits) || hits < 1) hits = 1;
@@ -36,6 +41,10 @@ Armed& GetArmed() {
 bool Reached(absl::string_view name) {
   Armed& armed = GetArmed();
   if (armed.name.empty() || armed.name != name) return false;
+  // Until the test creates the arm file, passing the point does not count.
+  if (!armed.arm_file.empty() && access(armed.arm_file.c_str(), F_OK) != 0) {
+    return false;
+  }
   return armed.hits_left.fetch_sub(1) == 1;
 }
 

@@ -1,8 +1,13 @@
 // Named crash points, after RocksDB's kill points: a test sets
 // BROOK_CRASH_POINT=<name> in a child process's environment, and the process
 // dies with SIGKILL (as kill -9 would kill it) the n-th time it reaches that
-// point, n = BROOK_CRASH_POINT_HITS (default 1). In production the variable
-// is unset and a crash point costs one relaxed atomic load.
+// point, n = BROOK_CRASH_POINT_HITS (default 1). With
+// BROOK_CRASH_POINT_ARM_FILE=<path>, passes before <path> exists do not count:
+// a test lets the process reach a known state, creates the file, and the next
+// pass kills it (no guessing how many passes the first phase takes). Before
+// dying the process logs "crash point <name> reached", its last words, which
+// tests assert. In production the variable is unset and a crash point costs
+// one string comparison with an empty name.
 //
 // The commit protocol's points (runtime/internal/task_manager.cc):
 //   commit.after_produce        outputs and changelog records sent, offsets not

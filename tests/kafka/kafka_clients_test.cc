@@ -74,8 +74,14 @@ TEST(AdminTest, MissingTopicIsNotFoundAndNamed) {
 TEST(AdminTest, UnreachableBrokerFailsWithinTheTimeout) {
   auto admin = Admin::Create({{"bootstrap.servers", "127.0.0.1:1"}});
   ASSERT_TRUE(admin.ok());
+  const absl::Time start = absl::Now();
   auto count = (*admin)->PartitionCount("t", absl::Seconds(2));
+  const absl::Duration took = absl::Now() - start;
   ASSERT_FALSE(count.ok());
+  // The call must honour its timeout: give up after about 2 s, not hang
+  // (the bound leaves room for a loaded machine) nor fail at once.
+  EXPECT_GE(took, absl::Milliseconds(1500)) << absl::FormatDuration(took);
+  EXPECT_LT(took, absl::Seconds(6)) << absl::FormatDuration(took);
   EXPECT_EQ(count.status().code(), absl::StatusCode::kUnavailable)
       << count.status();
   EXPECT_TRUE(absl::StrContains(count.status().message(), "bootstrap.servers"));
@@ -151,13 +157,17 @@ class CountingListener : public RebalanceListener {
   void OnPartitionsRevoked(absl::Span<const TopicPartition> partitions,
                            RevocationKind kind) override {
     revoked += partitions.size();
+    ++revoke_calls;
   }
   void OnPartitionsAssigned(
       absl::Span<const TopicPartition> partitions) override {
     assigned += partitions.size();
+    ++assign_calls;
   }
   size_t assigned = 0;
   size_t revoked = 0;
+  int assign_calls = 0;  // including empty assignments
+  int revoke_calls = 0;
 };
 
 TEST(TransactionTest, OffsetsSentToTheTransactionCommitWithItAndOnlyThen) {
@@ -231,6 +241,90 @@ TEST(TransactionTest, OffsetsSentToTheTransactionCommitWithItAndOnlyThen) {
                        absl::Seconds(30));
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->size(), 10u);
+}
+
+// KIP-447 fencing by group generation: a member that missed a rebalance (a
+// zombie) sends offsets to its transaction with the group metadata it had
+// before the rebalance. The broker must refuse them as coming from a stale
+// generation, the error must read as "membership lost" and abortable, and
+// the group's committed offset must stay where the last good commit put it.
+TEST(TransactionTest, OffsetsWithPreRebalanceGroupMetadataAreRefused) {
+  const std::string input = UniqueName("gen-in");
+  const std::string output = UniqueName("gen-out");
+  CreateTopic(input, 2);
+  CreateTopic(output, 1);
+  testing::ProduceValues(input, "v", 20);
+  const std::string group = UniqueName("gen-group");
+  ClientConfig cc = BaseConfig();
+  cc["group.id"] = group;
+  cc["auto.offset.reset"] = "earliest";
+  cc["enable.auto.commit"] = "false";
+  cc["session.timeout.ms"] = "6000";
+  cc["heartbeat.interval.ms"] = "500";
+  CountingListener old_listener, new_listener;
+  auto old_member = Consumer::Create(cc, &old_listener);
+  ASSERT_TRUE(old_member.ok()) << old_member.status();
+  ASSERT_TRUE((*old_member)->Subscribe({input}).ok());
+  const absl::Time joined = absl::Now() + absl::Seconds(60);
+  while (old_listener.assigned < 2 && absl::Now() < joined) {
+    ASSERT_TRUE((*old_member)->Poll(absl::Milliseconds(100)).ok());
+  }
+  ASSERT_EQ(old_listener.assigned, 2u) << "the first member got no partitions";
+
+  // A good commit with fresh metadata: the offset the test must keep.
+  const TopicPartition tp{input, 0};
+  auto producer = TransactionalProducer(UniqueName("txn-gen"));
+  auto stale = (*old_member)->GetGroupMetadata();
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(SendAll(*producer, output, "good-", 1).ok());
+  ASSERT_TRUE(
+      producer->SendOffsetsToTransaction({{tp, 3}}, **stale, absl::Seconds(30))
+          .ok());
+  ASSERT_TRUE(producer->CommitTransaction(absl::Seconds(30)).ok());
+
+  // A second member joins; both poll until the rebalance has run through
+  // the old member's callbacks, which moves the group to a new generation.
+  auto new_member = Consumer::Create(cc, &new_listener);
+  ASSERT_TRUE(new_member.ok()) << new_member.status();
+  ASSERT_TRUE((*new_member)->Subscribe({input}).ok());
+  const absl::Time rebalanced = absl::Now() + absl::Seconds(60);
+  while ((old_listener.assign_calls < 2 || new_listener.assign_calls < 1) &&
+         absl::Now() < rebalanced) {
+    ASSERT_TRUE((*old_member)->Poll(absl::Milliseconds(50)).ok());
+    ASSERT_TRUE((*new_member)->Poll(absl::Milliseconds(50)).ok());
+  }
+  ASSERT_GE(old_listener.revoke_calls, 1) << "no rebalance reached the member";
+  ASSERT_GE(old_listener.assign_calls, 2);
+  ASSERT_GE(new_listener.assign_calls, 1);
+  EXPECT_EQ(new_listener.assigned + old_listener.assigned - 2, 2u)
+      << "the two partitions are split between the members";
+
+  // The zombie's transaction: output, then offsets with the old metadata.
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(SendAll(*producer, output, "zombie-", 1).ok());
+  absl::Status refused = producer->SendOffsetsToTransaction({{tp, 10}}, **stale,
+                                                            absl::Seconds(30));
+  ASSERT_FALSE(refused.ok()) << "offsets of a stale generation were accepted";
+  std::cout << "refused: " << refused << "\n";
+  EXPECT_TRUE(IsGroupMembershipLost(refused))
+      << refused << " (Kafka code " << KafkaErrorCode(refused) << ")";
+  EXPECT_TRUE(IsTransactionAbortable(refused)) << refused;
+  EXPECT_EQ(refused.code(), absl::StatusCode::kAborted) << refused;
+  // Abortable means the producer survives: abort, and a new transaction
+  // with fresh metadata goes through.
+  ASSERT_TRUE(producer->AbortTransaction(absl::Seconds(30)).ok());
+
+  auto committed = (*new_member)->Committed({tp}, absl::Seconds(30));
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ((*committed)[0].offset, 3)
+      << "the stale generation's offsets moved the group's position";
+  auto out = ReadTopic(BaseConfig(), output, IsolationLevel::kReadCommitted,
+                       absl::Seconds(30));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Values(*out), (std::vector<std::string>{"good-0"}));
+  ASSERT_TRUE((*new_member)->Close().ok());
+  ASSERT_TRUE((*old_member)->Close().ok());
 }
 
 TEST(ConsumerTest, SubscribingToAMissingTopicReportsIt) {

@@ -8,14 +8,18 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
@@ -119,6 +123,7 @@ class EosAppTest : public ::testing::Test {
         absl::StrCat("--state_dir=", dir_, "/instance", instance),
         "--session_timeout_ms=6000"};
     args.insert(args.end(), extra.begin(), extra.end());
+    log_start_[instance] = testing::ReadFile(Log(instance)).size();
     auto child = std::make_unique<ChildProcess>(args, Log(instance));
     EXPECT_TRUE(child->started());
     return child;
@@ -157,6 +162,39 @@ class EosAppTest : public ::testing::Test {
     return check;
   }
 
+  // The tasks the running incarnation of `instance` owns, by its log: per
+  // stream thread, the task count of its latest "assigned N partitions, M
+  // tasks" line (0 after it logged that its tasks are gone).
+  int OwnedTasks(int instance) {
+    std::string log = testing::ReadFile(Log(instance));
+    log.erase(0, std::min(log.size(), log_start_[instance]));
+    std::map<std::string, int> per_thread;
+    for (absl::string_view line : absl::StrSplit(log, '\n')) {
+      const size_t thread = line.find("-StreamThread-");
+      if (thread == absl::string_view::npos) continue;
+      const size_t name_end = line.find_first_of(" :", thread);
+      const std::string name(line.substr(0, name_end));
+      if (absl::StrContains(line, "assignment lost") ||
+          absl::StrContains(line, "tasks migrated away")) {
+        per_thread[name] = 0;
+        continue;
+      }
+      const size_t at = line.find(" partitions, ");
+      if (!absl::StrContains(line, " assigned ") ||
+          at == absl::string_view::npos) {
+        continue;
+      }
+      absl::string_view rest = line.substr(at + strlen(" partitions, "));
+      int tasks = 0;
+      if (absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &tasks)) {
+        per_thread[name] = tasks;
+      }
+    }
+    int total = 0;
+    for (const auto& [name, tasks] : per_thread) total += tasks;
+    return total;
+  }
+
   int64_t AbortedRecordsInOutput(int64_t records) {
     auto raw = ReadTopic(BaseConfig(), out_, IsolationLevel::kReadUncommitted,
                          absl::Seconds(60));
@@ -165,6 +203,7 @@ class EosAppTest : public ::testing::Test {
 
   std::string app_, in_, out_, dir_;
   int partitions_ = 0;
+  std::map<int, size_t> log_start_;  // log size when the instance started
 };
 
 TEST_F(EosAppTest, ThreeInstancesTimesTwoThreadsSurviveRandomKillNine) {
@@ -189,23 +228,42 @@ TEST_F(EosAppTest, ThreeInstancesTimesTwoThreadsSurviveRandomKillNine) {
     ASSERT_GT(committed, last) << "no progress before kill " << k;
     absl::SleepFor(
         absl::Milliseconds(std::uniform_int_distribution<>(0, 1500)(rng)));
-    const int victim = std::uniform_int_distribution<>(0, 2)(rng);
+    // The victim must own tasks: killing an idle member proves nothing.
+    std::vector<int> owners;
+    const absl::Time owned_by = absl::Now() + absl::Seconds(60);
+    while (owners.empty() && absl::Now() < owned_by) {
+      for (int i = 0; i < 3; ++i) {
+        if (OwnedTasks(i) > 0) owners.push_back(i);
+      }
+      if (owners.empty()) absl::SleepFor(absl::Milliseconds(100));
+    }
+    ASSERT_FALSE(owners.empty())
+        << "no instance owns a task; logs " << dir_ << "-instance*.log";
+    const int victim = owners[std::uniform_int_distribution<>(
+        0, static_cast<int>(owners.size()) - 1)(rng)];
+    const int owned = OwnedTasks(victim);
     int status = apps[victim]->Kill(SIGKILL);
-    ASSERT_TRUE(WIFSIGNALED(status))
-        << "instance " << victim << " had died by itself; log " << Log(victim);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "instance " << victim << " had died by itself (status " << status
+        << "); log " << Log(victim);
     last = Sum(Committed());
-    kills.push_back(absl::StrCat("instance ", victim, " at ", last));
+    kills.push_back(
+        absl::StrCat("instance ", victim, " (", owned, " tasks) at ", last));
     apps[victim] = StartInstance(victim, {"--threads=2"});
   }
   const int64_t records = writer.Stop();
   ASSERT_FALSE(writer.failed());
   testing::CopyCheck check = DrainAndVerify(records, apps);
+  const int64_t aborted = AbortedRecordsInOutput(records);
   std::cout
       << "input " << records
       << " records; kills: " << absl::StrJoin(kills, ", ")
       << "\nread_committed output: " << check.ToString()
       << "\naborted records in the output log (invisible to read_committed): "
-      << AbortedRecordsInOutput(records) << "\n";
+      << aborted << "\n";
+  // read_uncommitted sees more than read_committed: at least one kill hit a
+  // transaction whose records had reached the log, and it was aborted.
+  EXPECT_GT(aborted, 0) << "no kill hit a transaction in flight";
 }
 
 TEST_F(EosAppTest, HotPartitionDoesNotStarveTheOthers) {
@@ -265,14 +323,37 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
       StartInstance(0, {"--max_poll_interval_ms=8000",
                         "--stall_after_records=300", "--stall_ms=14000"}));
   apps.push_back(StartInstance(1, {"--max_poll_interval_ms=8000"}));
-  // While instance 0 stalls, instance 1 must take over both partitions and
-  // move both forward.
-  absl::SleepFor(absl::Seconds(30));
+  // While instance 0 stalls (its log says "stalling" and not yet "stall
+  // over"), instance 1 must take over both partitions and move both forward.
+  // Sampling after the stall would prove nothing: both run normally again.
+  auto log_has = [&](int i, const std::string& text) {
+    return absl::StrContains(testing::ReadFile(Log(i)), text);
+  };
+  const absl::Time stalled_by = absl::Now() + absl::Seconds(90);
+  while (!log_has(0, "eos_app: stalling") && absl::Now() < stalled_by) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(log_has(0, "eos_app: stalling")) << "never stalled; " << Log(0);
+  const size_t log1_at_stall = testing::ReadFile(Log(1)).size();
+  while (!absl::StrContains(testing::ReadFile(Log(1)).substr(log1_at_stall),
+                            "assigned 2 partitions") &&
+         !log_has(0, "eos_app: stall over")) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   const std::vector<int64_t> mid = Committed();
-  absl::SleepFor(absl::Seconds(3));
-  const std::vector<int64_t> later = Committed();
+  std::vector<int64_t> later = mid;
+  while ((later.size() != 2 || later[0] <= mid[0] || later[1] <= mid[1]) &&
+         !log_has(0, "eos_app: stall over")) {
+    absl::SleepFor(absl::Milliseconds(100));
+    later = Committed();
+  }
+  const bool during_stall = !log_has(0, "eos_app: stall over");
   ASSERT_EQ(mid.size(), 2u);
   ASSERT_EQ(later.size(), 2u);
+  EXPECT_TRUE(during_stall)
+      << "both partitions did not move on while instance 0 stalled: "
+      << absl::StrJoin(mid, "/") << " -> " << absl::StrJoin(later, "/") << "; "
+      << Log(1);
   EXPECT_GT(later[0], mid[0]);
   EXPECT_GT(later[1], mid[1]);
   const int64_t records = writer.Stop();
@@ -320,24 +401,51 @@ TEST_F(EosAppTest, ZombieInstanceIsFencedAndItsOutputNeverVisible) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   // Freeze instance 0 mid-stream: its session expires and instance 1 takes
-  // both partitions.
+  // both partitions. Wait for that, as instance 1's log tells it, instead
+  // of sleeping for session timeout + rebalance.
+  const size_t before_freeze = testing::ReadFile(Log(1)).size();
+  const size_t zombie_before = testing::ReadFile(Log(0)).size();
   apps[0]->Signal(SIGSTOP);
-  absl::SleepFor(absl::Seconds(15));
+  const absl::Time took_over = absl::Now() + absl::Seconds(60);
+  while (!absl::StrContains(testing::ReadFile(Log(1)).substr(before_freeze),
+                            "assigned 2 partitions") &&
+         absl::Now() < took_over) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(absl::StrContains(testing::ReadFile(Log(1)).substr(before_freeze),
+                                "assigned 2 partitions"))
+      << "instance 1 never took both partitions; " << Log(1);
+  // Both partitions move on under instance 1 while instance 0 is frozen.
   const std::vector<int64_t> frozen = Committed();
-  absl::SleepFor(absl::Seconds(3));
-  const std::vector<int64_t> moved = Committed();
+  ASSERT_EQ(frozen.size(), 2u);
+  std::vector<int64_t> moved = frozen;
+  const absl::Time moved_by = absl::Now() + absl::Seconds(60);
+  while (
+      (moved.size() != 2 || moved[0] <= frozen[0] || moved[1] <= frozen[1]) &&
+      absl::Now() < moved_by) {
+    absl::SleepFor(absl::Milliseconds(200));
+    moved = Committed();
+  }
+  ASSERT_EQ(moved.size(), 2u);
   EXPECT_GT(moved[0], frozen[0]) << "partition 0 did not move on";
   EXPECT_GT(moved[1], frozen[1]) << "partition 1 did not move on";
-  // Wake the zombie: whatever it still tries to commit must be rejected.
+  // Wake the zombie: whatever it still tries to commit must be rejected, and
+  // it must say that it noticed.
   apps[0]->Signal(SIGCONT);
-  absl::SleepFor(absl::Seconds(8));
+  auto noticed = [&] {
+    const std::string log0 = testing::ReadFile(Log(0)).substr(zombie_before);
+    return absl::StrContains(log0, "assignment lost") ||
+           absl::StrContains(log0, "tasks migrated away") ||
+           absl::StrContains(log0, "producer failed for good");
+  };
+  const absl::Time woke = absl::Now() + absl::Seconds(60);
+  while (!noticed() && absl::Now() < woke) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   const int64_t records = writer.Stop();
   DrainAndVerify(records, apps);
-  const std::string log0 = testing::ReadFile(Log(0));
-  EXPECT_TRUE(absl::StrContains(log0, "assignment lost") ||
-              absl::StrContains(log0, "tasks migrated away") ||
-              absl::StrContains(log0, "producer failed for good"))
-      << "the zombie did not notice it was fenced; " << Log(0);
+  EXPECT_TRUE(noticed()) << "the zombie did not notice it was fenced; "
+                         << Log(0);
   std::cout
       << "aborted records in the output log (invisible to read_committed): "
       << AbortedRecordsInOutput(records) << "\n";

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -184,7 +185,6 @@ TEST_F(KafkaStreamsTest, ProcessingErrorStopsTheInstanceNamingTheRecord) {
   CreateTopic(in_, 1);
   CreateTopic(out_, 1);
   ProduceValues(in_, "r", 10);
-  testing::ProduceRawValue(in_, "poison");
   auto app = KafkaStreams::Create(PassThroughTopology(in_, out_), config_);
   ASSERT_TRUE(app.ok());
   std::atomic<int> handled{0};
@@ -193,6 +193,11 @@ TEST_F(KafkaStreamsTest, ProcessingErrorStopsTheInstanceNamingTheRecord) {
     return StreamThreadErrorResponse::kShutdownClient;
   });
   ASSERT_TRUE((*app)->Start().ok());
+  // The good records are processed and committed before the poison arrives,
+  // so the test sees work done before the error, not only the error.
+  ASSERT_TRUE(WaitForCommitted(1, 10, absl::Seconds(60)));
+  testing::ProduceRawValue(in_, "poison");
+  ProduceValues(in_, "late", 5);  // after the poison: never processed
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while ((*app)->state() != KafkaStreams::State::kError &&
          absl::Now() < deadline) {
@@ -204,15 +209,24 @@ TEST_F(KafkaStreamsTest, ProcessingErrorStopsTheInstanceNamingTheRecord) {
   EXPECT_TRUE(absl::StrContains(error.message(), absl::StrCat(in_, "-0@10")))
       << error;
   EXPECT_TRUE(absl::StrContains(error.message(), "poison")) << error;
+  int64_t processed = 0;
+  for (const auto& m : (*app)->Metrics()) processed += m.records_processed;
+  EXPECT_GE(processed, 10) << "the records before the poison were processed";
   EXPECT_TRUE((*app)->Close(absl::Seconds(30)).ok());
-  // The poison record's transaction was aborted: the records before it in
-  // the same transaction are not visible either, and nothing is committed
-  // past it.
-  EXPECT_LE(CommittedInput(1), 10);
+  // The poison record's transaction was aborted: nothing is committed past
+  // the good records, and the output is exactly the good records, in order.
+  EXPECT_EQ(CommittedInput(1), 10);
   auto out = ReadTopic(BaseConfig(), out_, IsolationLevel::kReadCommitted,
                        absl::Seconds(30));
-  ASSERT_TRUE(out.ok());
-  EXPECT_EQ(static_cast<int64_t>(out->size()), CommittedInput(1));
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto check = CheckExactCopy(*out, "r", 10);
+  EXPECT_EQ(check.records, 10) << check.ToString();
+  EXPECT_EQ(check.missing, 0) << check.ToString();
+  EXPECT_EQ(check.unexpected, 0) << check.ToString();
+  for (size_t i = 0; i < out->size(); ++i) {
+    EXPECT_EQ((*out)[i].value, absl::StrFormat("r-%06d", i)) << "at " << i;
+    EXPECT_EQ((*out)[i].key, absl::StrCat("k", i)) << "at " << i;
+  }
 }
 
 class Ticker final : public Processor<S, S, S, S> {

@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <climits>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -108,14 +110,92 @@ class StateRecoveryTest : public ::testing::Test {
         << "count_app did not stop cleanly; log " << Log(name);
   }
 
-  // "restored N" from a run's log.
-  int64_t Restored(const std::string& name) {
+  // A counter from the last "count_app: processed P restored R wiped W"
+  // line of a run's log (`word` is "processed", "restored" or "wiped"); -1
+  // if there is none.
+  int64_t Counter(const std::string& name, const std::string& word) {
     const std::string log = testing::ReadFile(Log(name));
     size_t at = log.rfind("count_app: processed ");
     if (at == std::string::npos) return -1;
-    std::vector<std::string> words = absl::StrSplit(log.substr(at), ' ');
-    int64_t n = -1;
-    if (words.size() >= 5) (void)absl::SimpleAtoi(words[4], &n);
+    std::vector<std::string> words =
+        absl::StrSplit(log.substr(at, log.find('\n', at) - at), ' ');
+    for (size_t i = 1; i + 1 < words.size(); ++i) {
+      int64_t n = -1;
+      if (words[i] == word && absl::SimpleAtoi(words[i + 1], &n)) return n;
+    }
+    return -1;
+  }
+  int64_t Restored(const std::string& name) {
+    return Counter(name, "restored");
+  }
+
+  // Creates the file that arms a child's crash point
+  // (BROOK_CRASH_POINT_ARM_FILE).
+  void ArmCrashPoint(const std::string& path) {
+    std::filesystem::create_directories(
+        std::filesystem::path(path).parent_path());
+    std::ofstream(path).put('\n');
+    ASSERT_TRUE(std::filesystem::exists(path)) << path;
+  }
+
+  // Waits until a run's log contains `text`.
+  bool WaitForLog(const std::string& name, const std::string& text,
+                  absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (absl::StrContains(testing::ReadFile(Log(name)), text)) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  }
+
+  // The changelog offsets [start, end) each restore of a run's log began
+  // with, by changelog partition ("restoring state store 'counts' of task
+  // 0_<p> from <topic>-<p> offsets [start, end)").
+  std::map<int, std::pair<int64_t, int64_t>> RestoreRanges(
+      const std::string& name) {
+    std::map<int, std::pair<int64_t, int64_t>> ranges;
+    const std::string log = testing::ReadFile(Log(name));
+    for (absl::string_view line : absl::StrSplit(log, '\n')) {
+      const size_t task = line.find("' of task 0_");
+      const size_t at = line.find(" offsets [");
+      if (!absl::StrContains(line, "restoring state store 'counts'") ||
+          task == absl::string_view::npos || at == absl::string_view::npos) {
+        continue;
+      }
+      int partition = -1;
+      int64_t start = -1, end = -1;
+      absl::string_view p = line.substr(task + strlen("' of task 0_"));
+      absl::string_view r = line.substr(at + strlen(" offsets ["));
+      std::pair<absl::string_view, absl::string_view> se =
+          absl::StrSplit(r.substr(0, r.find(')')), ", ");
+      if (absl::SimpleAtoi(p.substr(0, p.find(' ')), &partition) &&
+          absl::SimpleAtoi(se.first, &start) &&
+          absl::SimpleAtoi(se.second, &end)) {
+        ranges[partition] = {start, end};
+      }
+    }
+    return ranges;
+  }
+
+  // The committed (read_committed) records of the changelog whose offsets
+  // fall in `ranges`: what a restore of those ranges must replay, markers
+  // and aborted records left out.
+  int64_t CommittedChangelogRecordsIn(
+      const std::map<int, std::pair<int64_t, int64_t>>& ranges) {
+    auto changelog =
+        ReadTopic(BaseConfig(), app_ + "-counts-changelog",
+                  IsolationLevel::kReadCommitted, absl::Seconds(120));
+    EXPECT_TRUE(changelog.ok()) << changelog.status();
+    if (!changelog.ok()) return -1;
+    int64_t n = 0;
+    for (const ConsumerRecord& r : *changelog) {
+      auto it = ranges.find(r.partition);
+      if (it != ranges.end() && r.offset >= it->second.first &&
+          r.offset < it->second.second) {
+        ++n;
+      }
+    }
     return n;
   }
 
@@ -171,14 +251,23 @@ class CrashPointTest : public StateRecoveryTest,
                        public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(CrashPointTest, KilledAtACommitStepRestartsAtTheCommittedState) {
-  // The first commit goes through; the second, with state written before it,
-  // dies at the crash point.
+  // The crash point is armed only once the first 2,000 records are
+  // committed (however many commits that took); the next commit, with state
+  // written before it, dies at the crash point.
   Produce(2000, 50);
   const std::string state = dir_ + "/a";
+  const std::string arm = dir_ + "/arm-crash-point";
   auto app = Start("crash", state, {},
                    {absl::StrCat("BROOK_CRASH_POINT=", GetParam()),
-                    "BROOK_CRASH_POINT_HITS=2"});
-  ASSERT_TRUE(WaitCommitted(2000, absl::Seconds(120))) << Log("crash");
+                    "BROOK_CRASH_POINT_ARM_FILE=" + arm});
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (Committed() < 2000 && app->Running() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_TRUE(app->Running())
+      << "died before the crash point was armed; log " << Log("crash");
+  ASSERT_GE(Committed(), 2000) << Log("crash");
+  ArmCrashPoint(arm);
   Produce(2000, 50);
   int status = app->Wait(120000);
   ASSERT_NE(status, -1) << "never reached the crash point; log "
@@ -186,8 +275,14 @@ TEST_P(CrashPointTest, KilledAtACommitStepRestartsAtTheCommittedState) {
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << "expected death by SIGKILL at " << GetParam() << "; log "
       << Log("crash");
-  EXPECT_TRUE(absl::StrContains(testing::ReadFile(Log("crash")),
-                                absl::StrCat("crash point ", GetParam())));
+  // The process's last words name the step it died in.
+  const std::string log = testing::ReadFile(Log("crash"));
+  const std::string last_words =
+      absl::StrCat("crash point ", GetParam(), " reached");
+  ASSERT_TRUE(absl::StrContains(log, last_words)) << Log("crash");
+  EXPECT_FALSE(absl::StrContains(log.substr(log.find(last_words)),
+                                 "count_app: processed"))
+      << "the process went on after its crash point; " << Log("crash");
   // More input after the crash, on the same keys.
   Produce(1000, 50);
   app = Start("restart", state);
@@ -229,24 +324,51 @@ TEST_F(StateRecoveryTest, MillionKeyStoreRestoresOnlyTheTailAfterKillNine) {
   constexpr int64_t kKeys = 1000000;
   Produce(kKeys, kKeys);  // one record per key
   const std::string state = dir_ + "/a";
-  auto app = Start("first", state);
+  const std::string arm = dir_ + "/arm-crash-point";
+  // Killed mid-stream at the one step that leaves a changelog tail to
+  // restore: its Kafka transaction committed, its store not yet written.
+  auto app = Start("first", state, {},
+                   {"BROOK_CRASH_POINT=commit.before_store_write",
+                    "BROOK_CRASH_POINT_ARM_FILE=" + arm});
   ASSERT_TRUE(WaitCommitted(kKeys, absl::Seconds(300))) << Log("first");
-  int status = app->Kill(SIGKILL);
-  ASSERT_TRUE(WIFSIGNALED(status));
+  ArmCrashPoint(arm);
   // 1000 more records on existing keys: their counts must become 2.
   Produce(1000, 1000);
+  int status = app->Wait(120000);
+  ASSERT_NE(status, -1) << "never reached the crash point; " << Log("first");
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << Log("first");
+  ASSERT_TRUE(WaitForLog("first", "crash point commit.before_store_write",
+                         absl::Seconds(1)))
+      << Log("first");
   const absl::Time start = absl::Now();
   app = Start("second", state);
   ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("second");
   const absl::Duration recovery = absl::Now() - start;
   StopCleanly(*app, "second");
   const int64_t restored = Restored("second");
+  // What restore had to replay: the committed changelog records from each
+  // store's stored offset to the changelog end, as the restart logged them
+  // (not end - start itself: transaction markers take offsets too).
+  const auto ranges = RestoreRanges("second");
+  const int64_t tail = CommittedChangelogRecordsIn(ranges);
+  std::string logged;
+  for (const auto& [p, r] : ranges) {
+    absl::StrAppend(&logged, " ", p, ":[", r.first, ",", r.second, ")");
+  }
   std::cout << "state of " << kKeys
             << " keys; after kill -9 the restart restored " << restored
-            << " changelog records and caught up in "
+            << " changelog records (ranges" << logged << ", " << tail
+            << " committed records in them) and caught up in "
             << absl::FormatDuration(recovery) << "\n";
-  EXPECT_GE(restored, 0) << Log("second");
+  EXPECT_GT(restored, 0) << "the kill left no changelog tail; "
+                         << Log("second");
+  EXPECT_EQ(restored, tail)
+      << "restore did not replay exactly the tail; " << Log("second");
   EXPECT_LT(restored, 20000) << "restore did not start from the stored offset";
+  for (const auto& [p, r] : ranges) {
+    EXPECT_GT(r.first, 0) << "partition " << p << " restored from the start";
+  }
   VerifyOutputAndChangelog();
 }
 
@@ -260,11 +382,8 @@ TEST_F(StateRecoveryTest, StoreMovedToAnotherInstanceRestoresInFullAndMatches) {
   StopCleanly(*a, "a");
   // A fresh instance with an empty state directory takes over.
   auto b = Start("b", dir_ + "/b", {"--dump_dir=" + dump_b});
-  const absl::Time deadline = absl::Now() + absl::Seconds(120);
-  while (!absl::StrContains(testing::ReadFile(Log("b")), "-> RUNNING") &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  ASSERT_TRUE(WaitForLog("b", "-> RUNNING", absl::Seconds(120)))
+      << "b never finished restoring; " << Log("b");
   StopCleanly(*b, "b");
   EXPECT_GE(Restored("b"), 2000) << "a fresh instance must restore every key";
   for (int p = 0; p < kPartitions; ++p) {
@@ -284,11 +403,8 @@ TEST_F(StateRecoveryTest,
   // B joins: the range assignor gives it one of the two tasks, which B
   // restores in full from the changelog.
   auto b = Start("b", dir_ + "/b");
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (!absl::StrContains(testing::ReadFile(Log("b")), "-> RUNNING") &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  ASSERT_TRUE(WaitForLog("b", "-> RUNNING", absl::Seconds(60)))
+      << "b never got a task and restored it; " << Log("b");
   Produce(4000, 100);
   ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("b");
   // B leaves: its task comes back to A, which still has the store it had
@@ -321,6 +437,8 @@ class CorruptStateTest : public StateRecoveryTest,
 TEST_P(CorruptStateTest, RecoversByRestoringFromTheChangelog) {
   Produce(6000, 100);
   const std::string state = dir_ + "/a";
+  const std::string dump = dir_ + "/dump";
+  std::filesystem::create_directories(dump);
   auto app = Start("before", state);
   ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("before");
   StopCleanly(*app, "before");
@@ -350,18 +468,47 @@ TEST_P(CorruptStateTest, RecoversByRestoringFromTheChangelog) {
   if (GetParam() == Damage::kGarbledOffset) {
     damaged = testing::GarbleStoredOffsets(state, "counts");
   }
+  // A key no changelog record holds, planted in the stores that keep their
+  // data: it survives only if restore writes over the store instead of
+  // wiping it.
+  const std::string marker_value("\0\0\0\0\0\0\x30\x39", 8);  // 12345
   if (GetParam() == Damage::kDeletedOffset) {
-    // The data stays but its position is unknown: restoring the whole
-    // changelog over it must give the same state.
+    // The data stays but its position is unknown. The runtime restores from
+    // the changelog's beginning over the existing data, without wiping: each
+    // changelog record holds a key's full value, so replaying a key's
+    // history over a newer value of it ends at the same (latest) value.
     damaged = testing::DeleteStoredOffsets(state, "counts");
+    ASSERT_EQ(testing::PutRawValue(state, "counts", "planted", marker_value),
+              damaged);
   }
   ASSERT_GT(damaged, 0) << "nothing to damage under " << state;
 
+  const int64_t changelog_records =
+      CommittedChangelogRecordsIn({{0, {0, INT64_MAX}}, {1, {0, INT64_MAX}}});
   Produce(2000, 100);
-  app = Start("after", state);
+  app = Start("after", state, {"--dump_dir=" + dump});
   ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("after");
   StopCleanly(*app, "after");
   EXPECT_GE(Restored("after"), 100) << "the damaged stores were not restored";
+  if (GetParam() == Damage::kDeletedOffset) {
+    // Every store restored from the changelog's first offset, the full
+    // changelog was replayed, and no store was wiped.
+    const auto ranges = RestoreRanges("after");
+    EXPECT_EQ(static_cast<int>(ranges.size()), damaged) << Log("after");
+    for (const auto& [p, r] : ranges) {
+      EXPECT_EQ(r.first, 0) << "partition " << p << " did not restore from "
+                            << "the changelog's beginning; " << Log("after");
+    }
+    EXPECT_EQ(Restored("after"), changelog_records) << Log("after");
+    EXPECT_EQ(Counter("after", "wiped"), 0) << Log("after");
+    for (int p = 0; p < kPartitions; ++p) {
+      const std::string task = absl::StrCat(dump, "/0_", p, ".txt");
+      EXPECT_TRUE(
+          absl::StrContains(testing::ReadFile(task), "\nplanted=12345\n") ||
+          absl::StartsWith(testing::ReadFile(task), "planted=12345\n"))
+          << "the store was wiped: the planted key is gone from " << task;
+    }
+  }
   VerifyOutputAndChangelog();
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "absl/time/clock.h"
+#include "gtest/gtest.h"
 
 #include "base/logging.h"
 
@@ -50,22 +51,39 @@ void ChildProcess::Signal(int sig) {
   if (pid_ > 0) kill(pid_, sig);
 }
 
-int ChildProcess::Kill(int sig) {
-  if (pid_ <= 0) return -1;
+int ChildProcess::Kill(int sig, absl::Duration bound) {
+  if (pid_ <= 0) return exit_status_;
   kill(pid_, sig);
+  const absl::Time deadline = absl::Now() + bound;
   int status = 0;
-  waitpid(pid_, &status, 0);
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (absl::Now() > deadline) {
+      // A shutdown that hangs must fail the test that caused it, not show up
+      // as the ctest timeout of the whole binary.
+      ADD_FAILURE() << "pid " << pid_ << " did not exit within "
+                    << absl::FormatDuration(bound) << " of signal " << sig
+                    << "; killed with SIGKILL";
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
   pid_ = -1;
   return status;
 }
 
 int ChildProcess::Stop(int sig, int timeout_ms) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) return exit_status_;
   kill(pid_, sig);
   const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
   int status = 0;
   while (waitpid(pid_, &status, WNOHANG) == 0) {
-    if (absl::Now() > deadline) return Kill(SIGKILL);
+    if (absl::Now() > deadline) {
+      LOG(WARNING) << "pid " << pid_ << " still running " << timeout_ms
+                   << " ms after signal " << sig << ": killing it with SIGKILL";
+      return Kill(SIGKILL);
+    }
     absl::SleepFor(absl::Milliseconds(20));
   }
   pid_ = -1;
@@ -73,7 +91,7 @@ int ChildProcess::Stop(int sig, int timeout_ms) {
 }
 
 int ChildProcess::Wait(int timeout_ms) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) return exit_status_;
   const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
   int status = 0;
   while (waitpid(pid_, &status, WNOHANG) == 0) {
@@ -85,7 +103,13 @@ int ChildProcess::Wait(int timeout_ms) {
 }
 
 bool ChildProcess::Running() {
-  return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0;
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == 0) return true;
+  // Reaped here: keep the status for Wait(), Kill() and Stop().
+  exit_status_ = status;
+  pid_ = -1;
+  return false;
 }
 
 std::string ReadFile(const std::string& path) {
