@@ -748,6 +748,23 @@ class TaskLifeCycleTest : public StreamThreadTest {
     return s.ok();
   }
 
+  // Starts a thread with a persistent counting store, assigns "in"-0 and
+  // runs until its task runs (restored). False on failure.
+  bool StartRunning(Probe* probe) {
+    if (!StartWithState(
+            CountingTopology(probe, StoreOptions{.persistent = true}))) {
+      return false;
+    }
+    kafka_.Rebalance(consumer_, {kIn0});
+    return RunUntil(
+        [&] { return thread_->state() == StreamThread::State::kRunning; });
+  }
+
+  void Stop() {
+    thread_->Shutdown(absl::OkStatus());
+    thread_.reset();
+  }
+
   // Writes count records for key "k" to changelog partition 0, as an
   // earlier owner of task 0_0 did.
   void AppendChangelog(int64_t from, int64_t to) {
@@ -815,47 +832,29 @@ TEST_F(TaskLifeCycleTest, RestoreSkipsAbortedRecordsAndEndsPastTheMarkers) {
   ASSERT_EQ(kafka_.EndOffset(changelog), 7);
 
   Probe probe;
-  ASSERT_TRUE(StartWithState(
-      CountingTopology(&probe, StoreOptions{.persistent = true})));
-  kafka_.Rebalance(consumer_, {kIn0});
-  ASSERT_TRUE(RunUntil(
-      [&] { return thread_->state() == StreamThread::State::kRunning; }));
+  ASSERT_TRUE(StartRunning(&probe));
   ASSERT_TRUE(probe.count_at_init.has_value());
   EXPECT_EQ(*probe.count_at_init, 3) << "the aborted 99 was applied";
   EXPECT_EQ(thread_->restore_stats().records.load(), 3);
-  thread_->Shutdown(absl::OkStatus());
-  thread_.reset();
+  Stop();
   // The stored offset covers the final marker: a restart restores nothing.
   Probe again;
-  ASSERT_TRUE(StartWithState(
-      CountingTopology(&again, StoreOptions{.persistent = true})));
-  kafka_.Rebalance(consumer_, {kIn0});
-  ASSERT_TRUE(RunUntil(
-      [&] { return thread_->state() == StreamThread::State::kRunning; }));
+  ASSERT_TRUE(StartRunning(&again));
   EXPECT_EQ(again.count_at_init.value_or(-1), 3);
   EXPECT_EQ(thread_->restore_stats().records.load(), 0);
 }
 
 TEST_F(TaskLifeCycleTest, AStoreBelowTheChangelogStartIsWipedAndRestored) {
   Probe probe;
-  ASSERT_TRUE(StartWithState(
-      CountingTopology(&probe, StoreOptions{.persistent = true})));
   AppendChangelog(1, 2);  // offsets 0, 1
-  kafka_.Rebalance(consumer_, {kIn0});
-  ASSERT_TRUE(RunUntil(
-      [&] { return thread_->state() == StreamThread::State::kRunning; }));
-  thread_->Shutdown(absl::OkStatus());
-  thread_.reset();
+  ASSERT_TRUE(StartRunning(&probe));
+  Stop();
   // Meanwhile others wrote 3..6 and the changelog lost what the store's
   // offset (2) needs next.
   AppendChangelog(3, 6);  // offsets 2..5
   kafka_.DeleteRecords({"app-counts-changelog", 0}, 4);
   Probe again;
-  ASSERT_TRUE(StartWithState(
-      CountingTopology(&again, StoreOptions{.persistent = true})));
-  kafka_.Rebalance(consumer_, {kIn0});
-  ASSERT_TRUE(RunUntil(
-      [&] { return thread_->state() == StreamThread::State::kRunning; }));
+  ASSERT_TRUE(StartRunning(&again));
   EXPECT_EQ(thread_->restore_stats().stores_wiped.load(), 1);
   EXPECT_EQ(again.count_at_init.value_or(-1), 6);
   EXPECT_EQ(thread_->restore_stats().records.load(), 2);
