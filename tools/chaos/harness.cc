@@ -32,15 +32,18 @@ std::string DescribeStatus(int status) {
   return absl::StrCat("wait status ", status);
 }
 
-// The last line of `log` that says why count_app failed, or its last line.
+// The last line of `log` that says why count_app stopped ("count_app:
+// failed: ...", or the error it printed at start-up), or its last line.
 std::string LastWords(const std::string& log) {
   std::ifstream in(log);
   std::string line, last, failed;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
+    if (absl::StartsWith(line, "== chaos: start")) failed.clear();
     last = line;
-    if (absl::StrContains(line, "count_app: failed") ||
-        absl::StrContains(line, "-> ERROR")) {
+    if (absl::StartsWith(line, "count_app: ") &&
+        !absl::StartsWith(line, "count_app: state ") &&
+        !absl::StartsWith(line, "count_app: processed ")) {
       failed = line;
     }
   }

@@ -8,7 +8,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 #include "base/logging.h"
 #include "tools/chaos/verifier.h"
@@ -20,7 +21,36 @@ ABSL_FLAG(std::string, output_topic, "", "output topic");
 ABSL_FLAG(std::vector<std::string>, instance_logs, {},
           "comma-separated instance logs to scan for ERROR (E7)");
 ABSL_FLAG(int32_t, max_listed, 20, "violations listed per invariant");
+ABSL_FLAG(std::string, dump_key, "",
+          "also print every input, output and changelog record of this key "
+          "(to investigate a violation)");
 ABSL_FLAG(int32_t, timeout_seconds, 180, "bound on each read");
+
+namespace {
+
+void DumpKey(const brook::chaos::VerifierInput& in, const std::string& key) {
+  auto dump = [&](const char* what,
+                  const std::vector<brook::ConsumerRecord>& records) {
+    for (const brook::ConsumerRecord& r : records) {
+      if (r.key != key) continue;
+      std::string value = r.value.value_or("<null>");
+      if (value.size() == 8 && absl::string_view(what) == "changelog") {
+        int64_t v = 0;
+        for (unsigned char c : value) v = (v << 8) | c;
+        value = absl::StrCat(v);
+      }
+      std::cout << what << " " << r.topic << "-" << r.partition << "@"
+                << r.offset << " ts="
+                << absl::FormatTime(absl::FromUnixMillis(r.timestamp_ms)) << " "
+                << value << "\n";
+    }
+  };
+  dump("input(uncommitted)", in.input_uncommitted);
+  dump("output", in.output_committed);
+  dump("changelog", in.changelog_committed);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -43,6 +73,9 @@ int main(int argc, char** argv) {
   if (!input.ok()) {
     std::cerr << "brook_verify: cannot read Kafka: " << input.status() << "\n";
     return 2;
+  }
+  if (const std::string key = absl::GetFlag(FLAGS_dump_key); !key.empty()) {
+    DumpKey(*input, key);
   }
   input->external =
       brook::chaos::ScanInstanceLogs(absl::GetFlag(FLAGS_instance_logs));
