@@ -116,9 +116,9 @@ struct KafkaSource {
 std::string ChangelogTopic(const std::string& application_id);
 
 // E7 from instance logs: a stream thread that failed (glog ERROR line
-// "<thread> failed: ...") or an instance that ended in ERROR ("count_app:
-// failed") is a violation naming the log, the line number and the line. An
-// instance killed on purpose leaves no such line.
+// "<thread> failed: ...", which an instance ending in ERROR always has) is a
+// violation naming the log, the line number and the line. An instance killed
+// on purpose leaves no such line.
 std::vector<Violation> ScanInstanceLogs(const std::vector<std::string>& logs);
 
 // Reads the topics, watermarks and the group's offsets. The changelog may be

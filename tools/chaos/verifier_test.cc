@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 
 namespace brook::chaos {
@@ -156,6 +158,32 @@ TEST_F(VerifierTest, AddsExternalViolationsAndCapsTheListing) {
   EXPECT_EQ(report.Count(Invariant::kE7), 30);
   EXPECT_EQ(report.listed.size(), 5u);
   EXPECT_THAT(report.ToString(), HasSubstr("E7: ... and 25 more"));
+}
+
+}  // namespace
+}  // namespace brook::chaos
+
+namespace brook::chaos {
+namespace {
+
+TEST(ScanInstanceLogsTest, ReportsAFailedStreamThreadOnly) {
+  const std::string path =
+      absl::StrCat(::testing::TempDir(), "/scan_instance_logs_test.log");
+  {
+    std::ofstream log(path);
+    log << "%3|1796183532.195|FAIL|app-t1#consumer-7| Connect to "
+           "ipv4#127.0.0.1:1 failed: Connection refused\n"
+        << "I20261202 03:52:43.716512 21070 stream_thread.cc:159] app "
+           "RUNNING -> PENDING_SHUTDOWN\n"
+        << "E20261202 03:52:43.716512 21070 stream_thread.cc:151] "
+           "app-StreamThread-1 failed: FAILED_PRECONDITION: locked\n"
+        << "count_app: failed: FAILED_PRECONDITION: locked\n";
+  }
+  const std::vector<Violation> found = ScanInstanceLogs({path});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].invariant, Invariant::kE7);
+  EXPECT_THAT(found[0].detail, HasSubstr(":3: E20261202"));
+  EXPECT_THAT(found[0].detail, HasSubstr("app-StreamThread-1 failed"));
 }
 
 }  // namespace
