@@ -212,7 +212,7 @@ void Harness::StopInstance(Instance& instance, int sig) {
 }
 
 void Harness::AddE7(std::string detail) {
-  LOG(WARNING) << "chaos: E7 violation: " << detail;
+  Note(absl::StrCat("E7 violation: ", detail));
   e7_.push_back({Invariant::kE7, std::move(detail)});
 }
 
@@ -241,7 +241,17 @@ void Harness::Pause(absl::Duration d) {
 
 Harness::Instance& Harness::Pick() {
   std::uniform_int_distribution<int> pick(0, options_.instances - 1);
-  return *instances_[pick(rng_)];
+  Instance& instance = *instances_[pick(rng_)];
+  Note(absl::StrCat("  target: instance ", instance.index));
+  return instance;
+}
+
+void Harness::Note(const std::string& line) {
+  LOG(INFO) << "chaos: " << line;
+  AppendLine(absl::StrCat(options_.log_dir, "/faults.log"),
+             absl::StrCat(absl::FormatTime("%H:%M:%E3S", absl::Now(),
+                                           absl::UTCTimeZone()),
+                          " ", line));
 }
 
 void Harness::RebalanceStorm() {
@@ -253,10 +263,10 @@ void Harness::RebalanceStorm() {
   std::uniform_int_distribution<int> gap_ms(1000, 3000);
   while (absl::Now() < end) {
     Instance& instance = Pick();
-    LOG(INFO) << "chaos: storm: instance " << instance.index << " leaves";
+    Note(absl::StrCat("  storm: instance ", instance.index, " leaves"));
     StopInstance(instance, SIGTERM);
     Pause(absl::Milliseconds(gap_ms(rng_)));
-    LOG(INFO) << "chaos: storm: instance " << instance.index << " joins";
+    Note(absl::StrCat("  storm: instance ", instance.index, " joins"));
     StartInstance(instance);
     Pause(absl::Milliseconds(gap_ms(rng_)));
   }
@@ -265,7 +275,7 @@ void Harness::RebalanceStorm() {
 
 void Harness::Inject(Fault fault) {
   ++injected_[fault];
-  LOG(INFO) << "chaos: injecting " << FaultName(fault);
+  Note(absl::StrCat("injecting ", FaultName(fault)));
   switch (fault) {
     case Fault::kKill9: {
       Instance& instance = Pick();
@@ -427,13 +437,15 @@ absl::StatusOr<RunSummary> Harness::Run() {
   }
   Pause(std::max(end - absl::Now(), absl::ZeroDuration()));
 
-  LOG(INFO) << "chaos: stopping the input and draining";
+  Note("stopping the input and draining");
   feeder.Stop();
   RunSummary summary;
   summary.faults = injected_;
   summary.fed = feeder.sent();
   summary.feeder_failed_transactions = feeder.failed_transactions();
   summary.drained = Drain();
+  Note(summary.drained ? "drained; stopping the instances"
+                       : "the drain timed out; stopping the instances");
   StopAll();
 
   KafkaSource source;

@@ -106,7 +106,11 @@ class Harness {
   void Reap();
   // Sleeps `d` while reaping.
   void Pause(absl::Duration d);
+  // Picks a random instance (of the K) and notes it as the fault's target.
   Instance& Pick();
+  // Logs `line` and appends it, timed, to <log_dir>/faults.log, the
+  // timeline to read the instance logs against.
+  void Note(const std::string& line);
 
   void Inject(Fault fault);
   void RebalanceStorm();
