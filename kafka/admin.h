@@ -10,8 +10,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 #include "kafka/client_config.h"
+#include "kafka/topic_partition.h"
 
 namespace brook {
 
@@ -42,6 +44,13 @@ class Admin {
   // kNotFound, naming the topic, if it does not exist.
   virtual absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
                                                  absl::Duration timeout) = 0;
+
+  // Deletes every record below each offset (moves the log start offset up),
+  // as Kafka Streams purges consumed repartition records. An error names
+  // the partition.
+  virtual absl::Status DeleteRecords(
+      absl::Span<const TopicPartitionOffset> before_offsets,
+      absl::Duration timeout) = 0;
 };
 
 }  // namespace brook

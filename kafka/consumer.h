@@ -11,6 +11,10 @@
 //  - Records below the next expected offset of their partition are dropped
 //    (librdkafka 2.0.2 can rewind a fetch after pause/resume, #4636).
 //  - Resume() only resumes partitions that Pause() paused.
+//  - Every assignment starts unpaused: a revocation and Assign() resume
+//    what Pause() paused first (librdkafka 2.0.2 keeps the application's
+//    pause flag across unassign/assign, which stalled a partition handed
+//    back to the same member).
 //  - Only eager assignors (range, roundrobin) are accepted: tasks need range's
 //    co-partitioning, and cooperative-sticky is buggy in 2.0.2.
 #ifndef BROOK_KAFKA_CONSUMER_H_
@@ -88,7 +92,8 @@ class Consumer {
 
   // Returns the next record, or nullopt when none arrived within `timeout`.
   // Serves rebalances. Errors: kNotFound for a subscribed topic that does not
-  // exist; a fatal consumer error (IsFatal()).
+  // exist; kOutOfRange when a position is outside its partition's log and
+  // auto.offset.reset is "error"; a fatal consumer error (IsFatal()).
   virtual absl::StatusOr<std::optional<ConsumerRecord>> Poll(
       absl::Duration timeout) = 0;
 

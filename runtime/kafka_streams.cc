@@ -1,5 +1,8 @@
 #include "runtime/kafka_streams.h"
 
+#include <algorithm>
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -42,8 +45,9 @@ absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(
     internal::KafkaClientFactory factory) {
   BROOK_RETURN_IF_ERROR(config.Validate());
   BROOK_RETURN_IF_ERROR(topology.Validate());
-  BROOK_ASSIGN_OR_RETURN(std::shared_ptr<const internal::TopologyPlan> plan,
-                         internal::TopologyPlan::Build(topology));
+  BROOK_ASSIGN_OR_RETURN(
+      std::shared_ptr<const internal::TopologyPlan> plan,
+      internal::TopologyPlan::Build(topology, config.application_id));
   BROOK_ASSIGN_OR_RETURN(
       std::unique_ptr<StateDirectory> state_directory,
       StateDirectory::Open(config.state_dir, config.application_id));
@@ -116,6 +120,7 @@ absl::Status KafkaStreams::ValidateTopics() {
   for (const auto& [k, v] : config_.admin_config) admin_config[k] = v;
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin,
                          factory_.admin(admin_config));
+  BROOK_RETURN_IF_ERROR(EnsureInternalTopics(*admin));
   const absl::Duration timeout = absl::Seconds(30);
   for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
     std::vector<std::string> counts;
@@ -150,6 +155,80 @@ absl::Status KafkaStreams::ValidateTopics() {
     }
   }
   return EnsureChangelogTopics(*admin);
+}
+
+absl::Status KafkaStreams::EnsureInternalTopics(Admin& admin) {
+  const absl::Duration timeout = absl::Seconds(30);
+  const auto& internal_topics = plan_->internal_topics();
+  // Partition counts: given, or the largest among the source topics of the
+  // sub-topologies that write the topic. Those may read internal topics
+  // themselves, so resolve in passes until nothing changes.
+  std::map<std::string, int32_t> partitions;
+  for (const auto& [topic, options] : internal_topics) {
+    if (options.partitions > 0) partitions[topic] = options.partitions;
+  }
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (const auto& [topic, options] : internal_topics) {
+      if (partitions.contains(topic)) continue;
+      int32_t most = 0;
+      bool known = true;
+      for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
+        if (std::find(sub.sink_topics.begin(), sub.sink_topics.end(), topic) ==
+            sub.sink_topics.end()) {
+          continue;
+        }
+        for (const std::string& source : sub.source_topics) {
+          int32_t n = 0;
+          if (internal_topics.contains(source)) {
+            auto it = partitions.find(source);
+            if (it == partitions.end()) {
+              known = false;
+              continue;
+            }
+            n = it->second;
+          } else {
+            BROOK_ASSIGN_OR_RETURN(n, admin.PartitionCount(source, timeout));
+          }
+          most = std::max(most, n);
+        }
+      }
+      if (known && most > 0) {
+        partitions[topic] = most;
+        progress = true;
+      }
+    }
+  }
+  for (const auto& [topic, options] : internal_topics) {
+    auto it = partitions.find(topic);
+    if (it == partitions.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the partition count of internal topic '", topic,
+          "' is unknown: no sub-topology that reads named topics writes it; "
+          "set InternalTopicOptions::partitions"));
+    }
+    absl::StatusOr<int32_t> existing = admin.PartitionCount(topic, timeout);
+    if (absl::IsNotFound(existing.status())) {
+      absl::Status created = admin.CreateTopic(
+          NewTopic{topic, it->second, config_.replication_factor,
+                   options.configs},
+          timeout);
+      if (created.ok()) {
+        LOG(INFO) << "created internal topic " << topic << " (" << it->second
+                  << " partitions)";
+        continue;
+      }
+      if (!absl::IsAlreadyExists(created)) return created;
+      existing = admin.PartitionCount(topic, timeout);  // another instance won
+    }
+    if (!existing.ok()) return existing.status();
+    if (*existing != it->second) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("internal topic '", topic, "' has ", *existing,
+                       " partitions but the topology needs ", it->second));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status KafkaStreams::EnsureChangelogTopics(Admin& admin) {
@@ -209,9 +288,10 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::MakeThread(
   callbacks.on_error = [this](int i, const absl::Status& error) {
     OnThreadError(i, error);
   };
-  return StreamThread::Create(
-      plan_, config_, index, process_id(), state_directory_->path(), factory_,
-      std::move(callbacks), state_directory_.get(), StoreContext{rocksdb_});
+  return StreamThread::Create(plan_, config_, index, process_id(),
+                              state_directory_->path(), factory_,
+                              std::move(callbacks), state_directory_.get(),
+                              StoreContext{rocksdb_}, buffered_bytes_);
 }
 
 absl::Status KafkaStreams::Start() {
@@ -281,7 +361,7 @@ void KafkaStreams::WatchPolls() {
   const absl::Duration warn_after = config_.max_poll_interval / 2;
   std::vector<bool> warned(config_.num_stream_threads, false);
   absl::Time next_cleanup = absl::Now() + absl::Seconds(30);
-  absl::MutexLock lock(&mu_);
+  mu_.Lock();
   while (!mu_.AwaitWithTimeout(absl::Condition(&watchdog_stop_),
                                absl::Milliseconds(250))) {
     const absl::Time now = absl::Now();
@@ -303,8 +383,13 @@ void KafkaStreams::WatchPolls() {
       }
       warned[i] = stalled;
     }
+    ReapReplacedThreads();
     if (now >= next_cleanup) {
       next_cleanup = now + absl::Seconds(30);
+      // Outside mu_: stream threads take it (state changes) inside their
+      // rebalance callbacks, and deleting a large store takes a while. The
+      // state directory's own table keeps threads off what it deletes.
+      mu_.Unlock();
       for (const std::string& task :
            state_directory_->CleanObsoleteTaskDirectories(
                config_.state_cleanup_delay)) {
@@ -312,8 +397,51 @@ void KafkaStreams::WatchPolls() {
                   << ", not owned here for "
                   << absl::FormatDuration(config_.state_cleanup_delay);
       }
+      mu_.Lock();
     }
   }
+  mu_.Unlock();
+}
+
+void KafkaStreams::ReapReplacedThreads() {
+  std::vector<std::unique_ptr<StreamThread>> ended;
+  for (auto it = replaced_.begin(); it != replaced_.end();) {
+    if ((*it)->state() == StreamThread::State::kDead) {
+      ended.push_back(std::move(*it));
+      it = replaced_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (ended.empty()) return;
+  // Joined outside mu_: a dead thread may still be returning from its
+  // error callback, which takes mu_.
+  mu_.Unlock();
+  std::vector<StreamThreadMetrics> metrics;
+  for (auto& t : ended) {
+    t->Join();
+    metrics.push_back(ThreadMetrics(*t));
+    t.reset();
+  }
+  mu_.Lock();
+  for (const StreamThreadMetrics& m : metrics) {
+    retired_.records_processed += m.records_processed;
+    retired_.commits += m.commits;
+    retired_.commit_latency_max_ms =
+        std::max(retired_.commit_latency_max_ms, m.commit_latency_max_ms);
+    retired_.aborts += m.aborts;
+    retired_.rebalances += m.rebalances;
+    retired_.task_migrations += m.task_migrations;
+    retired_.producer_resets += m.producer_resets;
+    retired_.max_poll_gap_ms =
+        std::max(retired_.max_poll_gap_ms, m.max_poll_gap_ms);
+    retired_.restored_records += m.restored_records;
+    retired_.restored_bytes += m.restored_bytes;
+    retired_.stores_restored += m.stores_restored;
+    retired_.stores_wiped += m.stores_wiped;
+    ++retired_threads_;
+  }
+  LOG(INFO) << "freed " << metrics.size() << " replaced stream thread(s)";
 }
 
 absl::Status KafkaStreams::Close(absl::Duration timeout) {
@@ -345,35 +473,42 @@ absl::Status KafkaStreams::Close(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
+  const internal::StreamThreadStats& s = t.stats();
+  StreamThreadMetrics m;
+  m.name = t.name();
+  m.state = std::string(StreamThread::StateName(t.state()));
+  m.tasks = static_cast<int64_t>(t.num_tasks());
+  m.records_processed = s.records_processed.load();
+  m.commits = s.commits.load();
+  m.commit_latency_avg_ms =
+      m.commits ? s.commit_micros_total.load() / 1000.0 / m.commits : 0;
+  m.commit_latency_max_ms = s.commit_micros_max.load() / 1000.0;
+  m.aborts = s.aborts.load();
+  m.rebalances = s.rebalances.load();
+  m.task_migrations = s.task_migrations.load();
+  m.producer_resets = s.producer_resets.load();
+  m.max_poll_gap_ms = s.max_poll_gap_micros.load() / 1000.0;
+  const internal::RestoreStats& r = t.restore_stats();
+  m.restored_records = r.records.load();
+  m.restored_bytes = r.bytes.load();
+  m.stores_restored = r.stores_restored.load();
+  m.stores_wiped = r.stores_wiped.load();
+  m.restore_remaining_records = r.remaining_records.load();
+  return m;
+}
+
 std::vector<StreamThreadMetrics> KafkaStreams::Metrics() const {
   absl::MutexLock lock(&mu_);
   std::vector<StreamThreadMetrics> out;
-  auto add = [&out](const StreamThread& t) {
-    const internal::StreamThreadStats& s = t.stats();
-    StreamThreadMetrics m;
-    m.name = t.name();
-    m.state = std::string(StreamThread::StateName(t.state()));
-    m.tasks = static_cast<int64_t>(t.num_tasks());
-    m.records_processed = s.records_processed.load();
-    m.commits = s.commits.load();
-    m.commit_latency_avg_ms =
-        m.commits ? s.commit_micros_total.load() / 1000.0 / m.commits : 0;
-    m.commit_latency_max_ms = s.commit_micros_max.load() / 1000.0;
-    m.aborts = s.aborts.load();
-    m.rebalances = s.rebalances.load();
-    m.task_migrations = s.task_migrations.load();
-    m.producer_resets = s.producer_resets.load();
-    m.max_poll_gap_ms = s.max_poll_gap_micros.load() / 1000.0;
-    const internal::RestoreStats& r = t.restore_stats();
-    m.restored_records = r.records.load();
-    m.restored_bytes = r.bytes.load();
-    m.stores_restored = r.stores_restored.load();
-    m.stores_wiped = r.stores_wiped.load();
-    m.restore_remaining_records = r.remaining_records.load();
-    out.push_back(std::move(m));
-  };
-  for (const auto& t : threads_) add(*t);
-  for (const auto& t : replaced_) add(*t);
+  for (const auto& t : threads_) out.push_back(ThreadMetrics(*t));
+  for (const auto& t : replaced_) out.push_back(ThreadMetrics(*t));
+  if (retired_threads_ > 0) {
+    StreamThreadMetrics retired = retired_;
+    retired.name = absl::StrCat(config_.application_id, "-replaced-threads");
+    retired.state = "DEAD";
+    out.push_back(std::move(retired));
+  }
   return out;
 }
 

@@ -26,6 +26,7 @@
 #ifndef BROOK_RUNTIME_KAFKA_STREAMS_H_
 #define BROOK_RUNTIME_KAFKA_STREAMS_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -125,7 +126,8 @@ class KafkaStreams {
   State state() const;
   // The error that moved the instance to kError.
   absl::Status error() const;
-  // Per-thread counters, including replaced threads.
+  // Per-thread counters. Replaced threads that were freed appear summed in
+  // one entry named "<application.id>-replaced-threads".
   std::vector<StreamThreadMetrics> Metrics() const;
   // Persisted in the state directory; part of every transactional.id.
   const std::string& process_id() const {
@@ -143,6 +145,8 @@ class KafkaStreams {
   absl::Status ValidateTopics();
   // Creates missing changelog topics and checks the partition count of
   // existing ones.
+  // Creates or validates the topology's internal (repartition) topics.
+  absl::Status EnsureInternalTopics(Admin& admin);
   absl::Status EnsureChangelogTopics(Admin& admin);
   absl::StatusOr<std::unique_ptr<internal::StreamThread>> MakeThread(int index);
   void OnThreadStateChange(int index);
@@ -150,18 +154,25 @@ class KafkaStreams {
   void SetState(State s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NotifyListener(State new_state, State old_state);
   void WatchPolls();
+  // Joins and frees replaced threads that have ended (their clients and
+  // tasks with them), folding their counters into retired_.
+  void ReapReplacedThreads() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static StreamThreadMetrics ThreadMetrics(const internal::StreamThread& t);
 
   const std::shared_ptr<const internal::TopologyPlan> plan_;
   const StreamsConfig config_;
   const internal::KafkaClientFactory factory_;
   const std::unique_ptr<StateDirectory> state_directory_;
   const std::shared_ptr<RocksDBResources> rocksdb_;
+  // Input buffered by all stream threads (input.buffer.max.bytes).
+  const std::shared_ptr<std::atomic<int64_t>> buffered_bytes_ =
+      std::make_shared<std::atomic<int64_t>>(0);
 
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kCreated;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
   // threads_[i] is the live thread of index i; replaced ones are kept until
-  // Close() joins them.
+  // the watchdog (or Close()) joins and frees them.
   std::vector<std::unique_ptr<internal::StreamThread>> threads_
       ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<internal::StreamThread>> replaced_
@@ -170,6 +181,9 @@ class KafkaStreams {
   std::function<StreamThreadErrorResponse(const absl::Status&)> error_handler_
       ABSL_GUARDED_BY(mu_);
   bool watchdog_stop_ ABSL_GUARDED_BY(mu_) = false;
+  // Counters of the replaced threads already freed, summed.
+  StreamThreadMetrics retired_ ABSL_GUARDED_BY(mu_);
+  int64_t retired_threads_ ABSL_GUARDED_BY(mu_) = 0;
 
   absl::Mutex listener_mu_;  // serializes listener calls
   std::thread watchdog_;

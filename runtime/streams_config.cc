@@ -74,6 +74,12 @@ absl::Status StreamsConfig::Validate() const {
                      absl::FormatDuration(transaction_timeout),
                      ", or the broker aborts every transaction"));
   }
+  if (input_buffer_max_bytes < 1) {
+    return Invalid("input.buffer.max.bytes", "must be positive");
+  }
+  if (task_timeout < absl::ZeroDuration()) {
+    return Invalid("task.timeout.ms", "must not be negative");
+  }
   if (client_call_timeout <= absl::ZeroDuration()) {
     return Invalid("client.call.timeout", "must be positive");
   }

@@ -59,6 +59,15 @@ struct StreamsConfig {
   // processing.
   int64_t buffered_records_per_partition = 100000;
 
+  // input.buffer.max.bytes: a process-wide cap, over every stream thread and
+  // partition, on the memory of records polled but not yet processed (as in
+  // Kafka Streams). Past it, a partition that receives a record is paused;
+  // paused partitions resume once the total is below half of it (and their
+  // own queue below half of buffered.records.per.partition). Without it the
+  // buffers grow with the partition count: up to
+  // buffered.records.per.partition records each.
+  int64_t input_buffer_max_bytes = int64_t{512} << 20;
+
   // max.records.per.task.per.iteration: how many records one task may
   // process before the thread moves to the next task and polls again. Keeps
   // a hot partition from starving the others and the consumer polled.
@@ -102,6 +111,14 @@ struct StreamsConfig {
   // transaction.timeout.ms: the broker aborts a transaction left open this
   // long by a producer that died (Kafka Streams: 10 s under exactly-once).
   absl::Duration transaction_timeout = absl::Seconds(10);
+
+  // task.timeout.ms: how long a transient condition may keep a task from
+  // starting, or a commit from completing (a task directory still locked by
+  // a sibling thread, a ListOffsets timeout, a leader change, a broker
+  // restarting) before the thread fails, naming the task and the cause.
+  // Until then Brook retries on later loop iterations while it keeps
+  // polling. Kafka Streams' default, 5 minutes.
+  absl::Duration task_timeout = absl::Minutes(5);
 
   // Upper bound for one blocking Kafka call (init, commit, abort, offsets).
   absl::Duration client_call_timeout = absl::Seconds(60);

@@ -50,6 +50,25 @@ Topology& Topology::AddStateStore(std::shared_ptr<const StoreBuilder> builder,
   return *this;
 }
 
+Topology& Topology::AddInternalTopic(const std::string& name,
+                                     InternalTopicOptions options) {
+  if (first_error_.ok()) {
+    if (name.empty()) {
+      first_error_ =
+          absl::InvalidArgumentError("an internal topic has an empty name");
+    } else if (internal_topics_.contains(name)) {
+      first_error_ = absl::InvalidArgumentError(
+          absl::StrCat("internal topic '", name, "' is added twice"));
+    } else if (options.partitions < 0) {
+      first_error_ = absl::InvalidArgumentError(
+          absl::StrCat("internal topic '", name, "' has ", options.partitions,
+                       " partitions; give 0 (derive) or more"));
+    }
+  }
+  internal_topics_[name] = std::move(options);
+  return *this;
+}
+
 absl::Status Topology::Validate() const {
   if (!first_error_.ok()) return first_error_;
   return internal::TopologyPlan::Build(*this).status();

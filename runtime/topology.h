@@ -39,6 +39,20 @@ namespace brook {
 
 using internal::StreamPartitioner;
 
+// An internal topic: one the application owns, such as a repartition topic
+// that one sub-topology writes and another reads. Sources and sinks name it
+// by its short name; when the application runs, the topic is
+// "<application.id>-<name>", created by Brook at start (and validated when
+// it exists), as changelog topics are.
+struct InternalTopicOptions {
+  // Partition count. 0 (the default) takes the largest partition count
+  // among the source topics of the sub-topologies that write the topic, as
+  // Kafka Streams does, so that a repartition keeps the input's parallelism.
+  int32_t partitions = 0;
+  // Topic configs applied at creation, e.g. {"retention.ms", "-1"}.
+  std::map<std::string, std::string> configs;
+};
+
 class Topology {
  public:
   // A source reading `topics`. All source topics of one sub-topology must
@@ -102,6 +116,21 @@ class Topology {
     return Add(std::move(spec));
   }
 
+  // Declares `name` an internal topic (see InternalTopicOptions). Sources
+  // and sinks that name it read and write "<application.id>-<name>" when the
+  // application runs; Describe() shows the short name.
+  Topology& AddInternalTopic(const std::string& name,
+                             InternalTopicOptions options = {});
+
+  // Adds a node as the runtime stores it. For libraries built on the
+  // processor API, such as Brook's DSL (operators/), which run several
+  // operators in one node. REQUIRES: `spec.make` makes a node that accepts
+  // records of `spec.input` and forwards records of `spec.output`; the
+  // topology cannot check that.
+  Topology& AddNodeSpec(internal::NodeSpec spec) {
+    return Add(std::move(spec));
+  }
+
   // Attaches a store, made per task by `builder`, to the named processors.
   Topology& AddStateStore(std::shared_ptr<const StoreBuilder> builder,
                           std::vector<std::string> processors);
@@ -118,6 +147,9 @@ class Topology {
   const std::map<std::string, std::shared_ptr<const StoreBuilder>>& stores()
       const {
     return stores_;
+  }
+  const std::map<std::string, InternalTopicOptions>& internal_topics() const {
+    return internal_topics_;
   }
 
  private:
@@ -140,6 +172,7 @@ class Topology {
 
   std::vector<internal::NodeSpec> nodes_;
   std::map<std::string, std::shared_ptr<const StoreBuilder>> stores_;
+  std::map<std::string, InternalTopicOptions> internal_topics_;
   absl::Status first_error_;
 };
 

@@ -145,7 +145,22 @@ absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(
 
 StateDirectory::~StateDirectory() { ::close(lock_fd_); }
 
-TaskDirectory::~TaskDirectory() { ::close(lock_fd_); }
+TaskDirectory::~TaskDirectory() {
+  // The lock file's time says when the task was last released here.
+  ::futimens(lock_fd_, nullptr);
+  ::close(lock_fd_);
+  if (release_) release_();
+}
+
+bool StateDirectory::Claim(const std::string& task) const {
+  absl::MutexLock lock(&mu_);
+  return claimed_.insert(task).second;
+}
+
+void StateDirectory::Unclaim(const std::string& task) const {
+  absl::MutexLock lock(&mu_);
+  claimed_.erase(task);
+}
 
 namespace {
 
@@ -177,40 +192,57 @@ bool IsTaskName(const std::string& name) {
 absl::StatusOr<std::unique_ptr<TaskDirectory>>
 StateDirectory::LockTaskDirectory(const std::string& task) const {
   const std::string dir = absl::StrCat(path_, "/", task);
+  if (!Claim(task)) {
+    return absl::UnavailableError(absl::StrCat(
+        "task directory '", dir,
+        "' is held by another stream thread of this instance, or being "
+        "cleaned up"));
+  }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
+    Unclaim(task);
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot create task directory '", dir, "': ", ec.message()));
   }
   int fd = TryLock(dir);
   if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "task directory '", dir, "' is locked by another stream thread"));
+    Unclaim(task);
+    return absl::UnavailableError(absl::StrCat(
+        "task directory '", dir, "' is locked by another process"));
   }
-  // The lock file's time says when the task was last owned here.
   ::futimens(fd, nullptr);
-  return std::make_unique<TaskDirectory>(dir, fd);
+  return std::make_unique<TaskDirectory>(dir, fd,
+                                         [this, task] { Unclaim(task); });
 }
 
 std::vector<std::string> StateDirectory::CleanObsoleteTaskDirectories(
     absl::Duration delay) const {
   std::vector<std::string> removed;
   std::error_code ec;
+  std::vector<std::filesystem::path> candidates;
   for (const auto& entry : std::filesystem::directory_iterator(path_, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_directory() || !IsTaskName(name)) continue;
-    const std::string dir = entry.path().string();
+    if (entry.is_directory() && IsTaskName(entry.path().filename().string()))
+      candidates.push_back(entry.path());
+  }
+  for (const std::filesystem::path& path : candidates) {
+    const std::string name = path.filename().string();
+    // Claimed, no thread of this instance can take it while it is judged
+    // and deleted; flock keeps other processes out.
+    if (!Claim(name)) continue;
+    const std::string dir = path.string();
     int fd = TryLock(dir);
-    if (fd < 0) continue;
-    struct stat st;
-    const bool old = ::fstat(fd, &st) == 0 &&
-                     absl::Now() - absl::TimeFromTimespec(st.st_mtim) > delay;
-    if (old) {
-      std::filesystem::remove_all(dir, ec);
-      if (!ec) removed.push_back(name);
+    if (fd >= 0) {
+      struct stat st;
+      const bool old = ::fstat(fd, &st) == 0 &&
+                       absl::Now() - absl::TimeFromTimespec(st.st_mtim) > delay;
+      if (old) {
+        std::filesystem::remove_all(dir, ec);
+        if (!ec) removed.push_back(name);
+      }
+      ::close(fd);
     }
-    ::close(fd);
+    Unclaim(name);
   }
   return removed;
 }

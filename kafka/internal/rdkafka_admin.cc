@@ -125,6 +125,40 @@ absl::Status RdKafkaAdmin::DeleteTopic(const std::string& name,
   return absl::OkStatus();
 }
 
+absl::Status RdKafkaAdmin::DeleteRecords(
+    absl::Span<const TopicPartitionOffset> before_offsets,
+    absl::Duration timeout) {
+  if (before_offsets.empty()) return absl::OkStatus();
+  const std::string what =
+      absl::StrCat("delete records of ", before_offsets[0].tp.ToString(),
+                   before_offsets.size() > 1 ? " and others" : "");
+  auto list = ToList(before_offsets);
+  rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(list.get());
+  RdPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(rk_.get()));
+  char errstr[512];
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_DELETERECORDS);
+  rd_kafka_AdminOptions_set_request_timeout(options, ToTimeoutMs(timeout),
+                                            errstr, sizeof(errstr));
+  rd_kafka_AdminOptions_set_operation_timeout(options, ToTimeoutMs(timeout),
+                                              errstr, sizeof(errstr));
+  rd_kafka_DeleteRecords(rk_.get(), &del, 1, options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_DeleteRecords_destroy(del);
+  BROOK_ASSIGN_OR_RETURN(RdPtr<rd_kafka_event_t> event,
+                         AwaitResult(queue.get(), timeout, what));
+  const rd_kafka_topic_partition_list_t* offsets =
+      rd_kafka_DeleteRecords_result_offsets(
+          rd_kafka_event_DeleteRecords_result(event.get()));
+  for (int i = 0; offsets != nullptr && i < offsets->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = offsets->elems[i];
+    BROOK_RETURN_IF_ERROR(FromRespErr(
+        p.err, absl::StrCat("delete records of ", p.topic, "-", p.partition,
+                            " below offset ", before_offsets[i].offset)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int32_t> RdKafkaAdmin::PartitionCount(const std::string& topic,
                                                      absl::Duration timeout) {
   const std::string what = absl::StrCat("describe topic '", topic, "'");

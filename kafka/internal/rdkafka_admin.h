@@ -19,6 +19,9 @@ class RdKafkaAdmin final : public Admin {
                            absl::Duration timeout) override;
   absl::Status DeleteTopic(const std::string& name,
                            absl::Duration timeout) override;
+  absl::Status DeleteRecords(
+      absl::Span<const TopicPartitionOffset> before_offsets,
+      absl::Duration timeout) override;
   absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
                                          absl::Duration timeout) override;
 

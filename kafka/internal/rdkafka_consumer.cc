@@ -83,11 +83,13 @@ absl::Status RdKafkaConsumer::Unsubscribe() {
 
 absl::Status RdKafkaConsumer::Assign(
     absl::Span<const TopicPartitionOffset> partitions) {
+  // The application pause flag outlives rd_kafka_assign(); clear ours first
+  // so that a partition assigned again is fetched.
+  ResumeAllPaused("assign");
   auto list = ToList(partitions);
   BROOK_RETURN_IF_ERROR(
       FromRespErr(rd_kafka_assign(rk_.get(), list.get()), "rd_kafka_assign"));
   next_offset_.clear();
-  paused_.clear();
   for (const TopicPartitionOffset& p : partitions) {
     if (p.offset >= 0) next_offset_[p.tp] = p.offset;
   }
@@ -119,26 +121,53 @@ void RdKafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
                                 ? RevocationKind::kLost
                                 : RevocationKind::kRevoked;
       if (listener_ != nullptr) listener_->OnPartitionsRevoked(tps, kind);
+      ResumeAllPaused("revocation");
       status = FromRespErr(rd_kafka_assign(rk_.get(), nullptr),
                            "rd_kafka_assign(NULL) in rebalance");
       for (const TopicPartition& tp : tps) Forget(tp);
       break;
     }
-    default:
+    default: {
       LOG(WARNING) << "rebalance error " << rd_kafka_err2name(err)
                    << "; dropping the assignment";
+      // The listener must drop its tasks and their open transaction too,
+      // as for a lost assignment: nothing of it may be committed now.
+      std::vector<TopicPartition> owned = Assignment();
+      if (listener_ != nullptr && !owned.empty()) {
+        listener_->OnPartitionsRevoked(owned, RevocationKind::kLost);
+      }
+      ResumeAllPaused("rebalance error");
       status = FromRespErr(rd_kafka_assign(rk_.get(), nullptr),
                            "rd_kafka_assign(NULL) after rebalance error");
       next_offset_.clear();
-      paused_.clear();
       break;
+    }
   }
   if (!status.ok() && rebalance_error_.ok()) rebalance_error_ = status;
 }
 
 void RdKafkaConsumer::Forget(const TopicPartition& tp) {
   next_offset_.erase(tp);
-  paused_.erase(tp);
+}
+
+void RdKafkaConsumer::ResumeAllPaused(absl::string_view why) {
+  // librdkafka 2.0.2 clears only its own (library) pause flag when a
+  // partition is unassigned or assigned again, never the application's: a
+  // partition paused for back-pressure and handed back to this member by
+  // an eager rebalance would otherwise stay paused, silently, for ever.
+  // Resuming while the partition is still assigned, just before it is given
+  // up, is safe: its fetch position is discarded with the assignment.
+  if (paused_.empty()) return;
+  std::vector<TopicPartition> tps(paused_.begin(), paused_.end());
+  paused_.clear();
+  auto list = ToList(tps);
+  absl::Status s =
+      FromRespErr(rd_kafka_resume_partitions(rk_.get(), list.get()),
+                  absl::StrCat("resume partitions before ", why));
+  if (!s.ok()) {
+    LOG(WARNING) << s;
+    if (rebalance_error_.ok()) rebalance_error_ = s;
+  }
 }
 
 absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
@@ -160,6 +189,14 @@ absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
             "topic '", topic, "' does not exist (",
             rd_kafka_message_errstr(msg.get()),
             "); create it first, Brook does not auto-create input topics"));
+      case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+      case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
+        // Only with auto.offset.reset=error: the position is outside the
+        // log and the caller decides (the restore treats it as corrupt
+        // state); never a silent jump.
+        return absl::OutOfRangeError(absl::StrCat(
+            "offset ", msg->offset, " of ", topic, "-", msg->partition,
+            " is out of range: ", rd_kafka_message_errstr(msg.get())));
       case RD_KAFKA_RESP_ERR__FATAL: {
         char reason[512];
         rd_kafka_resp_err_t fatal =

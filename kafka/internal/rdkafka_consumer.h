@@ -62,6 +62,8 @@ class RdKafkaConsumer final : public Consumer {
   void OnRebalance(rd_kafka_resp_err_t err,
                    rd_kafka_topic_partition_list_t* partitions);
   void Forget(const TopicPartition& tp);
+  // Resumes every partition Pause() paused (before the assignment changes).
+  void ResumeAllPaused(absl::string_view why);
 
   RebalanceListener* const listener_;
   const bool has_group_;
@@ -72,6 +74,7 @@ class RdKafkaConsumer final : public Consumer {
   // Next offset expected per partition; records below it are stale
   // re-deliveries and are dropped.
   absl::flat_hash_map<TopicPartition, int64_t> next_offset_;
+  // Partitions paused through Pause() and not resumed since.
   absl::flat_hash_set<TopicPartition> paused_;
 };
 

@@ -10,49 +10,90 @@
 namespace brook::internal {
 
 ChangelogReader::ChangelogReader(std::unique_ptr<Consumer> consumer,
+                                 std::unique_ptr<Consumer> end_offsets,
                                  std::string thread_name,
                                  absl::Duration call_timeout,
                                  RestoreStats* stats)
     : consumer_(std::move(consumer)),
+      end_offsets_(std::move(end_offsets)),
       thread_name_(std::move(thread_name)),
       call_timeout_(call_timeout),
       stats_(*stats) {}
 
+absl::StatusOr<ChangelogReader::Entry> ChangelogReader::Plan(
+    const TaskId& id, const RestoreTarget& t) {
+  BROOK_ASSIGN_OR_RETURN(
+      auto marks, end_offsets_->QueryWatermarks(t.changelog, call_timeout_));
+  const auto [low, high] = marks;
+  const std::optional<int64_t> stored = t.store->committed_offset();
+  int64_t start = stored.value_or(low);
+  if (stored.has_value() && (*stored > high || *stored < low)) {
+    LOG(WARNING) << thread_name_ << ": state store '" << t.store->name()
+                 << "' of task " << id.ToString() << " is at changelog offset "
+                 << *stored << ", outside " << t.changelog.ToString()
+                 << " offsets [" << low << ", " << high
+                 << "]: the store is corrupt; wiping it and restoring it in "
+                    "full";
+    BROOK_RETURN_IF_ERROR(t.store->Wipe());
+    stats_.stores_wiped.fetch_add(1, std::memory_order_relaxed);
+    start = low;
+  }
+  return Entry{id, t.store, start, high};
+}
+
 absl::StatusOr<bool> ChangelogReader::Add(
     const TaskId& id, const std::vector<RestoreTarget>& targets) {
+  // Plan every store first: a failure (a retriable ListOffsets error) then
+  // leaves nothing of the task behind, and the caller may simply retry.
+  std::vector<std::pair<TopicPartition, Entry>> planned;
+  for (const RestoreTarget& t : targets) {
+    BROOK_ASSIGN_OR_RETURN(Entry e, Plan(id, t));
+    if (e.next >= e.end) continue;
+    LOG(INFO) << thread_name_ << ": restoring state store '" << t.store->name()
+              << "' of task " << id.ToString() << " from "
+              << t.changelog.ToString() << " offsets [" << e.next << ", "
+              << e.end << ")";
+    planned.emplace_back(t.changelog, e);
+  }
+  if (planned.empty()) return false;
   if (entries_.empty()) {
     started_ = absl::Now();
     restored_since_start_ = 0;
   }
-  int open = 0;
-  for (const RestoreTarget& t : targets) {
-    BROOK_ASSIGN_OR_RETURN(
-        auto marks, consumer_->QueryWatermarks(t.changelog, call_timeout_));
-    const auto [low, end] = marks;
-    int64_t start = t.store->committed_offset().value_or(low);
-    if (start > end) {
-      LOG(WARNING) << thread_name_ << ": state store '" << t.store->name()
-                   << "' of task " << id.ToString()
-                   << " is at changelog offset " << start
-                   << ", beyond the end of " << t.changelog.ToString() << " ("
-                   << end << "): wiping it and restoring it in full";
-      BROOK_RETURN_IF_ERROR(t.store->Wipe());
-      stats_.stores_wiped.fetch_add(1, std::memory_order_relaxed);
-      start = low;
-    }
-    start = std::max(start, low);
-    if (start >= end) continue;
-    LOG(INFO) << thread_name_ << ": restoring state store '" << t.store->name()
-              << "' of task " << id.ToString() << " from "
-              << t.changelog.ToString() << " offsets [" << start << ", " << end
-              << ")";
-    entries_[t.changelog] = Entry{id, t.store, start, end};
-    ++open;
-  }
-  if (open == 0) return false;
-  open_per_task_[id] = open;
+  for (auto& [tp, e] : planned) entries_[tp] = e;
+  open_per_task_[id] = static_cast<int>(planned.size());
   BROOK_RETURN_IF_ERROR(Reassign());
   return true;
+}
+
+absl::Status ChangelogReader::RestartOutOfRange(const absl::Status& cause) {
+  bool restarted = false;
+  for (auto& [tp, e] : entries_) {
+    BROOK_ASSIGN_OR_RETURN(auto marks,
+                           end_offsets_->QueryWatermarks(tp, call_timeout_));
+    const auto [low, high] = marks;
+    if (e.next >= low && e.next <= high) continue;
+    LOG(WARNING) << thread_name_ << ": restoring state store '"
+                 << e.store->name() << "' of task " << e.task.ToString()
+                 << " needs " << tp.ToString() << " offset " << e.next
+                 << ", outside [" << low << ", " << high << "] (" << cause
+                 << "): the store is corrupt; wiping it and restoring it in "
+                    "full";
+    BROOK_RETURN_IF_ERROR(e.store->Wipe());
+    stats_.stores_wiped.fetch_add(1, std::memory_order_relaxed);
+    e.next = low;
+    e.end = high;
+    e.restored = 0;
+    restarted = true;
+  }
+  if (!restarted) {
+    return absl::Status(cause.code(),
+                        absl::StrCat(thread_name_,
+                                     ": restore offset out of range, but every "
+                                     "store's offset is inside its changelog: ",
+                                     cause.message()));
+  }
+  return Reassign();
 }
 
 absl::Status ChangelogReader::Remove(const TaskId& id) {
@@ -85,13 +126,22 @@ absl::StatusOr<std::vector<TaskId>> ChangelogReader::Restore(
   std::map<TopicPartition, std::vector<ChangeRecord>> batches;
   std::map<TopicPartition, int64_t> last_offset;
   for (int64_t n = 0; n < max_records; ++n) {
-    BROOK_ASSIGN_OR_RETURN(std::optional<ConsumerRecord> r,
-                           consumer_->Poll(n == 0 ? absl::Milliseconds(10)
-                                                  : absl::ZeroDuration()));
+    absl::StatusOr<std::optional<ConsumerRecord>> polled =
+        consumer_->Poll(n == 0 ? absl::Milliseconds(10) : absl::ZeroDuration());
+    if (absl::IsOutOfRange(polled.status())) {
+      // Nothing polled in this call has been applied yet; drop it all.
+      BROOK_RETURN_IF_ERROR(RestartOutOfRange(polled.status()));
+      return std::vector<TaskId>{};
+    }
+    if (!polled.ok()) return polled.status();
+    std::optional<ConsumerRecord>& r = *polled;
     if (!r.has_value()) break;
     TopicPartition tp{r->topic, r->partition};
+    // Records past the end (the changelog grew) are applied too: every
+    // record read must be applied before the position passes it, because
+    // the position is what the store's offset is set to when it is done.
     auto it = entries_.find(tp);
-    if (it == entries_.end() || r->offset >= it->second.end) continue;
+    if (it == entries_.end()) continue;
     stats_.bytes.fetch_add(
         static_cast<int64_t>((r->key ? r->key->size() : 0) +
                              (r->value ? r->value->size() : 0)),

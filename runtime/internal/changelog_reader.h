@@ -4,12 +4,26 @@
 // thread from polling.
 //
 // Each store restores from its committed_offset() (or the changelog's
-// start) to the changelog's end as it stood when restoring began, read with
-// read_committed, so records of aborted transactions are never applied. The
-// records and the offset they reach are written to the store together, so a
-// restore interrupted by a rebalance or a crash resumes where it stopped. A
-// store whose offset lies beyond the changelog's end cannot be trusted: it is
-// wiped and restored in full.
+// start) up to the changelog's high watermark, as Kafka Streams does:
+//  - End offsets are read with a read_uncommitted client. A read_committed
+//    one answers with the last stable offset, which lags while the markers
+//    of a just-committed transaction are still being written; a restore
+//    that stopped there would miss committed updates.
+//  - Records are read with read_committed, so records of aborted
+//    transactions are never applied, and a store is done only when the
+//    read position (which moves past markers and aborted records) reaches
+//    the end. A transaction still open at the end makes the restore wait
+//    until it is decided (at most transaction.timeout.ms).
+//  - The records and the offset they reach are written to the store
+//    together, so a restore interrupted by a rebalance or a crash resumes
+//    where it stopped. The offset stored is never past a record that was
+//    read but not applied.
+//  - A store whose offset lies beyond the high watermark, or below the log
+//    start (records it needs were deleted), cannot be trusted: it is wiped
+//    and restored in full, and the wipe is logged and counted. An offset that
+//    falls out of range during the restore (the restore consumer runs with
+//    auto.offset.reset=error, never jumping silently) is handled the same
+//    way.
 //
 // Threading model: owned by one StreamThread.
 #ifndef BROOK_RUNTIME_INTERNAL_CHANGELOG_READER_H_
@@ -44,13 +58,18 @@ struct RestoreStats {
 
 class ChangelogReader {
  public:
-  // `consumer` is assign-only and reads with read_committed. `stats` must
-  // outlive the reader.
-  ChangelogReader(std::unique_ptr<Consumer> consumer, std::string thread_name,
-                  absl::Duration call_timeout, RestoreStats* stats);
+  // `consumer` is assign-only, reads with read_committed and has
+  // auto.offset.reset=error. `end_offsets` is assign-only with
+  // read_uncommitted and is used only for watermarks. `stats` must outlive
+  // the reader.
+  ChangelogReader(std::unique_ptr<Consumer> consumer,
+                  std::unique_ptr<Consumer> end_offsets,
+                  std::string thread_name, absl::Duration call_timeout,
+                  RestoreStats* stats);
 
   // Starts restoring `targets` of task `id`. Returns true if the task still
-  // needs restoring (false if every store was already up to date).
+  // needs restoring (false if every store was already up to date). On error
+  // nothing of the task was added (a retriable error may be retried).
   absl::StatusOr<bool> Add(const TaskId& id,
                            const std::vector<RestoreTarget>& targets);
 
@@ -67,15 +86,22 @@ class ChangelogReader {
     TaskId task;
     StateStore* store;
     int64_t next;  // next changelog offset to apply
-    int64_t end;   // changelog end when restoring began
+    int64_t end;   // high watermark when restoring began
     int64_t restored = 0;
   };
 
+  // Where restoring `target` starts (wiping the store if its offset is out
+  // of the changelog's range), and the end; nullopt end if up to date.
+  absl::StatusOr<Entry> Plan(const TaskId& id, const RestoreTarget& target);
+  // After the restore consumer reported an offset out of range: wipes and
+  // restarts every store whose next offset is outside the changelog.
+  absl::Status RestartOutOfRange(const absl::Status& cause);
   absl::Status Reassign();
   absl::StatusOr<std::vector<TaskId>> FinishDone();
   void LogProgress(bool force);
 
   const std::unique_ptr<Consumer> consumer_;
+  const std::unique_ptr<Consumer> end_offsets_;
   const std::string thread_name_;
   const absl::Duration call_timeout_;
   std::map<TopicPartition, Entry> entries_;

@@ -5,6 +5,19 @@
 #include "absl/strings/str_cat.h"
 
 namespace brook::internal {
+namespace {
+
+int64_t RecordBytes(const ConsumerRecord& r) {
+  constexpr int64_t kOverhead = 96;  // the record, its strings, the deque
+  int64_t n = kOverhead + static_cast<int64_t>(r.topic.size());
+  if (r.key) n += static_cast<int64_t>(r.key->size());
+  if (r.value) n += static_cast<int64_t>(r.value->size());
+  for (const auto& h : r.headers)
+    n += static_cast<int64_t>(h.first.size() + h.second.size());
+  return n;
+}
+
+}  // namespace
 
 RecordQueue* PartitionGroup::Find(const TopicPartition& tp) {
   for (RecordQueue& q : queues_) {
@@ -20,7 +33,10 @@ absl::Status PartitionGroup::Add(ConsumerRecord record) {
                                             record.partition,
                                             " is not in this task"));
   }
-  return q->Add(std::move(record));
+  const int64_t bytes = RecordBytes(record);
+  absl::Status s = q->Add(std::move(record));
+  if (s.ok()) buffered_bytes_ += bytes;
+  return s;
 }
 
 std::optional<StampedRecord> PartitionGroup::Next() {
@@ -32,6 +48,7 @@ std::optional<StampedRecord> PartitionGroup::Next() {
   }
   if (best == nullptr) return std::nullopt;
   StampedRecord r = best->Pop();
+  buffered_bytes_ -= RecordBytes(r.record);
   stream_time_ = std::max(stream_time_, r.timestamp_ms);
   return r;
 }
@@ -51,6 +68,7 @@ size_t PartitionGroup::buffered(const TopicPartition& tp) const {
 
 void PartitionGroup::Clear() {
   for (RecordQueue& q : queues_) q.Clear();
+  buffered_bytes_ = 0;
 }
 
 }  // namespace brook::internal

@@ -29,6 +29,9 @@ class PartitionGroup {
   std::optional<StampedRecord> Next();
 
   size_t buffered() const;
+  // Approximate memory held by the buffered records (keys, values, headers
+  // and a fixed overhead per record).
+  int64_t buffered_bytes() const { return buffered_bytes_; }
   // Buffered records of one partition; 0 for an unknown partition.
   size_t buffered(const TopicPartition& tp) const;
   // Highest timestamp of any record returned by Next(), -1 before the first.
@@ -40,6 +43,7 @@ class PartitionGroup {
 
   std::vector<RecordQueue> queues_;
   int64_t stream_time_ = -1;
+  int64_t buffered_bytes_ = 0;
 };
 
 }  // namespace brook::internal

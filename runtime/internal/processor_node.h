@@ -194,13 +194,25 @@ template <typename K, typename V>
 using StreamPartitioner = std::function<std::optional<int32_t>(
     const std::string& topic, const Record<K, V>& record)>;
 
+// The untyped part of a sink: its topic, which the plan may rename after
+// the node is made (an internal topic gets the application id as prefix).
+class SinkNodeBase : public ProcessorNode {
+ public:
+  SinkNodeBase(std::string name, std::string topic)
+      : ProcessorNode(std::move(name)), topic_(std::move(topic)) {}
+  const std::string& topic() const { return topic_; }
+  void set_topic(std::string topic) { topic_ = std::move(topic); }
+
+ protected:
+  std::string topic_;
+};
+
 template <typename K, typename V>
-class SinkNode final : public ProcessorNode {
+class SinkNode final : public SinkNodeBase {
  public:
   SinkNode(std::string name, std::string topic, SerdePtr<K> key_serde,
            SerdePtr<V> value_serde, StreamPartitioner<K, V> partitioner)
-      : ProcessorNode(std::move(name)),
-        topic_(std::move(topic)),
+      : SinkNodeBase(std::move(name), std::move(topic)),
         key_serde_(std::move(key_serde)),
         value_serde_(std::move(value_serde)),
         partitioner_(std::move(partitioner)) {}
@@ -224,7 +236,6 @@ class SinkNode final : public ProcessorNode {
   }
 
  private:
-  const std::string topic_;
   const SerdePtr<K> key_serde_;
   const SerdePtr<V> value_serde_;
   const StreamPartitioner<K, V> partitioner_;

@@ -37,6 +37,68 @@ StreamTask::StreamTask(TaskId id, std::shared_ptr<const TopologyPlan> plan,
 StreamTask::~StreamTask() { Close(CloseMode::kDirty); }
 
 absl::Status StreamTask::Initialize() {
+  BROOK_RETURN_IF_ERROR(InitializeStores());
+  return InitializeTopology();
+}
+
+absl::Status StreamTask::InitializeStores() {
+  if (state_ != State::kCreated) return absl::OkStatus();
+  const SubTopologyPlan& sub = plan_->subtopologies()[id_.subtopology];
+  std::string task_dir =
+      absl::StrCat(options_.state_directory, "/", id_.ToString());
+  if (options_.state_dir != nullptr && !sub.stores.empty()) {
+    BROOK_ASSIGN_OR_RETURN(
+        task_dir_, options_.state_dir->LockTaskDirectory(id_.ToString()));
+    task_dir = task_dir_->path();
+  }
+  for (const std::string& name : sub.stores) {
+    const StoreBuilder& builder = *plan_->stores().at(name);
+    std::unique_ptr<StateStore> store = builder.Build(options_.store_context);
+    absl::Status opened = store->Open(task_dir);
+    if (absl::IsDataLoss(opened)) {
+      LOG(WARNING) << "task " << id_.ToString() << ": state store '" << name
+                   << "' is corrupt (" << opened.message()
+                   << "); wiping it and restoring it from its changelog";
+      BROOK_RETURN_IF_ERROR(store->Wipe());
+      opened = store->Open(task_dir);
+    }
+    if (!opened.ok()) {
+      ReleaseStores();  // so that a retry starts from scratch
+      return absl::Status(opened.code(), absl::StrCat("task ", id_.ToString(),
+                                                      ": state store '", name,
+                                                      "': ", opened.message()));
+    }
+    if (builder.logging_enabled()) {
+      auto logger = std::make_unique<ChangelogLogger>(
+          TopicPartition{ChangelogTopic(options_.application_id, name),
+                         id_.partition},
+          collector_, [this] { return current_timestamp_ms_; });
+      store->SetChangeLogger(logger.get());
+      loggers_[name] = std::move(logger);
+    }
+    stores_[name] = std::move(store);
+  }
+  state_ = State::kRestoring;
+  return absl::OkStatus();
+}
+
+void StreamTask::ReleaseStores() {
+  for (auto& [name, store] : stores_) {
+    store->Abort();
+    store->Close();
+  }
+  stores_.clear();
+  loggers_.clear();
+  task_dir_.reset();
+  if (state_ == State::kRestoring) state_ = State::kCreated;
+}
+
+absl::Status StreamTask::InitializeTopology() {
+  if (state_ == State::kRunning) return absl::OkStatus();
+  if (state_ != State::kRestoring) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "task ", id_.ToString(), ": processors initialised before the stores"));
+  }
   const SubTopologyPlan& sub = plan_->subtopologies()[id_.subtopology];
   absl::flat_hash_map<std::string, ProcessorNode*> by_name;
   for (int index : sub.nodes) {
@@ -58,39 +120,8 @@ absl::Status StreamTask::Initialize() {
       }
     }
   }
-  std::string task_dir =
-      absl::StrCat(options_.state_directory, "/", id_.ToString());
-  if (options_.state_dir != nullptr && !sub.stores.empty()) {
-    BROOK_ASSIGN_OR_RETURN(
-        task_dir_, options_.state_dir->LockTaskDirectory(id_.ToString()));
-    task_dir = task_dir_->path();
-  }
-  for (const std::string& name : sub.stores) {
-    const StoreBuilder& builder = *plan_->stores().at(name);
-    std::unique_ptr<StateStore> store = builder.Build(options_.store_context);
-    absl::Status opened = store->Open(task_dir);
-    if (absl::IsDataLoss(opened)) {
-      LOG(WARNING) << "task " << id_.ToString() << ": state store '" << name
-                   << "' is corrupt (" << opened.message()
-                   << "); wiping it and restoring it from its changelog";
-      BROOK_RETURN_IF_ERROR(store->Wipe());
-      opened = store->Open(task_dir);
-    }
-    if (!opened.ok()) {
-      return absl::Status(opened.code(), absl::StrCat("task ", id_.ToString(),
-                                                      ": state store '", name,
-                                                      "': ", opened.message()));
-    }
-    if (builder.logging_enabled()) {
-      auto logger = std::make_unique<ChangelogLogger>(
-          TopicPartition{ChangelogTopic(options_.application_id, name),
-                         id_.partition},
-          collector_, [this] { return current_timestamp_ms_; });
-      store->SetChangeLogger(logger.get());
-      loggers_[name] = std::move(logger);
-    }
-    stores_[name] = std::move(store);
-  }
+  // Close() closes the nodes made so far, whether or not Init() succeeded.
+  initialized_ = true;
   for (auto& node : nodes_) {
     absl::Status s = node->Init(this);
     if (!s.ok()) {
@@ -98,8 +129,16 @@ absl::Status StreamTask::Initialize() {
           s.code(), absl::StrCat("task ", id_.ToString(), ": ", s.message()));
     }
   }
-  initialized_ = true;
+  state_ = State::kRunning;
   return absl::OkStatus();
+}
+
+bool StreamTask::commit_needed() const {
+  if (!consumed_.empty() || commit_requested_) return true;
+  for (const auto& [name, store] : stores_) {
+    if (store->has_uncommitted()) return true;
+  }
+  return false;
 }
 
 std::vector<RestoreTarget> StreamTask::RestoreTargets() const {
@@ -134,7 +173,7 @@ absl::Status StreamTask::AddRecord(ConsumerRecord record) {
 
 absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
   int64_t processed = 0;
-  while (processed < max_records && !restoring_) {
+  while (processed < max_records && state_ == State::kRunning) {
     std::optional<StampedRecord> record = group_.Next();
     if (!record.has_value()) break;
     BROOK_RETURN_IF_ERROR(ProcessOne(*std::move(record)));
@@ -168,6 +207,8 @@ absl::Status StreamTask::ProcessOne(StampedRecord stamped) {
 }
 
 absl::Status StreamTask::PunctuateWallClock() {
+  // Only running tasks punctuate (their processors are initialised).
+  if (state_ != State::kRunning) return absl::OkStatus();
   return wall_clock_punctuation_.MayPunctuate(
       options_.clock_ms(),
       [this](ProcessorNode* n, const Punctuator& p, int64_t ts) {
@@ -224,8 +265,8 @@ void StreamTask::MarkCommitted() {
 }
 
 void StreamTask::Close(CloseMode mode) {
-  if (closed_) return;
-  closed_ = true;
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
   if (initialized_) {
     for (auto& node : nodes_) node->Close();
   }

@@ -3,12 +3,18 @@
 // stream time and its punctuations, and tracks the offsets it has consumed
 // since the last commit.
 //
-// Task life cycle:
+// Task life cycle (Kafka Streams' task states):
 //
-//   Create() --> Initialize() --> running: AddRecord / Process / Punctuate
-//                                     |
-//               Close(kClean) after a commit, or Close(kDirty) after an
+//   kCreated --InitializeStores()--> kRestoring --InitializeTopology()-->
+//   kRunning: Process / Punctuate        (records may be buffered in any
+//                                         state; only kRunning processes)
+//   any state --Close()--> kClosed: kClean after a commit, kDirty after an
 //               abort or a lost assignment (uncommitted work is dropped)
+//
+// Processors are initialised only once the stores are restored, as Kafka
+// Streams does in completeRestoration: a punctuator scheduled in Init()
+// must never read half-restored state or write into a store being
+// restored.
 //
 // Threading model: owned by one StreamThread; every call on its thread.
 #ifndef BROOK_RUNTIME_INTERNAL_STREAM_TASK_H_
@@ -55,16 +61,33 @@ class StreamTask final : public TaskContext {
              RecordCollector* collector);
   ~StreamTask() override;
 
-  // Locks the task directory, opens the stores (wiping one whose files are
-  // corrupt: it is then restored in full), makes and initializes the nodes.
-  // An error names the task and the node or store.
+  enum class State { kCreated, kRestoring, kRunning, kClosed };
+
+  // kCreated -> kRestoring: locks the task directory and opens the stores
+  // (wiping one whose files are corrupt: it is then restored in full). On
+  // error the task holds nothing and stays kCreated, so the call can be
+  // retried (a directory still locked by a sibling thread that has not yet
+  // seen its revocation is kUnavailable). An error names the task and the
+  // store.
+  absl::Status InitializeStores();
+
+  // kRestoring -> kRunning: makes the processor nodes and runs their
+  // Init(). An error names the task and the node.
+  absl::Status InitializeTopology();
+
+  // kRestoring -> kCreated: closes the stores and releases the task
+  // directory, keeping the buffered records (a failed restore start is
+  // retried later).
+  void ReleaseStores();
+
+  // Both, for a task without anything to restore.
   absl::Status Initialize();
 
   // The logged stores and their changelog partitions, to restore before the
-  // task processes anything.
+  // task processes anything. REQUIRES: state() != kCreated.
   std::vector<RestoreTarget> RestoreTargets() const;
-  bool restoring() const { return restoring_; }
-  void set_restoring(bool restoring) { restoring_ = restoring; }
+  State state() const { return state_; }
+  bool running() const { return state_ == State::kRunning; }
 
   // After the Kafka transaction (or, at-least-once, the flush) carrying the
   // task's changelog records succeeded: writes each store's uncommitted
@@ -76,11 +99,12 @@ class StreamTask final : public TaskContext {
   // Buffers a record of one of the task's partitions.
   absl::Status AddRecord(ConsumerRecord record);
   size_t buffered() const { return group_.buffered(); }
+  int64_t buffered_bytes() const { return group_.buffered_bytes(); }
   size_t buffered(const TopicPartition& tp) const {
     return group_.buffered(tp);
   }
 
-  // Processes up to `max_records` buffered records (none while restoring),
+  // Processes up to `max_records` buffered records (none unless running),
   // lowest timestamp first, running stream-time punctuation as stream time
   // advances. Returns how many it processed. An error names the task and the
   // record's topic, partition and offset; the failing record counts as not
@@ -91,7 +115,9 @@ class StreamTask final : public TaskContext {
 
   // Next offset to commit per partition consumed since the last commit.
   std::vector<TopicPartitionOffset> UncommittedOffsets() const;
-  bool commit_needed() const { return !consumed_.empty(); }
+  // True if the task consumed records or wrote to a store since its last
+  // commit (a punctuator may write without consuming).
+  bool commit_needed() const;
   bool commit_requested() const { return commit_requested_; }
   void MarkCommitted();
 
@@ -136,7 +162,7 @@ class StreamTask final : public TaskContext {
 
   std::unique_ptr<TaskDirectory> task_dir_;
   absl::flat_hash_map<std::string, std::unique_ptr<ChangelogLogger>> loggers_;
-  bool restoring_ = false;
+  State state_ = State::kCreated;
   int64_t current_timestamp_ms_ = 0;
   std::vector<std::unique_ptr<ProcessorNode>> nodes_;
   absl::flat_hash_map<std::string, SourceNodeBase*> source_by_topic_;
@@ -147,8 +173,7 @@ class StreamTask final : public TaskContext {
   std::optional<RecordMetadata> metadata_;
   absl::flat_hash_map<TopicPartition, int64_t> consumed_;
   bool commit_requested_ = false;
-  bool initialized_ = false;
-  bool closed_ = false;
+  bool initialized_ = false;  // nodes made and Init() run
   int64_t processed_total_ = 0;
 };
 

@@ -45,7 +45,8 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
     std::shared_ptr<const TopologyPlan> plan, const StreamsConfig& config,
     int index, const std::string& process_id,
     const std::string& state_directory, KafkaClientFactory factory,
-    Callbacks callbacks, const StateDirectory* state_dir, StoreContext stores) {
+    Callbacks callbacks, const StateDirectory* state_dir, StoreContext stores,
+    std::shared_ptr<std::atomic<int64_t>> buffered_bytes) {
   std::unique_ptr<StreamThread> thread(
       new StreamThread(std::move(plan), config, index, process_id,
                        std::move(factory), std::move(callbacks)));
@@ -101,10 +102,15 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       {"bootstrap.servers", config.bootstrap_servers},
       {"client.id", client_id + "-restore"},
       {"isolation.level", "read_committed"},
+      // An offset outside the log is corrupt state, never a silent jump.
+      {"auto.offset.reset", "error"},
       {"enable.partition.eof", "false"},
       {"socket.nagle.disable", "true"},
       {"fetch.wait.max.ms", "100"},
   };
+  thread->buffered_bytes_ = buffered_bytes != nullptr
+                                ? std::move(buffered_bytes)
+                                : std::make_shared<std::atomic<int64_t>>(0);
   thread->task_options_ = TaskOptions{
       .application_id = config.application_id,
       .state_directory = state_directory,
@@ -172,13 +178,20 @@ absl::Status StreamThread::Startup() {
     BROOK_ASSIGN_OR_RETURN(
         std::unique_ptr<Consumer> restore_consumer,
         factory_.consumer(restore_consumer_config_, nullptr));
+    // Changelog end offsets are high watermarks, read read_uncommitted: a
+    // read_committed ListOffsets answers with the last stable offset.
+    ClientConfig end_offsets_config = restore_consumer_config_;
+    end_offsets_config["client.id"] += "-end";
+    end_offsets_config["isolation.level"] = "read_uncommitted";
+    BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Consumer> end_offsets,
+                           factory_.consumer(end_offsets_config, nullptr));
     restorer_ = std::make_unique<ChangelogReader>(
-        std::move(restore_consumer), name_, config_.client_call_timeout,
-        &restore_stats_);
+        std::move(restore_consumer), std::move(end_offsets), name_,
+        config_.client_call_timeout, &restore_stats_);
   }
   task_manager_ = std::make_unique<TaskManager>(
       plan_, config_, task_options_, consumer_.get(), producer_.get(),
-      restorer_.get());
+      restorer_.get(), buffered_bytes_);
   BROOK_RETURN_IF_ERROR(consumer_->Subscribe(plan_->Subscription()));
   LOG(INFO) << name_ << " started (transactional.id " << transactional_id_
             << ")";
@@ -186,14 +199,19 @@ absl::Status StreamThread::Startup() {
 }
 
 void StreamThread::NotePoll() {
-  const int64_t now = absl::ToUnixMicros(absl::Now());
-  UpdateMax(stats_.max_poll_gap_micros, now - last_poll_micros_.load());
-  last_poll_micros_.store(now);
+  const absl::Time now = absl::Now();
+  const int64_t micros = absl::ToUnixMicros(now);
+  UpdateMax(stats_.max_poll_gap_micros, micros - last_poll_micros_.load());
+  last_poll_micros_.store(micros);
+  // Blocking commit and abort calls must end in time for the next poll:
+  // three quarters of max.poll.interval.ms, leaving the rest for the
+  // iteration's processing. A call cut short is retried after polling.
+  producer_->set_deadline(now + config_.max_poll_interval * 3 / 4);
 }
 
 absl::StatusOr<int64_t> StreamThread::PollRecords() {
   const absl::Duration first_timeout =
-      task_manager_->has_buffered_records() || task_manager_->restoring()
+      task_manager_->has_buffered_records() || task_manager_->restore_active()
           ? absl::ZeroDuration()
           : config_.poll_timeout;
   int64_t polled = 0;
@@ -218,6 +236,14 @@ absl::Status StreamThread::RunOnce() {
     BROOK_RETURN_IF_ERROR(producer_->Initialize());
   }
   BROOK_RETURN_IF_ERROR(PollRecords().status());
+  if (commit_failing_since_.has_value()) {
+    // A commit is still pending (retriable failures): keep polling, so the
+    // group keeps this member, and process nothing until it goes through.
+    absl::Status s = CommitAll();
+    num_tasks_.store(task_manager_->num_tasks());
+    return s.ok() ? s : HandleCommitError(s);
+  }
+  BROOK_RETURN_IF_ERROR(task_manager_->InitializeTasks());
   // A bounded slice of restoring per iteration keeps the other tasks
   // processing and the consumer polled.
   BROOK_RETURN_IF_ERROR(
@@ -266,12 +292,36 @@ absl::Status StreamThread::CommitAll() {
   UpdateMax(stats_.commit_micros_max, micros);
   last_commit_ = absl::Now();
   processed_since_commit_ = 0;
+  if (commit_failing_since_.has_value()) {
+    LOG(INFO) << name_ << ": the pending commit went through after "
+              << absl::FormatDuration(absl::Now() - *commit_failing_since_);
+    commit_failing_since_.reset();
+  }
   return absl::OkStatus();
 }
 
 absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
   processed_since_commit_ = 0;
   last_commit_ = absl::Now();
+  if (IsRetriable(error) && task_manager_->num_tasks() > 0) {
+    // Still retriable after the call timeout (a broker restarting for
+    // longer than that): retry on later iterations while polling, up to
+    // task.timeout.ms, rather than end the thread.
+    const absl::Time now = absl::Now();
+    if (!commit_failing_since_.has_value()) commit_failing_since_ = now;
+    if (now - *commit_failing_since_ <= config_.task_timeout) {
+      LOG(WARNING) << name_ << ": commit not done yet, retrying: " << error;
+      return absl::OkStatus();
+    }
+    commit_failing_since_.reset();
+    return absl::Status(
+        error.code(), absl::StrCat(name_, ": the commit of tasks ",
+                                   task_manager_->TaskIdsString(),
+                                   " did not succeed within task.timeout.ms (",
+                                   absl::FormatDuration(config_.task_timeout),
+                                   "): ", error.message()));
+  }
+  commit_failing_since_.reset();
   if (IsGroupMembershipLost(error)) {
     LOG(WARNING) << name_ << ": tasks migrated away (" << error
                  << "); dropping them without commit and rejoining";

@@ -15,7 +15,9 @@
 //   any state -> kPendingShutdown -> kDead;  an error -> kDead
 //
 // Error handling at commit:
-//   retriable          retried inside StreamsProducer
+//   retriable          retried inside StreamsProducer for the call timeout,
+//                      then on later iterations (polling, processing
+//                      nothing) up to task.timeout.ms; then the thread dies
 //   abortable          abort, recreate the tasks at their committed offsets
 //   membership lost    (stale generation, unknown member, fenced static
 //                      member) abort, drop the tasks unclean, rejoin
@@ -31,6 +33,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -89,7 +92,8 @@ class StreamThread final : private RebalanceListener {
       int index, const std::string& process_id,
       const std::string& state_directory, KafkaClientFactory factory,
       Callbacks callbacks, const StateDirectory* state_dir = nullptr,
-      StoreContext stores = {});
+      StoreContext stores = {},
+      std::shared_ptr<std::atomic<int64_t>> buffered_bytes = nullptr);
   ~StreamThread() override;
 
   void Start();
@@ -152,6 +156,8 @@ class StreamThread final : private RebalanceListener {
   std::unique_ptr<ChangelogReader> restorer_;
   std::unique_ptr<TaskManager> task_manager_;
   TaskOptions task_options_;
+  // Input buffered by every thread of the process (input.buffer.max.bytes).
+  std::shared_ptr<std::atomic<int64_t>> buffered_bytes_;
   ClientConfig consumer_config_;
   ClientConfig restore_consumer_config_;
 
@@ -159,6 +165,8 @@ class StreamThread final : private RebalanceListener {
   absl::Time last_commit_ = absl::Now();
   int64_t processed_since_commit_ = 0;
   bool producer_needs_reset_ = false;
+  // Set while a commit keeps failing with retriable errors.
+  std::optional<absl::Time> commit_failing_since_;
   absl::Status callback_error_;  // first error from a rebalance callback
 
   std::atomic<State> state_{State::kCreated};

@@ -1,5 +1,7 @@
 #include "runtime/internal/streams_producer.h"
 
+#include <algorithm>
+
 #include "absl/time/clock.h"
 
 #include "base/crash_point.h"
@@ -31,11 +33,17 @@ StreamsProducer::StreamsProducer(ClientConfig config,
 absl::Status StreamsProducer::Initialize() {
   producer_.reset();
   transaction_open_ = false;
+  offsets_sent_ = false;
   BROOK_ASSIGN_OR_RETURN(producer_, factory_.producer(config_));
   if (!exactly_once_) return absl::OkStatus();
   return RetryWhileRetriable(call_timeout_, [&] {
     return producer_->InitTransactions(call_timeout_);
   });
+}
+
+absl::Duration StreamsProducer::CallTimeout() const {
+  return std::clamp(deadline_ - absl::Now(), absl::Milliseconds(1),
+                    call_timeout_);
 }
 
 absl::Status StreamsProducer::MaybeBegin() {
@@ -53,30 +61,33 @@ absl::Status StreamsProducer::Send(const ProducerRecord& record) {
 absl::Status StreamsProducer::Commit(
     absl::Span<const TopicPartitionOffset> offsets,
     const GroupMetadata* group) {
-  if (!exactly_once_) return producer_->Flush(call_timeout_);
+  if (!exactly_once_) return producer_->Flush(CallTimeout());
   if (offsets.empty() && !transaction_open_) return absl::OkStatus();
   BROOK_RETURN_IF_ERROR(MaybeBegin());
-  if (!offsets.empty()) {
-    BROOK_RETURN_IF_ERROR(RetryWhileRetriable(call_timeout_, [&] {
+  if (!offsets.empty() && !offsets_sent_) {
+    BROOK_RETURN_IF_ERROR(RetryWhileRetriable(CallTimeout(), [&] {
       return producer_->SendOffsetsToTransaction(offsets, *group,
-                                                 call_timeout_);
+                                                 CallTimeout());
     }));
+    offsets_sent_ = true;
   }
   CrashPoint("commit.after_send_offsets");
   // Dies from another thread while CommitTransaction() is in flight.
   CrashPointAfter("commit.inside", 2);
-  BROOK_RETURN_IF_ERROR(RetryWhileRetriable(call_timeout_, [&] {
-    return producer_->CommitTransaction(call_timeout_);
+  BROOK_RETURN_IF_ERROR(RetryWhileRetriable(CallTimeout(), [&] {
+    return producer_->CommitTransaction(CallTimeout());
   }));
   transaction_open_ = false;
+  offsets_sent_ = false;
   return absl::OkStatus();
 }
 
 absl::Status StreamsProducer::Abort() {
   if (!transaction_open_) return absl::OkStatus();
   transaction_open_ = false;
-  return RetryWhileRetriable(call_timeout_, [&] {
-    return producer_->AbortTransaction(call_timeout_);
+  offsets_sent_ = false;
+  return RetryWhileRetriable(CallTimeout(), [&] {
+    return producer_->AbortTransaction(CallTimeout());
   });
 }
 

@@ -7,8 +7,12 @@
 // Transaction states (exactly-once):
 //
 //   kNone --first Send()/Commit()--> kOpen --Commit()--> kNone
-//                                      |
-//                                      +--Abort()--> kNone
+//                                      |       |
+//                                      |       +--Commit() fails retriable
+//                                      |          after the offsets went
+//                                      |          in--> kCommitting
+//                                      +--Abort()--> kNone    (Commit()
+//                                                  again only commits)
 //
 // Threading model: owned by one StreamThread.
 #ifndef BROOK_RUNTIME_INTERNAL_STREAMS_PRODUCER_H_
@@ -38,13 +42,21 @@ class StreamsProducer final : public RecordCollector {
   absl::Status Send(const ProducerRecord& record) override;
 
   // Exactly-once: sends `offsets` with `group` into the transaction and
-  // commits it (retrying retriable errors). At-least-once: flushes.
-  // On error the transaction is still open: the caller aborts.
+  // commits it (retrying retriable errors for the call timeout). At-least-
+  // once: flushes. On error the transaction is still open: the caller
+  // aborts, or, for a retriable error, may call Commit() again later with
+  // the same offsets (they are not sent twice).
   absl::Status Commit(absl::Span<const TopicPartitionOffset> offsets,
                       const GroupMetadata* group);
 
   // Aborts the open transaction, if any.
   absl::Status Abort();
+
+  // Calls made from now on (Commit, Abort, their retries) end by
+  // `deadline`, or sooner by the call timeout: the stream thread must poll
+  // again within max.poll.interval.ms. A call cut short fails retriably, and
+  // the thread retries it after polling.
+  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
 
   // See Producer::TakeDeliveredOffsets().
   absl::flat_hash_map<TopicPartition, int64_t> TakeDeliveredOffsets() {
@@ -56,6 +68,8 @@ class StreamsProducer final : public RecordCollector {
 
  private:
   absl::Status MaybeBegin();
+  // What is left of the call timeout and the deadline, at least 1 ms.
+  absl::Duration CallTimeout() const;
 
   const ClientConfig config_;
   const KafkaClientFactory factory_;
@@ -63,6 +77,8 @@ class StreamsProducer final : public RecordCollector {
   const bool exactly_once_;
   std::unique_ptr<Producer> producer_;
   bool transaction_open_ = false;
+  bool offsets_sent_ = false;  // the open transaction carries its offsets
+  absl::Time deadline_ = absl::InfiniteFuture();
 };
 
 // Calls `fn` until it succeeds, fails with a non-retriable error, or

@@ -6,6 +6,7 @@
 #include "base/crash_point.h"
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "kafka/errors.h"
 
 namespace brook::internal {
 namespace {
@@ -22,13 +23,17 @@ std::string Join(const std::vector<TopicPartition>& tps) {
 TaskManager::TaskManager(std::shared_ptr<const TopologyPlan> plan,
                          const StreamsConfig& config, TaskOptions task_options,
                          Consumer* consumer, StreamsProducer* producer,
-                         ChangelogReader* restorer)
+                         ChangelogReader* restorer,
+                         std::shared_ptr<std::atomic<int64_t>> buffered_bytes)
     : plan_(std::move(plan)),
       config_(config),
       task_options_(std::move(task_options)),
       consumer_(consumer),
       producer_(producer),
-      restorer_(restorer) {}
+      restorer_(restorer),
+      buffered_bytes_(buffered_bytes != nullptr
+                          ? std::move(buffered_bytes)
+                          : std::make_shared<std::atomic<int64_t>>(0)) {}
 
 TaskManager::~TaskManager() { CloseAll(CloseMode::kDirty); }
 
@@ -70,31 +75,98 @@ absl::Status TaskManager::CreateTasks(
   for (const auto& [id, tps] : assignment) {
     auto task =
         std::make_unique<StreamTask>(id, plan_, tps, task_options_, producer_);
-    BROOK_RETURN_IF_ERROR(task->Initialize());
     for (const TopicPartition& tp : tps) task_by_partition_[tp] = task.get();
-    std::vector<RestoreTarget> targets = task->RestoreTargets();
-    if (restorer_ != nullptr && !targets.empty()) {
-      BROOK_ASSIGN_OR_RETURN(bool restoring, restorer_->Add(id, targets));
-      if (restoring) {
-        // Input waits until the stores are restored.
-        task->set_restoring(true);
-        BROOK_RETURN_IF_ERROR(consumer_->Pause(tps));
-        paused_.insert(tps.begin(), tps.end());
+    // Input waits until the task runs.
+    BROOK_RETURN_IF_ERROR(consumer_->Pause(tps));
+    paused_.insert(tps.begin(), tps.end());
+    tasks_[id] = std::move(task);
+  }
+  init_failing_since_.clear();
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Conditions that pass by themselves: a lock a sibling thread is about to
+// release, a broker that is restarting or electing a leader, a call that
+// timed out.
+bool IsTransient(const absl::Status& s) {
+  return IsRetriable(s) || absl::IsUnavailable(s) ||
+         absl::IsDeadlineExceeded(s);
+}
+
+}  // namespace
+
+absl::Status TaskManager::InitializeTasks() {
+  const absl::Time now = absl::Now();
+  for (auto& [id, task] : tasks_) {
+    if (task->state() != StreamTask::State::kCreated) continue;
+    absl::Status s = task->InitializeStores();
+    bool restoring = false;
+    if (s.ok() && restorer_ != nullptr) {
+      std::vector<RestoreTarget> targets = task->RestoreTargets();
+      if (!targets.empty()) {
+        absl::StatusOr<bool> added = restorer_->Add(id, targets);
+        if (added.ok()) {
+          restoring = *added;
+        } else {
+          s = added.status();
+          // Release the stores and the lock; the retry starts afresh. The
+          // records already buffered stay.
+          task->ReleaseStores();
+        }
       }
     }
-    tasks_[id] = std::move(task);
+    if (!s.ok()) {
+      if (!IsTransient(s)) return s;
+      auto [it, first] = init_failing_since_.try_emplace(id, now);
+      if (now - it->second > config_.task_timeout) {
+        return absl::Status(
+            s.code(), absl::StrCat("task ", id.ToString(),
+                                   " could not be initialised "
+                                   "within task.timeout.ms (",
+                                   absl::FormatDuration(config_.task_timeout),
+                                   "): ", s.message()));
+      }
+      if (first || now - last_init_warning_ > absl::Seconds(5)) {
+        last_init_warning_ = now;
+        LOG(WARNING) << "task " << id.ToString()
+                     << " is not ready yet, retrying: " << s;
+      }
+      continue;
+    }
+    init_failing_since_.erase(id);
+    if (!restoring) BROOK_RETURN_IF_ERROR(StartRunning(*task));
   }
   return absl::OkStatus();
 }
 
+absl::Status TaskManager::StartRunning(StreamTask& task) {
+  BROOK_RETURN_IF_ERROR(task.InitializeTopology());
+  std::vector<TopicPartition> resume;
+  for (const TopicPartition& tp : task.partitions()) {
+    if (paused_.erase(tp) > 0) resume.push_back(tp);
+  }
+  return resume.empty() ? absl::OkStatus() : consumer_->Resume(resume);
+}
+
+bool TaskManager::restoring() const {
+  for (const auto& [id, task] : tasks_) {
+    if (!task->running()) return true;
+  }
+  return false;
+}
+
 void TaskManager::CloseAll(CloseMode mode) {
   for (auto& [id, task] : tasks_) {
-    if (restorer_ != nullptr && task->restoring()) {
+    if (restorer_ != nullptr &&
+        task->state() == StreamTask::State::kRestoring) {
       absl::Status s = restorer_->Remove(id);
       if (!s.ok())
         LOG(WARNING) << "stopping the restore of task " << id.ToString() << ": "
                      << s;
     }
+    buffered_bytes_->fetch_sub(task->buffered_bytes());
     task->Close(mode);
   }
   tasks_.clear();
@@ -111,9 +183,15 @@ absl::Status TaskManager::AddRecord(ConsumerRecord record) {
     // because nothing consumed it.
     return absl::OkStatus();
   }
-  BROOK_RETURN_IF_ERROR(it->second->AddRecord(std::move(record)));
-  if (it->second->buffered(tp) >=
-          static_cast<size_t>(config_.buffered_records_per_partition) &&
+  StreamTask& task = *it->second;
+  const int64_t before = task.buffered_bytes();
+  BROOK_RETURN_IF_ERROR(task.AddRecord(std::move(record)));
+  const int64_t total =
+      buffered_bytes_->fetch_add(task.buffered_bytes() - before) +
+      (task.buffered_bytes() - before);
+  if ((task.buffered(tp) >=
+           static_cast<size_t>(config_.buffered_records_per_partition) ||
+       total > config_.input_buffer_max_bytes) &&
       !paused_.contains(tp)) {
     BROOK_RETURN_IF_ERROR(consumer_->Pause({tp}));
     paused_.insert(tp);
@@ -129,8 +207,11 @@ absl::StatusOr<int64_t> TaskManager::Process(int64_t max_per_task) {
   next_task_ %= order.size();
   for (size_t i = 0; i < order.size(); ++i) {
     StreamTask* task = order[(next_task_ + i) % order.size()];
-    BROOK_ASSIGN_OR_RETURN(int64_t n, task->Process(max_per_task));
-    total += n;
+    const int64_t before = task->buffered_bytes();
+    absl::StatusOr<int64_t> n = task->Process(max_per_task);
+    buffered_bytes_->fetch_sub(before - task->buffered_bytes());
+    if (!n.ok()) return n.status();
+    total += *n;
   }
   ++next_task_;
   BROOK_RETURN_IF_ERROR(ResumeDrained());
@@ -138,11 +219,16 @@ absl::StatusOr<int64_t> TaskManager::Process(int64_t max_per_task) {
 }
 
 absl::Status TaskManager::ResumeDrained() {
-  // Resume below half the limit, so the fetch restarts while records remain.
+  // Resume below half the limits, so the fetch restarts while records
+  // remain.
+  if (paused_.empty() ||
+      buffered_bytes_->load() > config_.input_buffer_max_bytes / 2) {
+    return absl::OkStatus();
+  }
   std::vector<TopicPartition> resume;
   for (const TopicPartition& tp : paused_) {
     auto it = task_by_partition_.find(tp);
-    if (it != task_by_partition_.end() && it->second->restoring()) continue;
+    if (it != task_by_partition_.end() && !it->second->running()) continue;
     if (it == task_by_partition_.end() ||
         it->second->buffered(tp) <
             static_cast<size_t>(config_.buffered_records_per_partition) / 2) {
@@ -155,19 +241,15 @@ absl::Status TaskManager::ResumeDrained() {
 }
 
 absl::Status TaskManager::Restore(int64_t max_records) {
-  if (!restoring()) return absl::OkStatus();
+  if (restorer_ == nullptr || !restorer_->active()) return absl::OkStatus();
   BROOK_ASSIGN_OR_RETURN(std::vector<TaskId> finished,
                          restorer_->Restore(max_records));
-  std::vector<TopicPartition> resume;
   for (const TaskId& id : finished) {
     auto it = tasks_.find(id);
     if (it == tasks_.end()) continue;
-    it->second->set_restoring(false);
-    for (const TopicPartition& tp : it->second->partitions()) {
-      if (paused_.erase(tp) > 0) resume.push_back(tp);
-    }
+    BROOK_RETURN_IF_ERROR(StartRunning(*it->second));
   }
-  return resume.empty() ? absl::OkStatus() : consumer_->Resume(resume);
+  return absl::OkStatus();
 }
 
 absl::Status TaskManager::PunctuateWallClock() {
@@ -241,9 +323,29 @@ absl::Status TaskManager::ReviveAllFromCommitted() {
     committed = consumer_->Committed(all, config_.client_call_timeout);
     return committed.status();
   }));
+  // No committed offset: where the group consumer would start, as its
+  // auto.offset.reset says (Brook's default: earliest).
+  int64_t reset = kOffsetBeginning;
+  if (auto it = config_.consumer_config.find("auto.offset.reset");
+      it != config_.consumer_config.end()) {
+    const std::string& v = it->second;
+    if (v == "latest" || v == "largest" || v == "end") {
+      reset = kOffsetEnd;
+    } else if (v != "earliest" && v != "smallest" && v != "beginning") {
+      reset = kOffsetInvalid;  // "error": a partition without an offset fails
+    }
+  }
   for (TopicPartitionOffset& p : *committed) {
-    // No committed offset: start over, as auto.offset.reset=earliest.
-    if (p.offset < 0) p.offset = kOffsetBeginning;
+    if (p.offset >= 0) continue;
+    if (reset == kOffsetInvalid) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "partition ", p.tp.ToString(),
+          " has no committed offset to rewind to after an abort, and "
+          "'auto.offset.reset'='",
+          config_.consumer_config.at("auto.offset.reset"),
+          "' names no position"));
+    }
+    p.offset = reset;
   }
   BROOK_RETURN_IF_ERROR(consumer_->Seek(*committed));
   LOG(INFO) << "revived " << assignment.size()
@@ -256,6 +358,12 @@ bool TaskManager::has_buffered_records() const {
     if (task->buffered() > 0) return true;
   }
   return false;
+}
+
+std::string TaskManager::TaskIdsString() const {
+  return absl::StrJoin(tasks_, ", ", [](std::string* out, const auto& entry) {
+    out->append(entry.first.ToString());
+  });
 }
 
 std::vector<const StreamTask*> TaskManager::tasks() const {

@@ -1,11 +1,22 @@
 // TaskManager: a stream thread's tasks. It turns assignments into tasks
-// (checking co-partitioning), routes polled records to them, pauses and
-// resumes partitions by buffer fill, runs the tasks in turn, and commits
-// their consumed offsets.
+// (checking co-partitioning), initialises and restores them, routes polled
+// records to them, pauses and resumes partitions by buffer fill, runs the
+// tasks in turn, and commits their consumed offsets.
+//
+// An assignment only creates tasks (nothing blocks inside the rebalance
+// callback). The thread's loop then calls InitializeTasks(), which locks
+// the task directories, opens the stores and registers the changelogs to
+// restore. A transient failure there (a directory still locked by a sibling
+// thread that has not yet seen its revocation, a ListOffsets timeout, a
+// leader change) is retried on later iterations, and fails the thread only
+// once task.timeout.ms has passed, naming the task and the cause. A task's
+// partitions stay paused until it runs.
+//
 // Threading model: owned by one StreamThread.
 #ifndef BROOK_RUNTIME_INTERNAL_TASK_MANAGER_H_
 #define BROOK_RUNTIME_INTERNAL_TASK_MANAGER_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <vector>
@@ -23,16 +34,25 @@ namespace brook::internal {
 class TaskManager {
  public:
   // `restorer` may be null when the topology has no logged stores.
+  // `buffered_bytes` counts the input buffered by every thread of the
+  // process (input.buffer.max.bytes); it must outlive the manager.
   TaskManager(std::shared_ptr<const TopologyPlan> plan,
               const StreamsConfig& config, TaskOptions task_options,
               Consumer* consumer, StreamsProducer* producer,
-              ChangelogReader* restorer);
+              ChangelogReader* restorer,
+              std::shared_ptr<std::atomic<int64_t>> buffered_bytes);
   ~TaskManager();
 
-  // Makes a task per (sub-topology, partition) of `partitions`. Fails, naming
-  // the task and the missing partitions, if a task did not get every input
-  // partition it needs: the instance must not process half a join.
+  // Makes a task per (sub-topology, partition) of `partitions`, paused until
+  // it runs. Fails, naming the task and the missing partitions, if a task
+  // did not get every input partition it needs: the instance must not
+  // process half a join.
   absl::Status HandleAssignment(absl::Span<const TopicPartition> partitions);
+
+  // Tries to initialise created tasks (see the class comment). Returns an
+  // error only for a permanent failure, or a transient one that lasted
+  // longer than task.timeout.ms.
+  absl::Status InitializeTasks();
 
   // Closes every task: cleanly if `mode` is kClean (REQUIRES: committed
   // first), else dropping uncommitted work.
@@ -49,9 +69,15 @@ class TaskManager {
   absl::Status PunctuateWallClock();
 
   // Restores up to `max_records` changelog records of restoring tasks; a task
-  // whose stores are all restored starts processing (its partitions resume).
+  // whose stores are all restored initialises its processors and starts
+  // processing (its partitions resume).
   absl::Status Restore(int64_t max_records);
-  bool restoring() const { return restorer_ != nullptr && restorer_->active(); }
+  // True while any task is not running yet (created or restoring).
+  bool restoring() const;
+  // True while changelog records are being restored.
+  bool restore_active() const {
+    return restorer_ != nullptr && restorer_->active();
+  }
 
   // Commits every task's consumed offsets: in the open transaction under
   // exactly-once, else flush and commit through the consumer. Errors are
@@ -66,11 +92,15 @@ class TaskManager {
 
   bool has_buffered_records() const;
   size_t num_tasks() const { return tasks_.size(); }
+  // "0_1, 0_2": the tasks, for messages.
+  std::string TaskIdsString() const;
   std::vector<const StreamTask*> tasks() const;
 
  private:
   absl::Status CreateTasks(
       const std::map<TaskId, std::vector<TopicPartition>>& assignment);
+  // Initialises the processors of a restored task and resumes its input.
+  absl::Status StartRunning(StreamTask& task);
   absl::Status ResumeDrained();
 
   const std::shared_ptr<const TopologyPlan> plan_;
@@ -79,11 +109,15 @@ class TaskManager {
   Consumer* const consumer_;
   StreamsProducer* const producer_;
   ChangelogReader* const restorer_;
+  const std::shared_ptr<std::atomic<int64_t>> buffered_bytes_;
 
   std::map<TaskId, std::unique_ptr<StreamTask>> tasks_;
   absl::flat_hash_map<TopicPartition, StreamTask*> task_by_partition_;
   absl::flat_hash_set<TopicPartition> paused_;
   size_t next_task_ = 0;  // round-robin start
+  // When each created task first failed to initialise (transiently).
+  std::map<TaskId, absl::Time> init_failing_since_;
+  absl::Time last_init_warning_ = absl::InfinitePast();
 };
 
 }  // namespace brook::internal

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+#include "base/logging.h"
 #include "base/status_macros.h"
 
 namespace brook::internal {
@@ -141,8 +142,44 @@ absl::StatusOr<std::vector<int>> TopologicalOrder(
 
 }  // namespace
 
+namespace {
+
+// Renames the internal topics that sources and sinks name to
+// "<application_id>-<name>". A sink's node is made with the short name, so
+// its factory is wrapped to set the full one.
+void ResolveInternalTopics(
+    const std::map<std::string, InternalTopicOptions>& internal,
+    absl::string_view application_id, std::vector<NodeSpec>& nodes) {
+  for (NodeSpec& n : nodes) {
+    bool renamed = false;
+    for (std::string& t : n.topics) {
+      if (!internal.contains(t)) continue;
+      t = InternalTopicName(application_id, t);
+      renamed = true;
+    }
+    if (!renamed || n.kind != Kind::kSink) continue;
+    n.make = [make = std::move(n.make),
+              topic = n.topics[0]]() -> std::unique_ptr<ProcessorNode> {
+      std::unique_ptr<ProcessorNode> node = make();
+      auto* sink = dynamic_cast<SinkNodeBase*>(node.get());
+      CHECK(sink != nullptr)
+          << "sink '" << node->name() << "' is not a SinkNodeBase";
+      sink->set_topic(topic);
+      return node;
+    };
+  }
+}
+
+}  // namespace
+
+std::string InternalTopicName(absl::string_view application_id,
+                              absl::string_view name) {
+  if (application_id.empty()) return std::string(name);
+  return absl::StrCat(application_id, "-", name);
+}
+
 absl::StatusOr<std::shared_ptr<const TopologyPlan>> TopologyPlan::Build(
-    const Topology& topology) {
+    const Topology& topology, absl::string_view application_id) {
   const std::vector<NodeSpec>& nodes = topology.nodes();
   if (nodes.empty()) {
     return absl::InvalidArgumentError("the topology is empty: add a source");
@@ -181,6 +218,11 @@ absl::StatusOr<std::shared_ptr<const TopologyPlan>> TopologyPlan::Build(
   std::shared_ptr<TopologyPlan> plan(new TopologyPlan());
   plan->nodes_ = nodes;
   plan->stores_ = topology.stores();
+  for (const auto& [name, options] : topology.internal_topics()) {
+    plan->internal_topics_[InternalTopicName(application_id, name)] = options;
+  }
+  ResolveInternalTopics(topology.internal_topics(), application_id,
+                        plan->nodes_);
   absl::flat_hash_map<int, int32_t> sub_of_root;
   for (int n = 0; n < static_cast<int>(nodes.size()); ++n) {
     int root = components.Find(n);
@@ -193,7 +235,7 @@ absl::StatusOr<std::shared_ptr<const TopologyPlan>> TopologyPlan::Build(
   for (int n : order) {
     SubTopologyPlan& sub = plan->subs_[sub_of_root[components.Find(n)]];
     sub.nodes.push_back(n);
-    const NodeSpec& spec = nodes[n];
+    const NodeSpec& spec = plan->nodes_[n];
     if (spec.kind == Kind::kSink) sub.sink_topics.push_back(spec.topics[0]);
     for (const std::string& s : spec.stores) {
       if (std::find(sub.stores.begin(), sub.stores.end(), s) ==

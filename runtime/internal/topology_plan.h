@@ -31,15 +31,23 @@ struct SubTopologyPlan {
 
 class TopologyPlan {
  public:
-  // Validates `topology` (see Topology::Validate) and plans it.
+  // Validates `topology` (see Topology::Validate) and plans it. With an
+  // `application_id`, sources and sinks of internal topics use the full
+  // names "<application_id>-<name>"; without, the short names (Describe()).
   static absl::StatusOr<std::shared_ptr<const TopologyPlan>> Build(
-      const Topology& topology);
+      const Topology& topology, absl::string_view application_id = {});
 
   const std::vector<NodeSpec>& nodes() const { return nodes_; }
   const std::vector<SubTopologyPlan>& subtopologies() const { return subs_; }
   const std::map<std::string, std::shared_ptr<const StoreBuilder>>& stores()
       const {
     return stores_;
+  }
+
+  // The internal topics by full name (short name without an application
+  // id); Brook creates them at start.
+  const std::map<std::string, InternalTopicOptions>& internal_topics() const {
+    return internal_topics_;
   }
 
   // The sub-topology and source node that read `topic`, if any.
@@ -65,6 +73,7 @@ class TopologyPlan {
   std::vector<NodeSpec> nodes_;
   std::map<std::string, std::shared_ptr<const StoreBuilder>> stores_;
   std::vector<SubTopologyPlan> subs_;
+  std::map<std::string, InternalTopicOptions> internal_topics_;
   absl::flat_hash_map<std::string, Route> topic_routes_;
   // POSIX extended regexes, as librdkafka matches subscription patterns.
   struct PatternRoute {
@@ -73,6 +82,10 @@ class TopologyPlan {
   };
   std::vector<PatternRoute> patterns_;
 };
+
+// "<application_id>-<name>", or `name` if application_id is empty.
+std::string InternalTopicName(absl::string_view application_id,
+                              absl::string_view name);
 
 // Describes nodes in Kafka Streams' text format; used for valid and invalid
 // topologies alike.

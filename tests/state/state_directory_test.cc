@@ -1,7 +1,10 @@
 #include "state/state_directory.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -91,7 +94,7 @@ TEST_F(StateDirectoryTest, TaskDirectoryIsExclusiveWhileLocked) {
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ((*first)->path(), root_ + "/app/0_1");
   auto second = (*dir)->LockTaskDirectory("0_1");
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   first->reset();
   EXPECT_TRUE((*dir)->LockTaskDirectory("0_1").ok());
 }
@@ -113,6 +116,39 @@ TEST_F(StateDirectoryTest,
   EXPECT_TRUE(std::filesystem::exists(root_ + "/app/0_0"));
   EXPECT_FALSE(std::filesystem::exists(root_ + "/app/0_1"));
   EXPECT_TRUE(std::filesystem::exists(root_ + "/app/not-a-task"));
+}
+
+TEST_F(StateDirectoryTest, CleanupJudgesAgeFromTheReleaseNotTheLock) {
+  auto dir = StateDirectory::Open(root_, "app");
+  ASSERT_TRUE(dir.ok());
+  {
+    auto held = (*dir)->LockTaskDirectory("0_2");
+    ASSERT_TRUE(held.ok());
+    // Held for two hours: the lock file still says when it was taken.
+    const std::string lock = root_ + "/app/0_2/.lock";
+    struct timespec times[2];
+    times[0].tv_sec = times[1].tv_sec = ::time(nullptr) - 7200;
+    times[0].tv_nsec = times[1].tv_nsec = 0;
+    ASSERT_EQ(::utimensat(AT_FDCWD, lock.c_str(), times, 0), 0);
+    // While held, the cleaner never touches it.
+    EXPECT_TRUE(
+        (*dir)->CleanObsoleteTaskDirectories(absl::ZeroDuration()).empty());
+  }  // released now
+  EXPECT_TRUE((*dir)->CleanObsoleteTaskDirectories(absl::Hours(1)).empty())
+      << "a task directory released a moment ago was deleted";
+  EXPECT_TRUE(std::filesystem::exists(root_ + "/app/0_2"));
+}
+
+TEST_F(StateDirectoryTest, ASecondTakerOfATaskDirectoryIsToldToRetry) {
+  auto dir = StateDirectory::Open(root_, "app");
+  ASSERT_TRUE(dir.ok());
+  auto first = (*dir)->LockTaskDirectory("0_3");
+  ASSERT_TRUE(first.ok());
+  auto second = (*dir)->LockTaskDirectory("0_3");
+  EXPECT_TRUE(absl::IsUnavailable(second.status())) << second.status();
+  EXPECT_TRUE(absl::StrContains(second.status().message(), "0_3"));
+  first->reset();
+  EXPECT_TRUE((*dir)->LockTaskDirectory("0_3").ok());
 }
 
 }  // namespace

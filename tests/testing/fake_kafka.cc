@@ -85,6 +85,30 @@ int64_t FakeKafka::EndOffset(const TopicPartition& tp) const {
   return static_cast<int64_t>(log->size());
 }
 
+int64_t FakeKafka::StartOffset(const TopicPartition& tp) const {
+  CHECK(FindLog(tp) != nullptr) << "StartOffset of missing " << tp.ToString();
+  auto it = start_offsets_.find(tp);
+  return it == start_offsets_.end() ? 0 : it->second;
+}
+
+void FakeKafka::DeleteRecords(const TopicPartition& tp, int64_t offset) {
+  CHECK_LE(offset, EndOffset(tp))
+      << "DeleteRecords past the end of " << tp.ToString();
+  start_offsets_[tp] = std::max(StartOffset(tp), offset);
+}
+
+void FakeKafka::AppendMarker(const TopicPartition& tp) {
+  ConsumerRecord marker;
+  marker.topic = tp.topic;
+  marker.partition = tp.partition;
+  invisible_[tp].insert(AppendToLog(std::move(marker)));
+}
+
+bool FakeKafka::Invisible(const TopicPartition& tp, int64_t offset) const {
+  auto it = invisible_.find(tp);
+  return it != invisible_.end() && it->second.contains(offset);
+}
+
 int64_t FakeKafka::CommittedOffset(const TopicPartition& tp) const {
   auto it = committed_.find(tp);
   return it == committed_.end() ? kOffsetInvalid : it->second;
@@ -177,6 +201,15 @@ int64_t FakeKafka::Publish(ProducerRecord record) {
 
 void FakeKafka::Discard(ProducerRecord record) {
   std::string topic = record.topic;
+  TopicPartition tp{record.topic, record.partition};
+  if (FindLog(tp) != nullptr) {
+    ConsumerRecord aborted;
+    aborted.topic = record.topic;
+    aborted.partition = record.partition;
+    aborted.key = record.key;
+    aborted.value = record.value;
+    invisible_[tp].insert(AppendToLog(std::move(aborted)));
+  }
   aborted_[topic].push_back(std::move(record));
 }
 
@@ -285,7 +318,8 @@ absl::StatusOr<std::pair<int64_t, int64_t>> FakeConsumer::QueryWatermarks(
     const TopicPartition& partition, absl::Duration timeout) {
   BROOK_RETURN_IF_ERROR(CheckOpen("QueryWatermarks()"));
   BROOK_RETURN_IF_ERROR(kafka_->CheckPartitionExists(partition));
-  return std::make_pair(int64_t{0}, kafka_->EndOffset(partition));
+  return std::make_pair(kafka_->StartOffset(partition),
+                        kafka_->EndOffset(partition));
 }
 
 absl::Status FakeConsumer::CommitSync(
@@ -392,7 +426,7 @@ void FakeConsumer::TakeAssignment(
 int64_t FakeConsumer::ResolveOffset(const TopicPartition& tp,
                                     int64_t offset) const {
   if (offset >= 0) return offset;
-  if (offset == kOffsetBeginning) return 0;
+  if (offset == kOffsetBeginning) return kafka_->StartOffset(tp);
   if (offset == kOffsetEnd) return kafka_->EndOffset(tp);
   int64_t committed = kafka_->CommittedOffset(tp);
   return committed >= 0 ? committed : 0;
@@ -409,21 +443,34 @@ absl::Status FakeConsumer::CheckSubscribedTopicsExist() const {
   return absl::OkStatus();
 }
 
-std::optional<ConsumerRecord> FakeConsumer::NextRecord() {
+absl::StatusOr<std::optional<ConsumerRecord>> FakeConsumer::NextRecord() {
   const size_t n = assignment_.size();
   for (size_t i = 0; i < n; ++i) {
     const size_t index = (next_index_ + i) % n;
     const TopicPartition& tp = assignment_[index];
     if (paused_.contains(tp)) continue;
     const FakeKafka::Log* log = kafka_->FindLog(tp);
+    if (log == nullptr) continue;
     int64_t& position = positions_[tp];
-    if (log == nullptr || position >= static_cast<int64_t>(log->size())) {
-      continue;
+    if (position < kafka_->StartOffset(tp)) {
+      if (auto_offset_reset_ == "error") {
+        return absl::OutOfRangeError(absl::StrCat(
+            "offset ", position, " of ", tp.ToString(),
+            " is out of range: the log starts at ", kafka_->StartOffset(tp)));
+      }
+      position = auto_offset_reset_ == "latest" ? kafka_->EndOffset(tp)
+                                                : kafka_->StartOffset(tp);
     }
+    // Markers and aborted records move the position without surfacing.
+    while (position < static_cast<int64_t>(log->size()) &&
+           kafka_->Invisible(tp, position)) {
+      ++position;
+    }
+    if (position >= static_cast<int64_t>(log->size())) continue;
     next_index_ = (index + 1) % n;
-    return (*log)[position++];
+    return std::optional<ConsumerRecord>((*log)[position++]);
   }
-  return std::nullopt;
+  return std::optional<ConsumerRecord>();
 }
 
 // ---------------------------------------------------------------------------
@@ -515,10 +562,13 @@ absl::Status FakeProducer::SendOffsetsToTransaction(
 
 absl::Status FakeProducer::CommitTransaction(absl::Duration timeout) {
   BROOK_RETURN_IF_ERROR(Enter(Call::kCommit));
+  std::set<TopicPartition> written;
   for (ProducerRecord& record : pending_records_) {
     TopicPartition tp{record.topic, record.partition};
     delivered_[tp] = kafka_->Publish(std::move(record));
+    written.insert(tp);
   }
+  for (const TopicPartition& tp : written) kafka_->AppendMarker(tp);
   for (const auto& [tp, offset] : pending_offsets_) {
     kafka_->SetCommittedOffset(tp, offset);
   }
@@ -645,8 +695,13 @@ void FakeProducer::EnterFatal(absl::Status status) {
 }
 
 void FakeProducer::DiscardTransaction() {
+  std::set<TopicPartition> written;
   for (ProducerRecord& record : pending_records_) {
+    written.insert({record.topic, record.partition});
     kafka_->Discard(std::move(record));
+  }
+  for (const TopicPartition& tp : written) {
+    if (kafka_->FindLog(tp) != nullptr) kafka_->AppendMarker(tp);
   }
   pending_records_.clear();
   pending_offsets_.clear();

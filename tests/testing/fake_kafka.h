@@ -16,10 +16,27 @@
 //   EXPECT_EQ(kafka.Output("out").size(), 1);
 //   EXPECT_EQ(kafka.CommittedOffset({"in", 0}), 1);
 //
-// What the fakes do not model: transaction markers (offsets in a log are
-// dense), timeouts (every `timeout` argument is ignored), delivery reports,
-// more than one consumer group, and wall-clock timestamps (a record keeps the
-// timestamp it was written with, 0 included).
+// Logs look as a read_committed reader of a real broker sees them: a
+// transactional producer's records enter the log when it commits, followed
+// by one commit marker per partition; an aborted transaction's records enter
+// the log too, followed by an abort marker, and no consumer ever returns
+// them. Markers and aborted records take offsets (offsets are not dense) and
+// move a consumer's position past them, as in librdkafka 2.0.2. A log start
+// offset (DeleteRecords) makes offsets below it out of range: a consumer
+// with auto.offset.reset=error then fails its Poll() with kOutOfRange, else
+// it jumps to the log start (earliest) or end (latest). Partitions revoked
+// or assigned again start unpaused: Brook's Consumer wrapper resumes what it
+// paused before every change of assignment (librdkafka itself keeps the
+// application's pause flag; tests/kafka/consumer_rebalance_test.cc).
+//
+// What the fakes do not model: records of open transactions interleaved in
+// the log before the commit (a transaction's records are written at commit,
+// so the last stable offset always equals the end offset; the LSO cases are
+// covered against the broker in tests/runtime/changelog_reader_test.cc),
+// read_uncommitted consumers, timeouts (every `timeout` argument is
+// ignored), delivery reports, more than one consumer group, and wall-clock
+// timestamps (a record keeps the timestamp it was written with, 0
+// included).
 #ifndef BROOK_TESTS_TESTING_FAKE_KAFKA_H_
 #define BROOK_TESTS_TESTING_FAKE_KAFKA_H_
 
@@ -80,6 +97,11 @@ class FakeKafka {
                  std::optional<std::string> value, int64_t timestamp_ms = 0);
   // Offset the next record of `tp` will get. REQUIRES: the partition exists.
   int64_t EndOffset(const TopicPartition& tp) const;
+  // The log start offset: 0 until DeleteRecords() moves it.
+  int64_t StartOffset(const TopicPartition& tp) const;
+  // Deletes the records below `offset` (as the Admin API's DeleteRecords).
+  // REQUIRES: the partition exists; offset <= EndOffset(tp).
+  void DeleteRecords(const TopicPartition& tp, int64_t offset);
 
   // The group's committed offsets (next offset to consume); kOffsetInvalid
   // for a partition without one. Set by CommitTransaction() of a fake
@@ -134,10 +156,17 @@ class FakeKafka {
   int64_t AppendToLog(ConsumerRecord record);
   // REQUIRES: record.partition was chosen by ChoosePartition().
   int64_t Publish(ProducerRecord record);
+  // Writes the aborted record to the log, invisible to consumers.
   void Discard(ProducerRecord record);
+  // Appends a transaction marker (invisible) to `tp`.
+  void AppendMarker(const TopicPartition& tp);
+  // True for markers and aborted records.
+  bool Invisible(const TopicPartition& tp, int64_t offset) const;
 
   std::map<std::string, std::vector<Log>, std::less<>> logs_;
   std::map<TopicPartition, int64_t> committed_;
+  std::map<TopicPartition, std::set<int64_t>> invisible_;
+  std::map<TopicPartition, int64_t> start_offsets_;
   std::map<std::string, std::vector<ProducerRecord>, std::less<>> output_;
   std::map<std::string, std::vector<ProducerRecord>, std::less<>> aborted_;
   int generation_ = 0;
@@ -229,6 +258,11 @@ class FakeConsumer final : public Consumer {
   std::vector<TopicPartition> PausedPartitions() const;
   int ResumeOfUnpausedCount() const { return resume_of_unpaused_; }
   int CommitSyncCount() const { return commit_sync_calls_; }
+  // auto.offset.reset: what Poll() does at a position below the log start
+  // ("earliest", "latest" or "error"). The default is "earliest".
+  void set_auto_offset_reset(std::string policy) {
+    auto_offset_reset_ = std::move(policy);
+  }
   int UnsubscribeCount() const { return unsubscribe_calls_; }
   bool closed() const { return state_ == State::kClosed; }
 
@@ -252,7 +286,7 @@ class FakeConsumer final : public Consumer {
   void TakeAssignment(absl::Span<const TopicPartitionOffset> partitions);
   int64_t ResolveOffset(const TopicPartition& tp, int64_t offset) const;
   absl::Status CheckSubscribedTopicsExist() const;
-  std::optional<ConsumerRecord> NextRecord();
+  absl::StatusOr<std::optional<ConsumerRecord>> NextRecord();
 
   FakeKafka* const kafka_;
   RebalanceListener* const listener_;
@@ -270,6 +304,7 @@ class FakeConsumer final : public Consumer {
   int resume_of_unpaused_ = 0;
   int commit_sync_calls_ = 0;
   int unsubscribe_calls_ = 0;
+  std::string auto_offset_reset_ = "earliest";
 };
 
 // A producer over FakeKafka, transactional or not. A transactional one

@@ -436,8 +436,54 @@ TEST_F(FakeProducerTest, AbortDiscardsRecordsAndOffsets) {
   EXPECT_THAT(kafka_.Output("out"), IsEmpty());
   EXPECT_THAT(Values(kafka_.AbortedOutput("out")), ElementsAre("a"));
   EXPECT_EQ(kafka_.CommittedOffset(kIn0), kOffsetInvalid);
-  EXPECT_EQ(kafka_.EndOffset({"out", 0}), 0);  // never reached the log
+  // As on a broker: the record and an abort marker take offsets, and no
+  // consumer ever returns the record.
+  EXPECT_EQ(kafka_.EndOffset({"out", 0}), 2);
+  FakeConsumer reader(&kafka_, nullptr);
+  ASSERT_TRUE(reader.Assign({{{"out", 0}, kOffsetBeginning}}).ok());
+  auto r = reader.Poll(kTimeout);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->has_value());
+  EXPECT_EQ(reader.Position({"out", 0}), 2);
   EXPECT_EQ(producer_.aborts(), 1);
+}
+
+TEST_F(FakeProducerTest, CommittedTransactionsEndWithAMarker) {
+  FillTransaction({"a", "b"}, 2);
+  ASSERT_TRUE(producer_.CommitTransaction(kTimeout).ok());
+  EXPECT_EQ(kafka_.EndOffset({"out", 0}), 3);  // a, b, marker
+  FakeConsumer reader(&kafka_, nullptr);
+  ASSERT_TRUE(reader.Assign({{{"out", 0}, kOffsetBeginning}}).ok());
+  std::vector<std::string> read;
+  for (int i = 0; i < 4; ++i) {
+    auto r = reader.Poll(kTimeout);
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (r->has_value()) read.push_back((*r)->value.value_or(""));
+  }
+  EXPECT_THAT(read, ElementsAre("a", "b"));
+  EXPECT_EQ(reader.Position({"out", 0}), 3);
+}
+
+TEST(FakeKafkaLogStartTest,
+     DeletedRecordsAreOutOfRangeForAnErrorPolicyConsumer) {
+  FakeKafka kafka;
+  kafka.CreateTopic("t", 1);
+  for (int i = 0; i < 5; ++i) kafka.Append("t", 0, "k", "v");
+  kafka.DeleteRecords({"t", 0}, 3);
+  FakeConsumer strict(&kafka, nullptr);
+  strict.set_auto_offset_reset("error");
+  ASSERT_TRUE(strict.Assign({{{"t", 0}, 1}}).ok());
+  auto failed = strict.Poll(absl::ZeroDuration());
+  EXPECT_TRUE(absl::IsOutOfRange(failed.status())) << failed.status();
+  FakeConsumer lenient(&kafka, nullptr);
+  ASSERT_TRUE(lenient.Assign({{{"t", 0}, 1}}).ok());
+  auto r = lenient.Poll(absl::ZeroDuration());
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ((*r)->offset, 3);
+  auto marks = lenient.QueryWatermarks({"t", 0}, absl::ZeroDuration());
+  ASSERT_TRUE(marks.ok());
+  EXPECT_EQ(marks->first, 3);
+  EXPECT_EQ(marks->second, 5);
 }
 
 TEST_F(FakeProducerTest, CallLogShowsTheCallsInOrder) {

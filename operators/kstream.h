@@ -1,0 +1,427 @@
+// KStream<K, V>: a stream of records, each an independent fact, as in Kafka
+// Streams. A KStream is a small typed handle on its StreamsBuilder's graph:
+// each operator adds a node and returns a new handle; nothing runs until the
+// Topology from StreamsBuilder::Build() runs in a KafkaStreams.
+//
+//   builder.Stream<std::string, std::string>("lines")
+//       .FlatMapValues([](const std::string& line) { return Split(line); })
+//       .Filter([](const auto&, const std::string& w) { return !w.empty(); })
+//       .To("words");
+//
+// User functions take the key and value as `const K&, const V&`, or either
+// as `const std::optional<...>&` to see nulls; a function that takes a field
+// plainly is not called for records where it is null, and the operator drops
+// such records (Peek and Foreach skip the call and pass them on). Each task
+// calls its own copy of a function; functions that share state through
+// references must synchronize it, as several stream threads run tasks.
+//
+// Consecutive stateless operators (Filter, FilterNot, Map, MapValues,
+// FlatMap, FlatMapValues, SelectKey, Peek, Foreach, Merge, ToStream) run in
+// one processor node; Process runs a user Processor in a node of its own, named
+// by their names joined with '+' (see FusedNode).
+//
+// Serdes: an operator that keeps a type keeps its serde; a new type gets
+// DefaultSerde<T>(); To(), grouping and aggregation take explicit serdes
+// (Produced, Grouped, Materialized) where there is none, and Build() fails
+// naming the operator and type when one is missing.
+//
+// Threading model: build on one thread.
+#ifndef BROOK_OPERATORS_KSTREAM_H_
+#define BROOK_OPERATORS_KSTREAM_H_
+
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+#include "base/status_macros.h"
+#include "operators/branched_kstream.h"
+#include "operators/internal/functions.h"
+#include "operators/internal/graph.h"
+#include "operators/kgrouped_stream.h"
+#include "operators/ktable.h"
+#include "operators/options.h"
+#include "runtime/processor.h"
+
+namespace brook {
+
+class StreamsBuilder;
+template <typename K, typename V>
+class KGroupedStream;
+template <typename K, typename V>
+class KTable;
+
+template <typename K, typename V>
+class KStream {
+ public:
+  using KeyType = K;
+  using ValueType = V;
+
+  // Keeps the records for which predicate(key, value) is true.
+  template <typename P>
+  KStream Filter(P predicate, const Named& named = {}) const {
+    static_assert(internal::kTakesKeyValue<K, V, P>,
+                  "Filter: the predicate must be callable as "
+                  "bool(const K&, const V&) (either may be std::optional)");
+    return Where<P, true>(std::move(predicate), named, "KSTREAM-FILTER-");
+  }
+
+  // Keeps the records for which predicate(key, value) is false.
+  template <typename P>
+  KStream FilterNot(P predicate, const Named& named = {}) const {
+    static_assert(internal::kTakesKeyValue<K, V, P>,
+                  "FilterNot: the predicate must be callable as "
+                  "bool(const K&, const V&) (either may be std::optional)");
+    return Where<P, false>(std::move(predicate), named, "KSTREAM-FILTER-");
+  }
+
+  // Replaces each record by mapper(key, value), a std::pair<K2, V2>. May
+  // change the key: a later aggregation repartitions.
+  template <typename F>
+  auto Map(F mapper, const Named& named = {}) const {
+    static_assert(internal::kTakesKeyValue<K, V, F>,
+                  "Map: the mapper must be callable as "
+                  "std::pair<K2, V2>(const K&, const V&)");
+    using R = std::decay_t<internal::KeyValueResult<K, V, F>>;
+    static_assert(internal::IsPair<R>::value,
+                  "Map: the mapper must return a std::pair<K2, V2>");
+    using K2 = internal::UnwrapT<typename R::first_type>;
+    using V2 = internal::UnwrapT<typename R::second_type>;
+    internal::Step step = [mapper](const void* in,
+                                   const internal::Next& next) mutable {
+      const auto& r = *static_cast<const Record<K, V>*>(in);
+      if (!internal::CanCallKeyValue<K, V, F>(r)) return absl::OkStatus();
+      R kv = internal::CallKeyValue<K, V>(mapper, r);
+      Record<K2, V2> out{internal::ToOptional(std::move(kv.first)),
+                         internal::ToOptional(std::move(kv.second)),
+                         r.timestamp_ms, r.headers};
+      return next(&out);
+    };
+    return Then<K2, V2>(graph_->NameOr(named.name, "KSTREAM-MAP-"),
+                        std::move(step), KeyChange::kMayChange);
+  }
+
+  // Replaces each value by mapper(value) or mapper(key, value); keeps the
+  // key.
+  template <typename F>
+  auto MapValues(F mapper, const Named& named = {}) const {
+    static_assert(
+        internal::kTakesValue<V, F> || internal::kTakesKeyValue<K, V, F>,
+        "MapValues: the mapper must be callable as "
+        "V2(const V&) or V2(const K&, const V&)");
+    using V2 = internal::UnwrapT<internal::ValueOrKeyValueResult<K, V, F>>;
+    internal::Step step = [mapper](const void* in,
+                                   const internal::Next& next) mutable {
+      const auto& r = *static_cast<const Record<K, V>*>(in);
+      if (!internal::CanCallValueOrKeyValue<K, V, F>(r)) {
+        return absl::OkStatus();
+      }
+      Record<K, V2> out{
+          r.key,
+          internal::ToOptional(internal::CallValueOrKeyValue<K, V>(mapper, r)),
+          r.timestamp_ms, r.headers};
+      return next(&out);
+    };
+    return Then<K, V2>(graph_->NameOr(named.name, "KSTREAM-MAPVALUES-"),
+                       std::move(step), KeyChange::kKeeps);
+  }
+
+  // Replaces each record by the pairs in mapper(key, value), an iterable of
+  // std::pair<K2, V2> (zero or more records). May change the key.
+  template <typename F>
+  auto FlatMap(F mapper, const Named& named = {}) const {
+    static_assert(internal::kTakesKeyValue<K, V, F>,
+                  "FlatMap: the mapper must be callable as "
+                  "std::vector<std::pair<K2, V2>>(const K&, const V&)");
+    using R = std::decay_t<internal::KeyValueResult<K, V, F>>;
+    using E = std::decay_t<decltype(*std::begin(std::declval<R&>()))>;
+    static_assert(internal::IsPair<E>::value,
+                  "FlatMap: the mapper must return an iterable of "
+                  "std::pair<K2, V2>");
+    using K2 = internal::UnwrapT<typename E::first_type>;
+    using V2 = internal::UnwrapT<typename E::second_type>;
+    internal::Step step = [mapper](const void* in,
+                                   const internal::Next& next) mutable {
+      const auto& r = *static_cast<const Record<K, V>*>(in);
+      if (!internal::CanCallKeyValue<K, V, F>(r)) return absl::OkStatus();
+      R many = internal::CallKeyValue<K, V>(mapper, r);
+      for (auto& kv : many) {
+        Record<K2, V2> out{internal::ToOptional(std::move(kv.first)),
+                           internal::ToOptional(std::move(kv.second)),
+                           r.timestamp_ms, r.headers};
+        BROOK_RETURN_IF_ERROR(next(&out));
+      }
+      return absl::OkStatus();
+    };
+    return Then<K2, V2>(graph_->NameOr(named.name, "KSTREAM-FLATMAP-"),
+                        std::move(step), KeyChange::kMayChange);
+  }
+
+  // Replaces each record by one record per value in mapper(value) or
+  // mapper(key, value), an iterable of V2, with the same key.
+  template <typename F>
+  auto FlatMapValues(F mapper, const Named& named = {}) const {
+    static_assert(
+        internal::kTakesValue<V, F> || internal::kTakesKeyValue<K, V, F>,
+        "FlatMapValues: the mapper must be callable as "
+        "std::vector<V2>(const V&) or (const K&, const V&)");
+    using R = std::decay_t<internal::ValueOrKeyValueResult<K, V, F>>;
+    using V2 = internal::UnwrapT<decltype(*std::begin(std::declval<R&>()))>;
+    internal::Step step = [mapper](const void* in,
+                                   const internal::Next& next) mutable {
+      const auto& r = *static_cast<const Record<K, V>*>(in);
+      if (!internal::CanCallValueOrKeyValue<K, V, F>(r)) {
+        return absl::OkStatus();
+      }
+      R many = internal::CallValueOrKeyValue<K, V>(mapper, r);
+      for (auto& v : many) {
+        Record<K, V2> out{r.key, internal::ToOptional(std::move(v)),
+                          r.timestamp_ms, r.headers};
+        BROOK_RETURN_IF_ERROR(next(&out));
+      }
+      return absl::OkStatus();
+    };
+    return Then<K, V2>(graph_->NameOr(named.name, "KSTREAM-FLATMAPVALUES-"),
+                       std::move(step), KeyChange::kKeeps);
+  }
+
+  // Sets each record's key to selector(key, value).
+  template <typename F>
+  auto SelectKey(F selector, const Named& named = {}) const {
+    static_assert(internal::kTakesKeyValue<K, V, F>,
+                  "SelectKey: the selector must be callable as "
+                  "K2(const K&, const V&)");
+    using K2 = internal::UnwrapT<internal::KeyValueResult<K, V, F>>;
+    return Then<K2, V>(graph_->NameOr(named.name, "KSTREAM-KEY-SELECT-"),
+                       KeySelectStep<K2>(std::move(selector)),
+                       KeyChange::kMayChange);
+  }
+
+  // Calls action(key, value) for each record and passes it on unchanged.
+  template <typename F>
+  KStream Peek(F action, const Named& named = {}) const {
+    static_assert(internal::kTakesKeyValue<K, V, F>,
+                  "Peek: the action must be callable as "
+                  "void(const K&, const V&)");
+    internal::Step step = [action](const void* in,
+                                   const internal::Next& next) mutable {
+      const auto& r = *static_cast<const Record<K, V>*>(in);
+      if (internal::CanCallKeyValue<K, V, F>(r)) {
+        internal::CallKeyValue<K, V>(action, r);
+      }
+      return next(in);
+    };
+    return Then<K, V>(graph_->NameOr(named.name, "KSTREAM-PEEK-"),
+                      std::move(step), KeyChange::kKeeps);
+  }
+
+  // Calls action(key, value) for each record; the stream ends here.
+  template <typename F>
+  void Foreach(F action, const Named& named = {}) const {
+    static_assert(internal::kTakesKeyValue<K, V, F>,
+                  "Foreach: the action must be callable as "
+                  "void(const K&, const V&)");
+    internal::Step step = [action](const void* in,
+                                   const internal::Next&) mutable {
+      const auto& r = *static_cast<const Record<K, V>*>(in);
+      if (internal::CanCallKeyValue<K, V, F>(r)) {
+        internal::CallKeyValue<K, V>(action, r);
+      }
+      return absl::OkStatus();
+    };
+    Then<K, V>(graph_->NameOr(named.name, "KSTREAM-FOREACH-"), std::move(step),
+               KeyChange::kKeeps);
+  }
+
+  // The records of this stream and of `other`, interleaved as they come.
+  // REQUIRES: both come from the same StreamsBuilder (else Build() fails).
+  KStream Merge(const KStream& other, const Named& named = {}) const {
+    const std::string name = graph_->NameOr(named.name, "KSTREAM-MERGE-");
+    if (other.graph_ != graph_) {
+      graph_->AddError(absl::InvalidArgumentError(absl::StrCat(
+          "Merge '", name, "': the streams come from different builders")));
+      return *this;
+    }
+    internal::Step step = [](const void* in, const internal::Next& next) {
+      return next(in);
+    };
+    KStream merged = Then<K, V>(name, std::move(step), KeyChange::kKeeps,
+                                {node_, other.node_});
+    merged.repartition_required_ =
+        repartition_required_ || other.repartition_required_;
+    return merged;
+  }
+
+  // Splits the stream into branches by predicate (see branched_kstream.h).
+  // Branch names start with named.name, else "KSTREAM-BRANCH-<n>-".
+  BranchedKStream<K, V> Split(const Named& named = {}) const {
+    return BranchedKStream<K, V>(*this,
+                                 graph_->NameOr(named.name, "KSTREAM-BRANCH-") +
+                                     (named.name.empty() ? "-" : ""));
+  }
+
+  // Runs a processor-API Processor on each record (KSTREAM-PROCESSOR-<n>),
+  // with access to `stores` (added with StreamsBuilder::AddStateStore).
+  // What it forwards is the new stream; it may change the key, so a later
+  // aggregation repartitions. Output serdes: the types' defaults.
+  template <typename KOut, typename VOut>
+  KStream<KOut, VOut> Process(ProcessorSupplier<K, V, KOut, VOut> supplier,
+                              std::vector<std::string> stores = {},
+                              const Named& named = {}) const {
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kProcessor;
+    node.name = graph_->NameOr(named.name, "KSTREAM-PROCESSOR-");
+    node.parents = {node_};
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.output = internal::RecordTypes::Of<KOut, VOut>();
+    node.store_names = std::move(stores);
+    node.add = [supplier = std::move(supplier)](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      t.AddProcessor<K, V, KOut, VOut>(name, supplier, std::move(parents));
+    };
+    const int id = graph_->Add(std::move(node));
+    return KStream<KOut, VOut>(graph_, id, DefaultSerde<KOut>(),
+                               DefaultSerde<VOut>(), true);
+  }
+
+  // Writes every record to `topic`, which must exist.
+  void To(const std::string& topic, Produced<K, V> produced = {}) const {
+    const std::string name = graph_->NameOr(produced.name, "KSTREAM-SINK-");
+    SerdePtr<K> ks = produced.key_serde ? produced.key_serde : key_serde_;
+    SerdePtr<V> vs = produced.value_serde ? produced.value_serde : value_serde_;
+    if (!CheckSerdes(ks, vs, absl::StrCat("sink '", name, "' (To ", topic, ")"),
+                     "Produced")) {
+      return;
+    }
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kSink;
+    node.name = name;
+    node.parents = {node_};
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.add = [topic, ks, vs, partitioner = produced.partitioner](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      t.AddSink<K, V>(name, topic, ks, vs, std::move(parents), partitioner);
+    };
+    graph_->Add(std::move(node));
+  }
+
+  // Groups by the current key, for an aggregation. If an earlier operator
+  // may have changed the key, the aggregation reads through a repartition
+  // topic, written with Grouped's serdes (else this stream's).
+  KGroupedStream<K, V> GroupByKey(Grouped<K, V> grouped = {}) const {
+    return KGroupedStream<K, V>(
+        graph_, node_, grouped.key_serde ? grouped.key_serde : key_serde_,
+        grouped.value_serde ? grouped.value_serde : value_serde_,
+        repartition_required_, grouped.name);
+  }
+
+  // Groups by selector(key, value): a new key, so the aggregation always
+  // reads through a repartition topic.
+  template <typename F,
+            typename K2 = internal::UnwrapT<internal::KeyValueResult<K, V, F>>>
+  KGroupedStream<K2, V> GroupBy(F selector, Grouped<K2, V> grouped = {}) const {
+    KStream<K2, V> rekeyed = SelectKey(std::move(selector));
+    return rekeyed.GroupByKey(std::move(grouped));
+  }
+
+  // The serdes records of this stream are written with where none is given;
+  // nullptr if the type has no default serde.
+  const SerdePtr<K>& key_serde() const { return key_serde_; }
+  const SerdePtr<V>& value_serde() const { return value_serde_; }
+
+ private:
+  friend class StreamsBuilder;
+  template <typename, typename>
+  friend class KStream;
+  template <typename, typename>
+  friend class KTable;
+  template <typename, typename>
+  friend class KGroupedStream;
+  template <typename, typename>
+  friend class BranchedKStream;
+
+  enum class KeyChange { kKeeps, kMayChange };
+
+  KStream(std::shared_ptr<internal::DslGraph> graph, int node,
+          SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+          bool repartition_required)
+      : graph_(std::move(graph)),
+        node_(node),
+        key_serde_(std::move(key_serde)),
+        value_serde_(std::move(value_serde)),
+        repartition_required_(repartition_required) {}
+
+  // Adds a stateless node after this one (or after `parents`).
+  template <typename K2, typename V2>
+  KStream<K2, V2> Then(std::string name, internal::Step step, KeyChange change,
+                       std::vector<int> parents = {}) const {
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kStateless;
+    node.name = std::move(name);
+    node.parents = parents.empty() ? std::vector<int>{node_} : parents;
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.output = internal::RecordTypes::Of<K2, V2>();
+    node.step = std::move(step);
+    const int id = graph_->Add(std::move(node));
+    SerdePtr<K2> ks = change == KeyChange::kKeeps
+                          ? internal::SameOrDefault<K2, K>(key_serde_)
+                          : DefaultSerde<K2>();
+    return KStream<K2, V2>(
+        graph_, id, std::move(ks), internal::SameOrDefault<V2, V>(value_serde_),
+        repartition_required_ || change == KeyChange::kMayChange);
+  }
+
+  template <typename P, bool kKeepIf>
+  KStream Where(P predicate, const Named& named,
+                absl::string_view prefix) const {
+    internal::Step step = [predicate](const void* in,
+                                      const internal::Next& next) mutable {
+      const auto& r = *static_cast<const Record<K, V>*>(in);
+      if (!internal::CanCallKeyValue<K, V, P>(r)) return absl::OkStatus();
+      if (static_cast<bool>(internal::CallKeyValue<K, V>(predicate, r)) ==
+          kKeepIf) {
+        return next(in);
+      }
+      return absl::OkStatus();
+    };
+    return Then<K, V>(graph_->NameOr(named.name, prefix), std::move(step),
+                      KeyChange::kKeeps);
+  }
+
+  template <typename K2, typename F>
+  internal::Step KeySelectStep(F selector) const {
+    return [selector](const void* in, const internal::Next& next) mutable {
+      const auto& r = *static_cast<const Record<K, V>*>(in);
+      if (!internal::CanCallKeyValue<K, V, F>(r)) return absl::OkStatus();
+      Record<K2, V> out{
+          internal::ToOptional(internal::CallKeyValue<K, V>(selector, r)),
+          r.value, r.timestamp_ms, r.headers};
+      return next(&out);
+    };
+  }
+
+  // Records an error naming `what` if a serde is missing.
+  bool CheckSerdes(const SerdePtr<K>& ks, const SerdePtr<V>& vs,
+                   const std::string& what, absl::string_view option) const {
+    return internal::CheckSerdes<K, V>(*graph_, ks, vs, what, option);
+  }
+
+  std::shared_ptr<internal::DslGraph> graph_;
+  int node_;
+  SerdePtr<K> key_serde_;
+  SerdePtr<V> value_serde_;
+  // An operator upstream may have changed the key since the last
+  // repartition (or source): an aggregation must repartition first.
+  bool repartition_required_;
+};
+
+}  // namespace brook
+
+#endif  // BROOK_OPERATORS_KSTREAM_H_

@@ -1,0 +1,149 @@
+// The options of the DSL's operators, as in Kafka Streams: Consumed (how a
+// source reads), Produced (how a sink writes), Grouped (how a grouping
+// repartitions), Materialized (the store behind a table) and Named (a node's
+// name). Each is a plain struct; an unset serde (nullptr) means "the serde
+// the stream already has, else the default serde of the type" (see
+// DefaultSerde), and Build() names the operator when neither exists.
+//
+//   builder.Stream<std::string, std::string>("lines")
+//       .GroupBy([](const std::string&, const std::string& v) { return v; })
+//       .Count(Materialized<std::string, int64_t>::As("counts"));
+//
+// Threading model: plain values.
+#ifndef BROOK_OPERATORS_OPTIONS_H_
+#define BROOK_OPERATORS_OPTIONS_H_
+
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "runtime/serde.h"
+#include "runtime/serdes.h"
+#include "runtime/timestamp_extractor.h"
+#include "runtime/topology.h"
+
+namespace brook {
+
+// The built-in serde of T: String() for std::string, Int64() for int64_t,
+// Int32() for int32_t, Protobuf<T>() for a protobuf message; nullptr for any
+// other type, which must then be given a serde explicitly.
+template <typename T>
+SerdePtr<T> DefaultSerde() {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return Serdes::String();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return Serdes::Int64();
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    return Serdes::Int32();
+  } else if constexpr (requires { T::descriptor(); }) {
+    return Serdes::Protobuf<T>();
+  } else {
+    return nullptr;
+  }
+}
+
+namespace internal {
+// `same` if T2 is T, else T2's default serde.
+template <typename T2, typename T>
+SerdePtr<T2> SameOrDefault(const SerdePtr<T>& same) {
+  if constexpr (std::is_same_v<T2, T>) {
+    return same;
+  } else {
+    return DefaultSerde<T2>();
+  }
+}
+}  // namespace internal
+
+// A user-given name for the node an operator adds (instead of a generated
+// KSTREAM-FILTER-0000000003). Empty: generate one.
+struct Named {
+  std::string name;
+  static Named As(std::string name) { return Named{std::move(name)}; }
+};
+
+template <typename K, typename V>
+struct Consumed {
+  SerdePtr<K> key_serde;
+  SerdePtr<V> value_serde;
+  // Empty: the application's default extractor.
+  TimestampExtractor timestamp_extractor;
+  // Name of the source node; empty: KSTREAM-SOURCE-<n>.
+  std::string name;
+
+  static Consumed With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    return Consumed{std::move(key_serde), std::move(value_serde)};
+  }
+};
+
+template <typename K, typename V>
+struct Produced {
+  SerdePtr<K> key_serde;
+  SerdePtr<V> value_serde;
+  // Chooses the output partition; empty: the producer's partitioner
+  // (murmur2 of the key bytes, as Java's).
+  StreamPartitioner<K, V> partitioner;
+  // Name of the sink node; empty: KSTREAM-SINK-<n>.
+  std::string name;
+
+  static Produced With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    return Produced{std::move(key_serde), std::move(value_serde)};
+  }
+};
+
+// How a grouped stream is repartitioned when its key may have changed.
+template <typename K, typename V>
+struct Grouped {
+  // Serdes of the repartition topic (and defaults for the store).
+  SerdePtr<K> key_serde;
+  SerdePtr<V> value_serde;
+  // Names the repartition topic "<name>-repartition" and its nodes; empty:
+  // they are named after the aggregation's store.
+  std::string name;
+
+  static Grouped With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    return Grouped{std::move(key_serde), std::move(value_serde)};
+  }
+  static Grouped As(std::string name) {
+    return Grouped{nullptr, nullptr, name};
+  }
+};
+
+enum class StoreType {
+  kRocksDB,   // on disk; survives restarts and restores only the tail
+  kInMemory,  // restores its whole changelog after every restart
+};
+
+// The key-value store behind a table.
+template <typename K, typename V>
+struct Materialized {
+  // Store name, also the changelog's "<application.id>-<name>-changelog";
+  // empty: KSTREAM-AGGREGATE-STATE-STORE-<n>.
+  std::string name;
+  SerdePtr<K> key_serde;
+  SerdePtr<V> value_serde;
+  // RocksDB by default, as in Kafka Streams.
+  StoreType store_type = StoreType::kRocksDB;
+  // Without a changelog the store is not fault-tolerant: its data is lost
+  // with the state directory and does not move with its task.
+  bool logging_enabled = true;
+
+  static Materialized As(std::string name) {
+    Materialized m;
+    m.name = std::move(name);
+    return m;
+  }
+  static Materialized With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    Materialized m;
+    m.key_serde = std::move(key_serde);
+    m.value_serde = std::move(value_serde);
+    return m;
+  }
+  Materialized& WithStoreType(StoreType type) {
+    store_type = type;
+    return *this;
+  }
+};
+
+}  // namespace brook
+
+#endif  // BROOK_OPERATORS_OPTIONS_H_

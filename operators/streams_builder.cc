@@ -1,0 +1,15 @@
+#include "operators/streams_builder.h"
+
+#include "base/status_macros.h"
+
+namespace brook {
+
+absl::StatusOr<Topology> StreamsBuilder::Build() const {
+  BROOK_ASSIGN_OR_RETURN(
+      Topology topology,
+      graph_->Build({.fuse_stateless = options_.fuse_stateless}));
+  BROOK_RETURN_IF_ERROR(topology.Validate());
+  return topology;
+}
+
+}  // namespace brook

@@ -1,0 +1,203 @@
+// ChangelogReader against the real broker: where a restore ends when a
+// transaction is still open on the changelog, and what happens to a store
+// whose offset is outside the changelog. Only a broker has transaction
+// markers, a last stable offset below the high watermark, and a log start
+// offset that DeleteRecords moves; the fakes have none of these.
+#include "runtime/internal/changelog_reader.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+#include "kafka/admin.h"
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+#include "runtime/key_value_store.h"
+#include "runtime/serdes.h"
+#include "runtime/stores.h"
+#include "tests/testing/kafka_env.h"
+
+namespace brook::internal {
+namespace {
+
+using ::brook::testing::BaseConfig;
+using ::brook::testing::CreateTopic;
+using ::brook::testing::UniqueName;
+using S = std::string;
+using Table = KeyValueStore<S, S>;
+
+std::unique_ptr<Producer> TransactionalProducer(const std::string& id) {
+  ClientConfig config = BaseConfig();
+  config["transactional.id"] = id;
+  config["transaction.timeout.ms"] = "30000";
+  auto producer = Producer::Create(config);
+  EXPECT_TRUE(producer.ok()) << producer.status();
+  absl::Status init = (*producer)->InitTransactions(absl::Seconds(60));
+  EXPECT_TRUE(init.ok()) << init;
+  return *std::move(producer);
+}
+
+absl::Status SendIn(Producer& p, const std::string& topic,
+                    std::vector<std::pair<S, S>> records) {
+  for (auto& [k, v] : records) {
+    absl::Status s =
+        p.Send({.topic = topic, .partition = 0, .key = k, .value = v});
+    if (!s.ok()) return s;
+  }
+  return p.Flush(absl::Seconds(30));
+}
+
+class ChangelogReaderTest : public ::testing::Test {
+ protected:
+  ChangelogReaderTest() : topic_(UniqueName("changelog")), tp_{topic_, 0} {
+    CreateTopic(topic_, 1);
+    store_ = Stores::KeyValueStoreBuilder<S, S>(
+                 "table", Serdes::String(), Serdes::String(),
+                 StoreOptions{.persistent = false})
+                 ->Build(StoreContext{});
+    EXPECT_TRUE(store_->Open(::testing::TempDir()).ok());
+    table_ = dynamic_cast<Table*>(store_.get());
+    ClientConfig restore = BaseConfig();
+    restore["isolation.level"] = "read_committed";
+    restore["auto.offset.reset"] = "error";
+    ClientConfig end = BaseConfig();
+    end["isolation.level"] = "read_uncommitted";
+    auto restore_consumer = Consumer::Create(restore, nullptr);
+    auto end_consumer = Consumer::Create(end, nullptr);
+    EXPECT_TRUE(restore_consumer.ok() && end_consumer.ok());
+    reader_ = std::make_unique<ChangelogReader>(
+        *std::move(restore_consumer), *std::move(end_consumer), "test",
+        absl::Seconds(30), &stats_);
+  }
+  ~ChangelogReaderTest() override { store_->Close(); }
+
+  // Restores until the task finishes or `timeout` passes.
+  bool RestoreUntilDone(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      auto finished = reader_->Restore(1000);
+      EXPECT_TRUE(finished.ok()) << finished.status();
+      if (!finished.ok()) return false;
+      if (!finished->empty()) return true;
+    }
+    return false;
+  }
+
+  std::string Get(const S& key) {
+    auto v = table_->Get(key);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? v->value_or("<none>") : "<error>";
+  }
+
+  int64_t HighWatermark() {
+    ClientConfig c = BaseConfig();
+    c["isolation.level"] = "read_uncommitted";
+    auto uncommitted = Consumer::Create(c, nullptr);
+    auto marks = (*uncommitted)->QueryWatermarks(tp_, absl::Seconds(30));
+    EXPECT_TRUE(marks.ok()) << marks.status();
+    return marks.ok() ? marks->second : -1;
+  }
+
+  const std::string topic_;
+  const TopicPartition tp_;
+  const TaskId task_{0, 0};
+  std::unique_ptr<StateStore> store_;
+  Table* table_ = nullptr;
+  RestoreStats stats_;
+  std::unique_ptr<ChangelogReader> reader_;
+};
+
+// A transaction left open at offset 0 keeps the last stable offset at 0
+// while later committed transactions raise the high watermark. A restore
+// that ends at the LSO restores nothing and loses the committed records.
+TEST_F(ChangelogReaderTest, RestoreWaitsForAnOpenTransactionAndReachesTheEnd) {
+  auto open = TransactionalProducer(UniqueName("open"));
+  ASSERT_TRUE(open->BeginTransaction().ok());
+  ASSERT_TRUE(SendIn(*open, topic_, {{"a", "1"}}).ok());
+  auto committed = TransactionalProducer(UniqueName("committed"));
+  ASSERT_TRUE(committed->BeginTransaction().ok());
+  ASSERT_TRUE(SendIn(*committed, topic_, {{"b", "2"}, {"c", "3"}}).ok());
+  ASSERT_TRUE(committed->CommitTransaction(absl::Seconds(30)).ok());
+
+  auto restoring = reader_->Add(task_, {{store_.get(), tp_}});
+  ASSERT_TRUE(restoring.ok()) << restoring.status();
+  ASSERT_TRUE(*restoring)
+      << "the restore ended at the last stable offset, before b and c";
+  // Nothing past the open transaction is readable yet: not done.
+  EXPECT_FALSE(RestoreUntilDone(absl::Seconds(2)));
+  ASSERT_TRUE(open->CommitTransaction(absl::Seconds(30)).ok());
+  ASSERT_TRUE(RestoreUntilDone(absl::Seconds(30)));
+  EXPECT_EQ(Get("a"), "1");
+  EXPECT_EQ(Get("b"), "2");
+  EXPECT_EQ(Get("c"), "3");
+  EXPECT_EQ(store_->committed_offset(), HighWatermark());
+  EXPECT_EQ(stats_.stores_wiped.load(), 0);
+}
+
+TEST_F(ChangelogReaderTest, StoreAheadOfTheStableOffsetIsKeptNotWiped) {
+  auto open = TransactionalProducer(UniqueName("open"));
+  ASSERT_TRUE(open->BeginTransaction().ok());
+  ASSERT_TRUE(SendIn(*open, topic_, {{"a", "1"}}).ok());
+  auto committed = TransactionalProducer(UniqueName("committed"));
+  ASSERT_TRUE(committed->BeginTransaction().ok());
+  ASSERT_TRUE(SendIn(*committed, topic_, {{"b", "2"}}).ok());
+  ASSERT_TRUE(committed->CommitTransaction(absl::Seconds(30)).ok());
+  const int64_t end = HighWatermark();  // b at 1, its marker at 2
+  ASSERT_EQ(end, 3);
+  // The store is at the end already (it applied b when it committed it).
+  ASSERT_TRUE(store_->Restore({{"b", "2"}}, end).ok());
+
+  auto restoring = reader_->Add(task_, {{store_.get(), tp_}});
+  ASSERT_TRUE(restoring.ok()) << restoring.status();
+  EXPECT_FALSE(*restoring);
+  EXPECT_EQ(stats_.stores_wiped.load(), 0)
+      << "a store at the high watermark, past the LSO, was wiped";
+  EXPECT_EQ(Get("b"), "2");
+  EXPECT_EQ(store_->committed_offset(), end);
+  ASSERT_TRUE(open->AbortTransaction(absl::Seconds(30)).ok());
+}
+
+TEST_F(ChangelogReaderTest, OffsetBelowTheLogStartWipesAndRestoresInFull) {
+  auto producer = Producer::Create(BaseConfig());
+  ASSERT_TRUE(producer.ok());
+  std::vector<std::pair<S, S>> records;
+  for (int i = 0; i < 10; ++i) records.push_back({absl::StrCat("k", i), "v"});
+  ASSERT_TRUE(SendIn(**producer, topic_, records).ok());
+  auto admin = Admin::Create(BaseConfig());
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)->DeleteRecords({{tp_, 5}}, absl::Seconds(30)).ok());
+  // The store stopped at offset 2; offsets 2..4 are gone from the log.
+  ASSERT_TRUE(store_->Restore({{"stale", "x"}}, 2).ok());
+
+  auto restoring = reader_->Add(task_, {{store_.get(), tp_}});
+  ASSERT_TRUE(restoring.ok()) << restoring.status();
+  ASSERT_TRUE(*restoring);
+  EXPECT_EQ(stats_.stores_wiped.load(), 1)
+      << "an offset below the log start was clamped silently";
+  ASSERT_TRUE(RestoreUntilDone(absl::Seconds(30)));
+  EXPECT_EQ(Get("stale"), "<none>");
+  EXPECT_EQ(Get("k4"), "<none>");
+  EXPECT_EQ(Get("k5"), "v");
+  EXPECT_EQ(Get("k9"), "v");
+  EXPECT_EQ(store_->committed_offset(), 10);
+  EXPECT_EQ(stats_.records.load(), 5);
+}
+
+TEST_F(ChangelogReaderTest, OffsetPastTheEndWipesAndRestoresInFull) {
+  auto producer = Producer::Create(BaseConfig());
+  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE(SendIn(**producer, topic_, {{"k0", "v"}, {"k1", "v"}}).ok());
+  // The changelog was recreated or truncated behind the store's back.
+  ASSERT_TRUE(store_->Restore({{"stale", "x"}}, 50).ok());
+  auto restoring = reader_->Add(task_, {{store_.get(), tp_}});
+  ASSERT_TRUE(restoring.ok()) << restoring.status();
+  ASSERT_TRUE(*restoring);
+  EXPECT_EQ(stats_.stores_wiped.load(), 1);
+  ASSERT_TRUE(RestoreUntilDone(absl::Seconds(30)));
+  EXPECT_EQ(Get("stale"), "<none>");
+  EXPECT_EQ(Get("k1"), "v");
+  EXPECT_EQ(store_->committed_offset(), 2);
+}
+
+}  // namespace
+}  // namespace brook::internal
