@@ -14,6 +14,23 @@
 #include "runtime/internal/topology_plan.h"
 
 namespace brook {
+namespace {
+
+// The partition count of a topic another instance has just created (our
+// CreateTopic said it exists): the metadata may not show it yet, so
+// NotFound is retried for a while instead of failing the start.
+absl::StatusOr<int32_t> PartitionCountOfNewTopic(Admin& admin,
+                                                 const std::string& topic,
+                                                 absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::StatusOr<int32_t> n = admin.PartitionCount(topic, timeout);
+    if (!absl::IsNotFound(n.status()) || absl::Now() >= deadline) return n;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+}  // namespace
 
 using internal::StreamThread;
 
@@ -219,7 +236,7 @@ absl::Status KafkaStreams::EnsureInternalTopics(Admin& admin) {
         continue;
       }
       if (!absl::IsAlreadyExists(created)) return created;
-      existing = admin.PartitionCount(topic, timeout);  // another instance won
+      existing = PartitionCountOfNewTopic(admin, topic, timeout);
     }
     if (!existing.ok()) return existing.status();
     if (*existing != it->second) {
@@ -264,8 +281,7 @@ absl::Status KafkaStreams::EnsureChangelogTopics(Admin& admin) {
           continue;
         }
         if (!absl::IsAlreadyExists(created)) return created;
-        existing =
-            admin.PartitionCount(topic, timeout);  // another instance won
+        existing = PartitionCountOfNewTopic(admin, topic, timeout);
       }
       if (!existing.ok()) return existing.status();
       if (*existing != partitions) {

@@ -57,6 +57,16 @@ void RdKafkaProducer::DeliveryCallback(rd_kafka_t* rk,
   self->delivery_error_ = FromRespErr(
       msg->err, absl::StrCat("delivery to ", rd_kafka_topic_name(msg->rkt), "-",
                              msg->partition, " failed"));
+  if (!self->transactional_id_.empty()) {
+    // Inside a transaction a lost record (a message timeout after a long
+    // stall, say) can only be undone by aborting: the transaction is
+    // abortable whatever the delivery error was, as librdkafka's commit
+    // would also say.
+    self->delivery_error_ =
+        WithKafkaErrorCode(KafkaError(KafkaErrorClass::kAbortable,
+                                      self->delivery_error_.message()),
+                           KafkaErrorCode(self->delivery_error_));
+  }
 }
 
 std::string RdKafkaProducer::What(absl::string_view call) const {

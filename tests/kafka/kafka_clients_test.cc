@@ -396,5 +396,26 @@ TEST(ConsumerTest, PausedPartitionDeliversNothingUntilResumed) {
             (std::set<std::string>{"0-0", "0-1", "0-2", "0-3", "0-4"}));
 }
 
+TEST(TransactionTest, ALostRecordMakesTheTransactionAbortable) {
+  // A record that can never be delivered (its topic does not exist and is
+  // not auto-created) times out: inside a transaction that is an abortable
+  // error, not one that ends the caller.
+  ClientConfig config = BaseConfig();
+  config["transactional.id"] = UniqueName("lost-record");
+  config["transaction.timeout.ms"] = "10000";
+  config["message.timeout.ms"] = "2000";
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ASSERT_TRUE((*producer)->InitTransactions(absl::Seconds(60)).ok());
+  ASSERT_TRUE((*producer)->BeginTransaction().ok());
+  absl::Status sent = (*producer)->Send(
+      {.topic = UniqueName("no-such-topic"), .partition = 0, .value = "v"});
+  absl::Status flushed =
+      sent.ok() ? (*producer)->Flush(absl::Seconds(20)) : sent;
+  ASSERT_FALSE(flushed.ok()) << "the record was delivered";
+  EXPECT_TRUE(IsTransactionAbortable(flushed)) << flushed;
+  EXPECT_TRUE((*producer)->AbortTransaction(absl::Seconds(30)).ok());
+}
+
 }  // namespace
 }  // namespace brook
