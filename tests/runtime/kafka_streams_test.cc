@@ -17,6 +17,7 @@
 #include "kafka/consumer.h"
 #include "kafka/topic_reader.h"
 #include "runtime/serdes.h"
+#include "runtime/stores.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook {
@@ -182,6 +183,60 @@ TEST_F(KafkaStreamsTest, StartRejectsCoPartitionedTopicsWithUnequalCounts) {
   absl::Status s = (*app)->Start();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), absl::StrCat(other, "=3"))) << s;
+}
+
+TEST_F(KafkaStreamsTest, StartRejectsAChangelogWithTheWrongPartitionCount) {
+  CreateTopic(in_, 2);
+  CreateTopic(out_, 2);
+  // Left over from an earlier topology with another partition count.
+  CreateTopic(config_.application_id + "-counts-changelog", 3);
+  Topology t = PassThroughTopology(in_, out_);
+  t.AddStateStore(Stores::KeyValueStoreBuilder<S, int64_t>(
+                      "counts", Serdes::String(), Serdes::Int64()),
+                  {"pass"});
+  auto app = KafkaStreams::Create(t, config_);
+  ASSERT_TRUE(app.ok()) << app.status();
+  absl::Status s = (*app)->Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_TRUE(absl::StrContains(
+      s.message(), config_.application_id + "-counts-changelog' has 3"))
+      << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "needs 2")) << s;
+}
+
+TEST_F(KafkaStreamsTest, ASecondInstanceWithTheSameStaticIdFencesTheFirst) {
+  CreateTopic(in_, 1);
+  CreateTopic(out_, 1);
+  config_.group_instance_id = UniqueName("static");
+  auto first = KafkaStreams::Create(PassThroughTopology(in_, out_), config_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE((*first)->Start().ok());
+  const absl::Time running_by = absl::Now() + absl::Seconds(60);
+  while ((*first)->state() != KafkaStreams::State::kRunning &&
+         absl::Now() < running_by) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ((*first)->state(), KafkaStreams::State::kRunning);
+  // A misconfigured second instance reuses the static id.
+  StreamsConfig second_config = config_;
+  second_config.state_dir += "-second";
+  auto second =
+      KafkaStreams::Create(PassThroughTopology(in_, out_), second_config);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE((*second)->Start().ok());
+  const absl::Time fenced_by = absl::Now() + absl::Seconds(60);
+  while ((*first)->state() != KafkaStreams::State::kError &&
+         absl::Now() < fenced_by) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ((*first)->state(), KafkaStreams::State::kError)
+      << "the fenced static member kept running";
+  EXPECT_TRUE(
+      absl::StrContains((*first)->error().message(), "FENCED_INSTANCE_ID"))
+      << (*first)->error();
+  EXPECT_TRUE((*second)->Close(absl::Seconds(60)).ok());
+  EXPECT_TRUE((*first)->Close(absl::Seconds(60)).ok());
+  std::filesystem::remove_all(second_config.state_dir);
 }
 
 TEST_F(KafkaStreamsTest, ProcessingErrorStopsTheInstanceNamingTheRecord) {
