@@ -359,6 +359,12 @@ absl::Status StreamThread::HandleProducerError(const absl::Status& error) {
 }
 
 absl::Status StreamThread::Rejoin() {
+  // A stopping thread closes its consumer next: subscribing again right
+  // before rd_kafka_consumer_close() trips librdkafka 2.0.2's assertion
+  // "!rkcg->rkcg_subscription" in rd_kafka_cgrp_destroy_final (seen when
+  // SIGTERM arrived during a stall past max.poll.interval.ms, whose commit
+  // was then fenced). Leave the group as it is; Shutdown() closes it.
+  if (shutdown_requested_.load()) return absl::OkStatus();
   // Leaving and joining again gives this member a new generation and a
   // fresh assignment, from the group's committed offsets.
   BROOK_RETURN_IF_ERROR(consumer_->Unsubscribe());
