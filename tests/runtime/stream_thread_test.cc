@@ -857,7 +857,9 @@ TEST_F(TaskLifeCycleTest, AStoreBelowTheChangelogStartIsWipedAndRestored) {
   ASSERT_TRUE(StartRunning(&again));
   EXPECT_EQ(thread_->restore_stats().stores_wiped.load(), 1);
   EXPECT_EQ(again.count_at_init.value_or(-1), 6);
-  EXPECT_EQ(thread_->restore_stats().records.load(), 2);
+  // At least k=5 and k=6 from the log start; the 1 ms punctuator's "tick"
+  // writes add more, as many as ran before Stop() (timing-dependent).
+  EXPECT_GE(thread_->restore_stats().records.load(), 2);
 }
 
 TEST_F(TaskLifeCycleTest, ATaskDirectoryHeldBySiblingIsRetriedNotFatal) {
