@@ -8,8 +8,28 @@
 #include "base/status_macros.h"
 #include "kafka/admin.h"
 #include "kafka/consumer.h"
+#include "kafka/errors.h"
 
 namespace brook {
+namespace {
+
+// A topic created a moment ago may have no leader yet: librdkafka then
+// answers NOT_LEADER_FOR_PARTITION or LEADER_NOT_AVAILABLE. Retry such
+// retriable answers until the deadline.
+absl::StatusOr<std::pair<int64_t, int64_t>> Watermarks(
+    Consumer& consumer, const TopicPartition& partition, absl::Time deadline) {
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    absl::StatusOr<std::pair<int64_t, int64_t>> marks =
+        consumer.QueryWatermarks(partition, std::max(left, absl::Seconds(1)));
+    if (marks.ok() || !IsRetriable(marks.status()) || absl::Now() >= deadline) {
+      return marks;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
     const ClientConfig& config, const std::string& topic,
@@ -42,14 +62,14 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
   std::vector<int64_t> end(partitions, 0);
   for (int32_t p = 0; p < partitions; ++p) {
     BROOK_ASSIGN_OR_RETURN(auto marks,
-                           consumer->QueryWatermarks({topic, p}, timeout));
+                           Watermarks(*consumer, {topic, p}, deadline));
     while (log_end != nullptr && absl::Now() < stable_deadline) {
       BROOK_ASSIGN_OR_RETURN(auto log_marks,
-                             log_end->QueryWatermarks({topic, p}, timeout));
+                             Watermarks(*log_end, {topic, p}, deadline));
       if (marks.second >= log_marks.second) break;
       absl::SleepFor(absl::Milliseconds(20));
       BROOK_ASSIGN_OR_RETURN(marks,
-                             consumer->QueryWatermarks({topic, p}, timeout));
+                             Watermarks(*consumer, {topic, p}, deadline));
     }
     end[p] = marks.second;
     start.push_back({{topic, p}, marks.first});
