@@ -226,9 +226,20 @@ absl::Status KafkaStreams::EnsureInternalTopics(Admin& admin) {
     }
     absl::StatusOr<int32_t> existing = admin.PartitionCount(topic, timeout);
     if (absl::IsNotFound(existing.status())) {
+      // A repartition topic (one the topology reads) is purged up to the
+      // committed offsets, so it needs no time-based retention; short
+      // segments let the broker free what was purged. Kafka Streams' values;
+      // the topology's configs win.
+      std::map<std::string, std::string> configs;
+      if (plan_->RouteFor(topic).has_value()) {
+        configs = {{"cleanup.policy", "delete"},
+                   {"retention.ms", "-1"},
+                   {"segment.bytes", "52428800"},
+                   {"segment.ms", "600000"}};
+      }
+      for (const auto& [k, v] : options.configs) configs[k] = v;
       absl::Status created = admin.CreateTopic(
-          NewTopic{topic, it->second, config_.replication_factor,
-                   options.configs},
+          NewTopic{topic, it->second, config_.replication_factor, configs},
           timeout);
       if (created.ok()) {
         LOG(INFO) << "created internal topic " << topic << " (" << it->second
@@ -449,6 +460,8 @@ void KafkaStreams::ReapReplacedThreads() {
     retired_.rebalances += m.rebalances;
     retired_.task_migrations += m.task_migrations;
     retired_.producer_resets += m.producer_resets;
+    retired_.repartition_purges += m.repartition_purges;
+    retired_.repartition_purge_errors += m.repartition_purge_errors;
     retired_.max_poll_gap_ms =
         std::max(retired_.max_poll_gap_ms, m.max_poll_gap_ms);
     retired_.restored_records += m.restored_records;
@@ -504,6 +517,8 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
   m.rebalances = s.rebalances.load();
   m.task_migrations = s.task_migrations.load();
   m.producer_resets = s.producer_resets.load();
+  m.repartition_purges = t.repartition_purges();
+  m.repartition_purge_errors = t.repartition_purge_errors();
   m.max_poll_gap_ms = s.max_poll_gap_micros.load() / 1000.0;
   const internal::RestoreStats& r = t.restore_stats();
   m.restored_records = r.records.load();

@@ -75,6 +75,9 @@ struct StreamThreadMetrics {
   int64_t rebalances = 0;
   int64_t task_migrations = 0;
   int64_t producer_resets = 0;
+  // Deletions of consumed repartition records, and failed ones.
+  int64_t repartition_purges = 0;
+  int64_t repartition_purge_errors = 0;
   double max_poll_gap_ms = 0;  // longest time between two polls
   // Restore of state stores from their changelogs.
   int64_t restored_records = 0;

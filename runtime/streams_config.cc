@@ -50,6 +50,9 @@ absl::Status StreamsConfig::Validate() const {
   if (state_cleanup_delay < absl::ZeroDuration()) {
     return Invalid("state.cleanup.delay.ms", "must not be negative");
   }
+  if (repartition_purge_interval < absl::ZeroDuration()) {
+    return Invalid("repartition.purge.interval.ms", "must not be negative");
+  }
   if (rocksdb.memory_budget_bytes < (1 << 20)) {
     return Invalid("rocksdb.memory.budget.bytes", "must be at least 1 MiB");
   }

@@ -81,6 +81,11 @@ struct StreamsConfig {
   // owned for this long are deleted (their state moved elsewhere).
   absl::Duration state_cleanup_delay = absl::Minutes(10);
 
+  // repartition.purge.interval.ms: how often the consumed records of
+  // repartition topics are deleted (up to the committed offsets) after a
+  // commit. Zero purges after every commit.
+  absl::Duration repartition_purge_interval = absl::Seconds(30);
+
   // replication.factor of the changelog topics Brook creates; -1 takes the
   // broker's default.replication.factor.
   int16_t replication_factor = -1;

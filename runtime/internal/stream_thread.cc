@@ -119,6 +119,26 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       .default_timestamp_extractor = config.default_timestamp_extractor,
       .clock_ms = [] { return absl::ToUnixMillis(absl::Now()); },
   };
+  // Repartition topics: internal topics this topology reads. Their consumed
+  // records are deleted after commits (repartition.purge.interval.ms).
+  for (const auto& [topic, options] : thread->plan_->internal_topics()) {
+    if (thread->plan_->RouteFor(topic).has_value()) {
+      thread->repartition_topics_.insert(topic);
+    }
+  }
+  if (!thread->repartition_topics_.empty()) {
+    ClientConfig admin_config = {
+        {"bootstrap.servers", config.bootstrap_servers},
+        {"client.id", client_id + "-admin"},
+    };
+    for (const auto& [k, v] : config.admin_config) admin_config[k] = v;
+    thread->purger_ = std::make_unique<RepartitionPurger>(
+        [admin = thread->factory_.admin, admin_config] {
+          return admin(admin_config);
+        },
+        config.repartition_purge_interval, config.client_call_timeout,
+        thread->name_);
+  }
   return thread;
 }
 
@@ -286,6 +306,13 @@ absl::Status StreamThread::MaybeCommit(int64_t processed) {
 absl::Status StreamThread::CommitAll() {
   const absl::Time start = absl::Now();
   BROOK_RETURN_IF_ERROR(task_manager_->Commit());
+  if (purger_ != nullptr) {
+    std::vector<TopicPartitionOffset> repartition;
+    for (const TopicPartitionOffset& o : task_manager_->last_committed()) {
+      if (repartition_topics_.contains(o.tp.topic)) repartition.push_back(o);
+    }
+    if (!repartition.empty()) purger_->Offer(repartition);
+  }
   const int64_t micros = absl::ToInt64Microseconds(absl::Now() - start);
   stats_.commits.fetch_add(1, std::memory_order_relaxed);
   stats_.commit_micros_total.fetch_add(micros, std::memory_order_relaxed);

@@ -37,11 +37,13 @@
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 
 #include "kafka/consumer.h"
 #include "runtime/internal/changelog_reader.h"
 #include "runtime/internal/client_factory.h"
+#include "runtime/internal/repartition_purger.h"
 #include "runtime/internal/streams_producer.h"
 #include "runtime/internal/task_manager.h"
 #include "runtime/internal/topology_plan.h"
@@ -119,6 +121,13 @@ class StreamThread final : private RebalanceListener {
   }
   size_t num_tasks() const { return num_tasks_.load(); }
   const RestoreStats& restore_stats() const { return restore_stats_; }
+  // Successful and failed purges of consumed repartition records.
+  int64_t repartition_purges() const {
+    return purger_ == nullptr ? 0 : purger_->purges();
+  }
+  int64_t repartition_purge_errors() const {
+    return purger_ == nullptr ? 0 : purger_->errors();
+  }
 
  private:
   StreamThread(std::shared_ptr<const TopologyPlan> plan,
@@ -155,6 +164,10 @@ class StreamThread final : private RebalanceListener {
   std::unique_ptr<StreamsProducer> producer_;
   std::unique_ptr<ChangelogReader> restorer_;
   std::unique_ptr<TaskManager> task_manager_;
+  // Internal topics the topology reads, and what purges them; null when
+  // there are none.
+  absl::flat_hash_set<std::string> repartition_topics_;
+  std::unique_ptr<RepartitionPurger> purger_;
   TaskOptions task_options_;
   // Input buffered by every thread of the process (input.buffer.max.bytes).
   std::shared_ptr<std::atomic<int64_t>> buffered_bytes_;

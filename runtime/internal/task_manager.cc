@@ -304,6 +304,7 @@ absl::Status TaskManager::Commit() {
     BROOK_RETURN_IF_ERROR(task->CommitStores(delivered));
     task->MarkCommitted();
   }
+  last_committed_ = std::move(offsets);
   return absl::OkStatus();
 }
 

@@ -83,6 +83,10 @@ class TaskManager {
   // exactly-once, else flush and commit through the consumer. Errors are
   // returned unhandled (the thread decides: abort, migrate or die).
   absl::Status Commit();
+  // The input offsets of the last successful Commit().
+  const std::vector<TopicPartitionOffset>& last_committed() const {
+    return last_committed_;
+  }
   bool commit_needed() const;
   bool commit_requested() const;
 
@@ -114,6 +118,7 @@ class TaskManager {
   std::map<TaskId, std::unique_ptr<StreamTask>> tasks_;
   absl::flat_hash_map<TopicPartition, StreamTask*> task_by_partition_;
   absl::flat_hash_set<TopicPartition> paused_;
+  std::vector<TopicPartitionOffset> last_committed_;
   size_t next_task_ = 0;  // round-robin start
   // When each created task first failed to initialise (transiently).
   std::map<TaskId, absl::Time> init_failing_since_;

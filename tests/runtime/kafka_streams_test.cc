@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,7 @@
 #include "gtest/gtest.h"
 
 #include "kafka/consumer.h"
+#include "kafka/producer.h"
 #include "kafka/topic_reader.h"
 #include "runtime/serdes.h"
 #include "runtime/stores.h"
@@ -141,6 +143,72 @@ TEST_F(KafkaStreamsTest, ExactlyOncePassThroughWithTwoThreads) {
   EXPECT_EQ(check.records, 4000) << check.ToString();
   EXPECT_EQ(check.duplicates, 0) << check.ToString();
   EXPECT_EQ(check.missing, 0) << check.ToString();
+}
+
+// Where Java's default partitioner puts each key: toPositive(murmur2(key
+// bytes)) % partitions, computed with kafka-clients 3.9.1's
+// org.apache.kafka.common.utils.Utils in jshell. A Brook sink must agree, or
+// co-partitioning with topics written by Java services breaks.
+struct JavaPartitions {
+  const char* key;
+  int32_t of_12;
+  int32_t of_100;
+};
+constexpr JavaPartitions kJavaPartitions[] = {
+    {"", 9, 81},
+    {"a", 4, 24},
+    {"key-0", 1, 41},
+    {"key-1", 0, 40},
+    {"key-2", 2, 2},
+    {"user-42", 4, 60},
+    {"hello world", 7, 59},
+    {"Brook", 11, 19},
+    {"\xc3\xa9t\xc3\xa9", 1, 73},
+    {"0123456789abcdef0123456789", 11, 19},
+};
+
+TEST_F(KafkaStreamsTest, SinkPartitionsKeysAsJavasDefaultPartitioner) {
+  const std::string out100 = UniqueName("ks-out100");
+  CreateTopic(in_, 1);
+  CreateTopic(out_, 12);
+  CreateTopic(out100, 100);
+  {
+    auto producer = Producer::Create(BaseConfig());
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    for (const JavaPartitions& j : kJavaPartitions) {
+      ASSERT_TRUE(
+          (*producer)
+              ->Send({.topic = in_, .partition = 0, .key = j.key, .value = "v"})
+              .ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
+  }
+  Topology t;
+  t.AddSource<S, S>("in", {in_}, Serdes::String(), Serdes::String())
+      .AddSink<S, S>("out12", out_, Serdes::String(), Serdes::String(), {"in"})
+      .AddSink<S, S>("out100", out100, Serdes::String(), Serdes::String(),
+                     {"in"});
+  auto app = KafkaStreams::Create(std::move(t), config_);
+  ASSERT_TRUE(app.ok()) << app.status();
+  ASSERT_TRUE((*app)->Start().ok());
+  ASSERT_TRUE(
+      WaitForCommitted(1, std::size(kJavaPartitions), absl::Seconds(60)));
+  ASSERT_TRUE((*app)->Close(absl::Seconds(60)).ok());
+
+  for (const auto& [topic, of_100] :
+       {std::pair{out_, false}, std::pair{out100, true}}) {
+    auto out = ReadTopic(BaseConfig(), topic, IsolationLevel::kReadCommitted,
+                         absl::Seconds(60));
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_EQ(out->size(), std::size(kJavaPartitions)) << topic;
+    std::map<std::string, int32_t> got;
+    for (const ConsumerRecord& r : *out)
+      got[r.key.value_or("<null>")] = r.partition;
+    for (const JavaPartitions& j : kJavaPartitions) {
+      EXPECT_EQ(got[j.key], of_100 ? j.of_100 : j.of_12)
+          << "key '" << j.key << "' in " << topic;
+    }
+  }
 }
 
 TEST_F(KafkaStreamsTest, AtLeastOncePassThrough) {
