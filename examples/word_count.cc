@@ -6,9 +6,15 @@
 // until SIGTERM or SIGINT; then it commits and leaves the group.
 //
 // With no --input_topic it creates "<application_id>-lines" and writes
-// --demo_lines demo lines to it; with no --output_topic it writes to
-// "<application_id>-counts". A missing output topic is created with the
-// input's partition count.
+// --demo_lines demo lines to it (or the lines of --input_file); with no
+// --output_topic it writes to "<application_id>-counts". A missing output
+// topic is created with the input's partition count.
+//
+// --until_done (with generated input only; scripts/demo uses it) stops once
+// every word it wrote has its count committed, then reads the output back
+// with read_committed, checks it against a count made here from the input
+// (each word's updates run 1..n; n is the word's occurrences) and prints the
+// top words. It exits 1 if anything is missing, doubled or wrong.
 //
 //   build/examples/word_count --bootstrap_servers=127.0.0.1:9092
 //   kafka-console-consumer.sh --topic brook-word-count-counts --from-beginning
@@ -18,10 +24,15 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -34,6 +45,7 @@
 #include "base/status_macros.h"
 #include "kafka/admin.h"
 #include "kafka/producer.h"
+#include "kafka/topic_reader.h"
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
@@ -50,6 +62,14 @@ ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
 ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
 ABSL_FLAG(int64_t, demo_lines, 1000,
           "demo lines to write without --input_topic");
+ABSL_FLAG(std::string, input_file, "",
+          "without --input_topic: write this file's lines as the input "
+          "instead of the demo lines");
+ABSL_FLAG(bool, until_done, false,
+          "without --input_topic: stop when every word written is counted, "
+          "verify the output read back with read_committed, print the top "
+          "words");
+ABSL_FLAG(int32_t, top, 10, "words printed by --until_done");
 ABSL_FLAG(int64_t, session_timeout_ms, 45000,
           "session.timeout.ms: how long a crashed instance keeps its tasks");
 
@@ -95,8 +115,8 @@ absl::Status EnsureTopic(Admin& admin, const S& topic, int32_t partitions) {
   return absl::IsAlreadyExists(s) ? absl::OkStatus() : s;
 }
 
-absl::Status WriteDemoLines(const ClientConfig& config, const S& topic,
-                            int64_t n) {
+// The demo input: --input_file's lines, else --demo_lines built-in ones.
+absl::StatusOr<std::vector<S>> DemoLines() {
   static const char* const kLines[] = {
       "all streams flow to the sea",
       "the sea is not full",
@@ -104,14 +124,104 @@ absl::Status WriteDemoLines(const ClientConfig& config, const S& topic,
       "a table is the latest fact per key",
       "exactly once means once",
   };
+  std::vector<S> lines;
+  if (const S file = absl::GetFlag(FLAGS_input_file); !file.empty()) {
+    std::ifstream in(file);
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("--input_file: cannot read '", file, "'"));
+    }
+    for (S line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+  for (int64_t i = 0; i < absl::GetFlag(FLAGS_demo_lines); ++i) {
+    lines.push_back(kLines[i % std::size(kLines)]);
+  }
+  return lines;
+}
+
+absl::Status WriteLines(const ClientConfig& config, const S& topic,
+                        const std::vector<S>& lines) {
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer,
                          Producer::Create(config));
-  for (int64_t i = 0; i < n; ++i) {
-    BROOK_RETURN_IF_ERROR(producer->Send(
-        {.topic = topic, .value = kLines[i % std::size(kLines)]}));
+  for (const S& line : lines) {
+    BROOK_RETURN_IF_ERROR(producer->Send({.topic = topic, .value = line}));
   }
   BROOK_RETURN_IF_ERROR(producer->Flush(absl::Seconds(60)));
-  std::cerr << "word_count: wrote " << n << " demo lines to " << topic << "\n";
+  std::cerr << "word_count: wrote " << lines.size() << " lines to " << topic
+            << "\n";
+  return absl::OkStatus();
+}
+
+// Decodes Kafka's LongSerializer format.
+absl::StatusOr<int64_t> DecodeCount(const ConsumerRecord& r) {
+  if (!r.value.has_value() || r.value->size() != 8) {
+    return absl::DataLossError(absl::StrCat("output record at ", r.topic, "-",
+                                            r.partition, "@", r.offset,
+                                            " is not an 8-byte count"));
+  }
+  uint64_t v = 0;
+  for (unsigned char c : *r.value) v = (v << 8) | c;
+  return static_cast<int64_t>(v);
+}
+
+// --until_done: waits until the output holds one committed update per word
+// occurrence, then checks each word's updates against `expected` and prints
+// the top words.
+absl::Status VerifyAndPrintTop(const ClientConfig& client, const S& output,
+                               const std::map<S, int64_t>& expected,
+                               int64_t total, const std::atomic<bool>& stop) {
+  std::vector<ConsumerRecord> records;
+  const absl::Time deadline = absl::Now() + absl::Minutes(5);
+  while (true) {
+    BROOK_ASSIGN_OR_RETURN(
+        records, ReadTopic(client, output, IsolationLevel::kReadCommitted,
+                           absl::Seconds(60)));
+    if (static_cast<int64_t>(records.size()) >= total) break;
+    if (stop.load() || absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("only ", records.size(), " of ", total,
+                       " word counts were committed to ", output));
+    }
+    absl::SleepFor(absl::Seconds(1));
+  }
+  // Per word, the updates in offset order (one word, one partition).
+  std::sort(records.begin(), records.end(),
+            [](const ConsumerRecord& a, const ConsumerRecord& b) {
+              return std::tie(a.partition, a.offset) <
+                     std::tie(b.partition, b.offset);
+            });
+  std::map<S, int64_t> last;
+  int64_t problems = 0;
+  for (const ConsumerRecord& r : records) {
+    BROOK_ASSIGN_OR_RETURN(int64_t count, DecodeCount(r));
+    const S word = r.key.value_or("");
+    int64_t& seen = last[word];
+    if (count != seen + 1 && ++problems <= 5) {
+      std::cerr << "word_count: '" << word << "' went from " << seen << " to "
+                << count << " at " << r.partition << "@" << r.offset << "\n";
+    }
+    seen = count;
+  }
+  if (last != expected) ++problems;
+  std::vector<std::pair<int64_t, S>> top;
+  for (const auto& [word, n] : last) top.push_back({-n, word});
+  std::sort(top.begin(), top.end());
+  std::cout << "top words in " << output
+            << " (read back with read_committed):\n";
+  for (int i = 0; i < absl::GetFlag(FLAGS_top) && i < (int)top.size(); ++i) {
+    std::cout << "  " << -top[i].first << "\t" << top[i].second << "\n";
+  }
+  std::cout << "verified " << records.size() << " count updates for "
+            << last.size() << " distinct words against the input: "
+            << (problems == 0 ? "every word counted 1..n exactly once"
+                              : "MISMATCH")
+            << "\n";
+  if (problems != 0) {
+    return absl::DataLossError(absl::StrCat("the counts in ", output,
+                                            " do not match the input (",
+                                            problems, " problems)"));
+  }
   return absl::OkStatus();
 }
 
@@ -130,11 +240,23 @@ absl::Status Run() {
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin, Admin::Create(client));
   int32_t partitions = absl::GetFlag(FLAGS_partitions);
+  const bool until_done = absl::GetFlag(FLAGS_until_done);
+  std::map<S, int64_t> expected;  // occurrences per word written
+  int64_t total = 0;
   if (input.empty()) {
     input = app + "-lines";
     BROOK_RETURN_IF_ERROR(EnsureTopic(*admin, input, partitions));
-    BROOK_RETURN_IF_ERROR(
-        WriteDemoLines(client, input, absl::GetFlag(FLAGS_demo_lines)));
+    BROOK_ASSIGN_OR_RETURN(std::vector<S> lines, DemoLines());
+    BROOK_RETURN_IF_ERROR(WriteLines(client, input, lines));
+    for (const S& line : lines) {
+      for (S& w : Words(line)) {
+        ++expected[std::move(w)];
+        ++total;
+      }
+    }
+  } else if (until_done) {
+    return absl::InvalidArgumentError(
+        "--until_done needs generated input: leave --input_topic empty");
   } else {
     BROOK_ASSIGN_OR_RETURN(partitions,
                            admin->PartitionCount(input, absl::Seconds(30)));
@@ -159,6 +281,26 @@ absl::Status Run() {
   BROOK_RETURN_IF_ERROR(streams->Start());
   std::cerr << "word_count: counting words of " << input << " into " << output
             << "; stop with Ctrl-C\n";
+  if (until_done) {
+    // The check runs while the instance counts; a failed instance ends it.
+    std::atomic<bool> stop{false};
+    absl::Status verified;
+    std::thread checker([&] {
+      verified = VerifyAndPrintTop(client, output, expected, total, stop);
+      g_stop.store(true);
+    });
+    while (!g_stop.load() && streams->state() != KafkaStreams::State::kError) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    stop.store(true);
+    checker.join();
+    absl::Status closed = streams->Close(absl::Seconds(30));
+    if (streams->state() == KafkaStreams::State::kError) {
+      return streams->error();
+    }
+    BROOK_RETURN_IF_ERROR(verified);
+    return closed;
+  }
   while (!g_stop.load() && streams->state() != KafkaStreams::State::kError) {
     absl::SleepFor(absl::Milliseconds(100));
   }
