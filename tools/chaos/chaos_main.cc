@@ -35,8 +35,12 @@ ABSL_FLAG(std::string, state_root, "",
 ABSL_FLAG(std::string, log_dir, "", "logs (default <state_root>/logs)");
 ABSL_FLAG(std::vector<std::string>, faults,
           std::vector<std::string>({"kill9", "term", "zombie", "storm",
-                                    "broker_kill9", "broker_pause"}),
-          "fault kinds to inject");
+                                    "broker_kill9", "broker_pause",
+                                    "partition"}),
+          "fault kinds to inject (partition needs root and iptables; "
+          "without them it is left out and the run says why)");
+ABSL_FLAG(double, partition_seconds, 12,
+          "how long a partitioned instance is cut off from the broker");
 ABSL_FLAG(double, warmup_seconds, 10, "before the first fault");
 ABSL_FLAG(double, min_gap_seconds, 3, "least gap between faults");
 ABSL_FLAG(double, max_gap_seconds, 15, "largest gap between faults");
@@ -69,7 +73,8 @@ bool ParseFaults(const std::vector<std::string>& names,
       {"zombie", Fault::kZombie},
       {"storm", Fault::kRebalanceStorm},
       {"broker_kill9", Fault::kBrokerKill9},
-      {"broker_pause", Fault::kBrokerPause}};
+      {"broker_pause", Fault::kBrokerPause},
+      {"partition", Fault::kPartition}};
   for (const std::string& name : names) {
     bool found = false;
     for (const auto& [n, f] : kNames) {
@@ -81,7 +86,7 @@ bool ParseFaults(const std::vector<std::string>& names,
     if (!found) {
       std::cerr << "brook_chaos: unknown fault '" << name
                 << "' in --faults (kill9, term, zombie, storm, broker_kill9, "
-                   "broker_pause)\n";
+                   "broker_pause, partition)\n";
       return false;
     }
   }
@@ -120,6 +125,7 @@ int main(int argc, char** argv) {
   o.broker_down = Seconds(FLAGS_broker_down_seconds);
   o.broker_pause = Seconds(FLAGS_broker_pause_seconds);
   o.drain_timeout = Seconds(FLAGS_drain_seconds);
+  o.partition = Seconds(FLAGS_partition_seconds);
   o.faults.clear();
   if (!ParseFaults(absl::GetFlag(FLAGS_faults), o.faults)) return 2;
   if (o.instances < 1 || o.keys < 1 || o.rate <= 0 || o.min_gap > o.max_gap) {

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -71,6 +72,8 @@ const char* FaultName(Fault fault) {
       return "broker kill -9";
     case Fault::kBrokerPause:
       return "broker SIGSTOP";
+    case Fault::kPartition:
+      return "instance partitioned";
   }
   return "?";
 }
@@ -111,6 +114,7 @@ Harness::~Harness() {
   for (auto& i : instances_) {
     if (i->process != nullptr) i->process->Kill(SIGKILL);
   }
+  HealAll();
   if (own_broker_) StopBroker();
 }
 
@@ -178,15 +182,22 @@ void Harness::StartInstance(Instance& instance) {
   ++instance.starts;
   AppendLine(instance.log, absl::StrCat("== chaos: start #", instance.starts,
                                         " at ", absl::FormatTime(absl::Now())));
-  instance.process = std::make_unique<testing::ChildProcess>(
-      std::vector<std::string>{
-          options_.app, absl::StrCat("--bootstrap_servers=", bootstrap_),
-          absl::StrCat("--application_id=", application_id_),
-          absl::StrCat("--input_topic=", input_topic_),
-          absl::StrCat("--output_topic=", output_topic_),
-          absl::StrCat("--state_dir=", instance.state_dir),
-          absl::StrCat("--threads=", options_.threads)},
-      instance.log);
+  std::vector<std::string> args;
+  if (instance.gid != 0) {
+    // setpriv execs the app, so the child's pid is the app's.
+    args = {setpriv_, absl::StrCat("--regid=", instance.gid), "--clear-groups"};
+  }
+  for (std::string arg :
+       {options_.app, absl::StrCat("--bootstrap_servers=", bootstrap_),
+        absl::StrCat("--application_id=", application_id_),
+        absl::StrCat("--input_topic=", input_topic_),
+        absl::StrCat("--output_topic=", output_topic_),
+        absl::StrCat("--state_dir=", instance.state_dir),
+        absl::StrCat("--threads=", options_.threads)}) {
+    args.push_back(std::move(arg));
+  }
+  instance.process =
+      std::make_unique<testing::ChildProcess>(std::move(args), instance.log);
   if (!instance.process->started()) {
     AddE7(absl::StrCat("instance ", instance.index, " could not be started"));
     instance.process.reset();
@@ -273,6 +284,48 @@ void Harness::RebalanceStorm() {
   StopInstance(extra, SIGTERM);
 }
 
+std::string Harness::PreparePartitions() {
+  if (geteuid() != 0) return "not root";
+  if (std::system("iptables -w -L OUTPUT -n >/dev/null 2>&1") != 0) {
+    return "iptables is missing or refused (apt-get install iptables)";
+  }
+  if (bootstrap_.rfind(':') == std::string::npos) {
+    return absl::StrCat("no port in '", bootstrap_, "'");
+  }
+  for (const char* path : {"/usr/bin/setpriv", "/bin/setpriv"}) {
+    if (access(path, X_OK) == 0) {
+      setpriv_ = path;
+      break;
+    }
+  }
+  if (setpriv_.empty()) return "setpriv (util-linux) is missing";
+  // Each instance runs with a group id of its own (still as root, so files
+  // are no matter); the owner match drops that group's packets.
+  for (auto& instance : instances_) instance->gid = 61000 + instance->index;
+  return "";
+}
+
+absl::Status Harness::SetPartition(const Instance& instance, bool cut) {
+  const std::string port = bootstrap_.substr(bootstrap_.rfind(':') + 1);
+  const std::string rule = absl::StrCat(
+      "iptables -w ", cut ? "-I" : "-D", " OUTPUT -o lo -p tcp --dport ", port,
+      " -m owner --gid-owner ", instance.gid,
+      " -m comment --comment brook-chaos -j DROP >/dev/null 2>&1");
+  if (std::system(rule.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("failed: ", rule));
+  }
+  return absl::OkStatus();
+}
+
+void Harness::HealAll() {
+  if (!partitions_) return;
+  for (const auto& instance : instances_) {
+    // Delete until none is left (a rule added twice, or after a crash).
+    for (int i = 0; i < 10 && SetPartition(*instance, false).ok(); ++i) {
+    }
+  }
+}
+
 void Harness::Inject(Fault fault) {
   ++injected_[fault];
   Note(absl::StrCat("injecting ", FaultName(fault)));
@@ -319,6 +372,19 @@ void Harness::Inject(Fault fault) {
       if (pid > 0) kill(pid, SIGSTOP);
       Pause(options_.broker_pause);
       if (pid > 0) kill(pid, SIGCONT);
+      break;
+    }
+    case Fault::kPartition: {
+      Instance& instance = Pick();
+      if (absl::Status s = SetPartition(instance, true); !s.ok()) {
+        Note(absl::StrCat("  partition not set: ", s.ToString()));
+        break;
+      }
+      Pause(options_.partition);
+      if (absl::Status s = SetPartition(instance, false); !s.ok()) {
+        Note(absl::StrCat("  partition not healed: ", s.ToString()));
+        HealAll();
+      }
       break;
     }
   }
@@ -403,6 +469,16 @@ absl::StatusOr<RunSummary> Harness::Run() {
     std::filesystem::create_directories(instance->state_dir);
     instances_.push_back(std::move(instance));
   }
+  if (std::find(options_.faults.begin(), options_.faults.end(),
+                Fault::kPartition) != options_.faults.end()) {
+    const std::string why_not = PreparePartitions();
+    partitions_ = why_not.empty();
+    Note(partitions_ ? "network partitions: on (each instance runs with a "
+                       "group id of its own; iptables drops its packets to "
+                       "the broker)"
+                     : absl::StrCat("network partitions: off (", why_not, ")"));
+    HealAll();
+  }
   for (int i = 0; i < options_.instances; ++i) StartInstance(*instances_[i]);
 
   Feeder feeder({.config = base,
@@ -423,6 +499,9 @@ absl::StatusOr<RunSummary> Harness::Run() {
     std::erase_if(kinds, [](Fault f) {
       return f == Fault::kBrokerKill9 || f == Fault::kBrokerPause;
     });
+  }
+  if (!partitions_) {
+    std::erase_if(kinds, [](Fault f) { return f == Fault::kPartition; });
   }
   std::vector<Fault> plan = kinds;
   std::shuffle(plan.begin(), plan.end(), rng_);

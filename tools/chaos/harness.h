@@ -29,8 +29,10 @@ enum class Fault {
   kRebalanceStorm,  // instances leaving and joining every few seconds
   kBrokerKill9,     // kill -9 of the broker, restart on the same port
   kBrokerPause,     // SIGSTOP of the broker beyond the request timeout
+  kPartition,       // an instance cut off from the broker (iptables), then
+                    // healed: a zombie that keeps running
 };
-inline constexpr int kFaultKinds = 6;
+inline constexpr int kFaultKinds = 7;
 const char* FaultName(Fault fault);
 
 struct HarnessOptions {
@@ -58,11 +60,18 @@ struct HarnessOptions {
   absl::Duration broker_down = absl::Seconds(3);
   // librdkafka's request.timeout.ms default is 30 s.
   absl::Duration broker_pause = absl::Seconds(35);
+  // Longer than count_app's session timeout, so the group moves the cut-off
+  // instance's tasks while it still runs.
+  absl::Duration partition = absl::Seconds(12);
   absl::Duration drain_timeout = absl::Minutes(3);
   // Faults the run may inject. Broker faults need an own broker.
+  // Partitions need root and iptables (the instances then run with group
+  // ids of their own, whose packets to the broker are dropped); without
+  // them the run says so and leaves that fault out.
   std::vector<Fault> faults = {Fault::kKill9,       Fault::kTerm,
                                Fault::kZombie,      Fault::kRebalanceStorm,
-                               Fault::kBrokerKill9, Fault::kBrokerPause};
+                               Fault::kBrokerKill9, Fault::kBrokerPause,
+                               Fault::kPartition};
 };
 
 struct RunSummary {
@@ -91,6 +100,7 @@ class Harness {
     std::string log;
     std::unique_ptr<testing::ChildProcess> process;
     int starts = 0;
+    int gid = 0;  // runs with this group id when partitions are possible
   };
 
   absl::Status StartBroker();
@@ -112,6 +122,15 @@ class Harness {
   // timeline to read the instance logs against.
   void Note(const std::string& line);
 
+  // Can instances be cut off from the broker? Empty if so, else why not.
+  // If so, gives each instance a group id of its own.
+  std::string PreparePartitions();
+  // Adds (cut) or deletes the rule that drops `instance`'s packets to the
+  // broker's port.
+  absl::Status SetPartition(const Instance& instance, bool cut);
+  // Deletes every partition rule this run may have left.
+  void HealAll();
+
   void Inject(Fault fault);
   void RebalanceStorm();
   // Waits until the group's offsets cover the committed input.
@@ -129,6 +148,8 @@ class Harness {
   std::vector<std::unique_ptr<Instance>> instances_;  // [K] joins in storms
   std::vector<Violation> e7_;
   std::map<Fault, int> injected_;
+  bool partitions_ = false;
+  std::string setpriv_;  // its path, when partitions are on
 };
 
 }  // namespace brook::chaos
