@@ -99,8 +99,8 @@ class KStream {
       R kv = internal::CallKeyValue<K, V>(mapper, r);
       Record<K2, V2> out{internal::ToOptional(std::move(kv.first)),
                          internal::ToOptional(std::move(kv.second)),
-                         r.timestamp_ms, r.headers};
-      return next(&out);
+                         r.timestamp_ms, internal::TakeHeaders(r, next)};
+      return next.Temporary(&out);
     };
     return Then<K2, V2>(graph_->NameOr(named.name, "KSTREAM-MAP-"),
                         std::move(step), KeyChange::kMayChange);
@@ -121,11 +121,12 @@ class KStream {
       if (!internal::CanCallValueOrKeyValue<K, V, F>(r)) {
         return absl::OkStatus();
       }
-      Record<K, V2> out{
-          r.key,
-          internal::ToOptional(internal::CallValueOrKeyValue<K, V>(mapper, r)),
-          r.timestamp_ms, r.headers};
-      return next(&out);
+      // The mapper may read the key: call it before the key is taken.
+      std::optional<V2> value =
+          internal::ToOptional(internal::CallValueOrKeyValue<K, V>(mapper, r));
+      Record<K, V2> out{internal::TakeKey(r, next), std::move(value),
+                        r.timestamp_ms, internal::TakeHeaders(r, next)};
+      return next.Temporary(&out);
     };
     return Then<K, V2>(graph_->NameOr(named.name, "KSTREAM-MAPVALUES-"),
                        std::move(step), KeyChange::kKeeps);
@@ -153,8 +154,8 @@ class KStream {
       for (auto& kv : many) {
         Record<K2, V2> out{internal::ToOptional(std::move(kv.first)),
                            internal::ToOptional(std::move(kv.second)),
-                           r.timestamp_ms, r.headers};
-        BROOK_RETURN_IF_ERROR(next(&out));
+                           r.timestamp_ms, internal::CopyHeaders(r)};
+        BROOK_RETURN_IF_ERROR(next.Temporary(&out));
       }
       return absl::OkStatus();
     };
@@ -181,8 +182,8 @@ class KStream {
       R many = internal::CallValueOrKeyValue<K, V>(mapper, r);
       for (auto& v : many) {
         Record<K, V2> out{r.key, internal::ToOptional(std::move(v)),
-                          r.timestamp_ms, r.headers};
-        BROOK_RETURN_IF_ERROR(next(&out));
+                          r.timestamp_ms, internal::CopyHeaders(r)};
+        BROOK_RETURN_IF_ERROR(next.Temporary(&out));
       }
       return absl::OkStatus();
     };
@@ -214,7 +215,7 @@ class KStream {
       if (internal::CanCallKeyValue<K, V, F>(r)) {
         internal::CallKeyValue<K, V>(action, r);
       }
-      return next(in);
+      return next.Pass(in);
     };
     return Then<K, V>(graph_->NameOr(named.name, "KSTREAM-PEEK-"),
                       std::move(step), KeyChange::kKeeps);
@@ -387,7 +388,7 @@ class KStream {
       if (!internal::CanCallKeyValue<K, V, P>(r)) return absl::OkStatus();
       if (static_cast<bool>(internal::CallKeyValue<K, V>(predicate, r)) ==
           kKeepIf) {
-        return next(in);
+        return next.Pass(in);
       }
       return absl::OkStatus();
     };
@@ -400,10 +401,12 @@ class KStream {
     return [selector](const void* in, const internal::Next& next) mutable {
       const auto& r = *static_cast<const Record<K, V>*>(in);
       if (!internal::CanCallKeyValue<K, V, F>(r)) return absl::OkStatus();
-      Record<K2, V> out{
-          internal::ToOptional(internal::CallKeyValue<K, V>(selector, r)),
-          r.value, r.timestamp_ms, r.headers};
-      return next(&out);
+      // The selector reads the value: call it before the value is taken.
+      std::optional<K2> key =
+          internal::ToOptional(internal::CallKeyValue<K, V>(selector, r));
+      Record<K2, V> out{std::move(key), internal::TakeValue(r, next),
+                        r.timestamp_ms, internal::TakeHeaders(r, next)};
+      return next.Temporary(&out);
     };
   }
 
