@@ -1,0 +1,350 @@
+// dsl_bench: DSL pipelines end to end on a real broker, variants alternated
+// in one run, each with a fresh application.id in this process. Reports
+// records/s and the process's CPU per record as medians, and their ratios.
+// The clock starts at Start() and stops when every sub-topology has
+// processed every record and Close() has committed them. CPU is this
+// process's user+system time over the same window: Brook, librdkafka's
+// threads, RocksDB; not the broker. After each run the output is read back
+// with read_committed and must hold exactly the expected records (EOS) or
+// at least them (ALOS).
+//
+// --workload=word_count (default): lines -> words -> repartition -> count
+//   in RocksDB -> output, under exactly-once and at-least-once. The input
+//   is --lines lines of --words_per_line words from a vocabulary of
+//   --vocabulary words, so lines x words_per_line count updates.
+// --workload=chain: what fusion costs for real. --lines records pass
+//   through five stateless operators (filter, mapValues, filter, mapValues,
+//   peek) under exactly-once, written with the DSL (fused, and one node
+//   per operator) and hand-written as one processor (the bench/fusion_bench
+//   chain, with Kafka, serdes and transactions around it).
+//
+//   build/bench/dsl_bench --bootstrap_servers=$(scripts/kafka bootstrap)
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "kafka/admin.h"
+#include "kafka/producer.h"
+#include "kafka/topic_reader.h"
+#include "operators/streams_builder.h"
+#include "runtime/kafka_streams.h"
+
+ABSL_FLAG(std::string, workload, "word_count", "word_count or chain");
+ABSL_FLAG(std::string, bootstrap_servers, "",
+          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
+ABSL_FLAG(int64_t, lines, 200000, "input lines");
+ABSL_FLAG(int32_t, words_per_line, 5, "words per line");
+ABSL_FLAG(int32_t, vocabulary, 10000, "distinct words");
+ABSL_FLAG(int32_t, partitions, 6, "partitions of the input");
+ABSL_FLAG(int32_t, repetitions, 3, "runs per guarantee, alternated");
+ABSL_FLAG(int64_t, commit_interval_ms, 100, "commit.interval.ms");
+ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
+ABSL_FLAG(std::string, state_dir, "/tmp/brook-dsl-bench", "state.dir");
+
+namespace brook {
+namespace {
+
+using S = std::string;
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec / 1e6;
+}
+
+absl::StatusOr<Topology> WordCount(const S& input, const S& output) {
+  StreamsBuilder builder;
+  builder.Stream<S, S>(input)
+      .FlatMapValues([](const S& line) {
+        return std::vector<S>(absl::StrSplit(line, ' ', absl::SkipEmpty()));
+      })
+      .GroupBy([](const std::optional<S>&, const S& word) { return word; })
+      .Count(Materialized<S, int64_t>::As("counts"))
+      .ToStream()
+      .To(output);
+  return builder.Build();
+}
+
+int64_t g_peeked = 0;
+
+// The chain workload's operators, as in bench/fusion_bench.
+absl::StatusOr<Topology> ChainDsl(const S& input, const S& output, bool fuse) {
+  StreamsBuilder b({.fuse_stateless = fuse});
+  b.Stream<S, S>(input)
+      .Filter([](const S&, const S& v) { return !v.empty(); })
+      .MapValues([](const S& v) { return static_cast<int64_t>(v.size()); })
+      .Filter([](const S&, int64_t n) { return n % 7 != 0; })
+      .MapValues([](int64_t n) { return n * 2; })
+      .Peek([](const S&, int64_t n) { g_peeked += n; })
+      .To(output);
+  return b.Build();
+}
+
+class HandChain final : public Processor<S, S, S, int64_t> {
+ public:
+  absl::Status Init(ProcessorContext<S, int64_t>& c) override {
+    context_ = &c;
+    return absl::OkStatus();
+  }
+  absl::Status Process(const Record<S, S>& r) override {
+    if (!r.key || !r.value || r.value->empty()) return absl::OkStatus();
+    const int64_t n = static_cast<int64_t>(r.value->size());
+    if (n % 7 == 0) return absl::OkStatus();
+    Record<S, int64_t> out{r.key, n * 2, r.timestamp_ms, r.headers};
+    g_peeked += *out.value;
+    return context_->Forward(out);
+  }
+
+ private:
+  ProcessorContext<S, int64_t>* context_ = nullptr;
+};
+
+Topology ChainHand(const S& input, const S& output) {
+  Topology t;
+  t.AddSource<S, S>("in", {input}, Serdes::String(), Serdes::String())
+      .AddProcessor<S, S, S, int64_t>(
+          "hand", [] { return std::make_unique<HandChain>(); }, {"in"})
+      .AddSink<S, int64_t>("out", output, Serdes::String(), Serdes::Int64(),
+                           {"hand"});
+  return t;
+}
+
+// Value lengths 1..29 cycle; every 7th length is filtered out, as are none
+// of the empty ones (there are none): the expected output count.
+int64_t ChainOutputs(int64_t lines) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < lines; ++i) {
+    if ((i % 29 + 1) % 7 != 0) ++n;
+  }
+  return n;
+}
+
+absl::Status Preload(const ClientConfig& client, const S& topic, bool chain) {
+  BROOK_ASSIGN_OR_RETURN(auto producer, Producer::Create(client));
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<int> word(0,
+                                          absl::GetFlag(FLAGS_vocabulary) - 1);
+  for (int64_t i = 0; i < absl::GetFlag(FLAGS_lines); ++i) {
+    S line;
+    if (chain) {
+      line.assign(static_cast<size_t>(i % 29 + 1), 'x');
+    } else {
+      for (int w = 0; w < absl::GetFlag(FLAGS_words_per_line); ++w) {
+        absl::StrAppend(&line, w ? " " : "", "word", word(rng));
+      }
+    }
+    BROOK_RETURN_IF_ERROR(producer->Send(
+        {.topic = topic, .key = absl::StrCat("line-", i), .value = line}));
+  }
+  return producer->Flush(absl::Seconds(120));
+}
+
+struct RunResult {
+  double seconds = 0;
+  double cpu_seconds = 0;
+  int64_t output = 0;
+};
+
+enum class Variant { kWordCountEos, kWordCountAlos, kFused, kUnfused, kHand };
+
+const char* VariantName(Variant v) {
+  switch (v) {
+    case Variant::kWordCountEos:
+      return "word count, exactly_once_v2";
+    case Variant::kWordCountAlos:
+      return "word count, at_least_once";
+    case Variant::kFused:
+      return "chain, DSL fused";
+    case Variant::kUnfused:
+      return "chain, DSL one node per operator";
+    case Variant::kHand:
+      return "chain, hand-written processor";
+  }
+  return "?";
+}
+
+absl::StatusOr<RunResult> RunOnce(const S& bootstrap, const S& input,
+                                  Variant variant, int run) {
+  const bool eos = variant != Variant::kWordCountAlos;
+  const bool chain = variant == Variant::kFused ||
+                     variant == Variant::kUnfused || variant == Variant::kHand;
+  const ClientConfig client = {{"bootstrap.servers", bootstrap}};
+  const S app = absl::StrCat("dslb-", absl::ToUnixSeconds(absl::Now()), "-",
+                             run, "-", static_cast<int>(variant));
+  const S output = app + "-out";
+  BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(client));
+  BROOK_RETURN_IF_ERROR(admin->CreateTopic(
+      {output, absl::GetFlag(FLAGS_partitions)}, absl::Seconds(30)));
+  absl::StatusOr<Topology> topology =
+      variant == Variant::kHand      ? ChainHand(input, output)
+      : variant == Variant::kFused   ? ChainDsl(input, output, true)
+      : variant == Variant::kUnfused ? ChainDsl(input, output, false)
+                                     : WordCount(input, output);
+  BROOK_RETURN_IF_ERROR(topology.status());
+  StreamsConfig config;
+  config.application_id = app;
+  config.bootstrap_servers = bootstrap;
+  config.state_dir = absl::GetFlag(FLAGS_state_dir);
+  config.num_stream_threads = absl::GetFlag(FLAGS_threads);
+  config.processing_guarantee = eos ? ProcessingGuarantee::kExactlyOnceV2
+                                    : ProcessingGuarantee::kAtLeastOnce;
+  config.commit_interval =
+      absl::Milliseconds(absl::GetFlag(FLAGS_commit_interval_ms));
+  BROOK_ASSIGN_OR_RETURN(auto streams, KafkaStreams::Create(*topology, config));
+  const int64_t lines = absl::GetFlag(FLAGS_lines);
+  // Records the sub-topologies process, and records expected out.
+  const int64_t words =
+      chain ? ChainOutputs(lines) : lines * absl::GetFlag(FLAGS_words_per_line);
+  const int64_t to_process = chain ? lines : lines + words;
+  const absl::Time start = absl::Now();
+  const double cpu_start = CpuSeconds();
+  BROOK_RETURN_IF_ERROR(streams->Start());
+  const absl::Time deadline = start + absl::Minutes(10);
+  while (true) {
+    int64_t processed = 0;
+    for (const StreamThreadMetrics& m : streams->Metrics()) {
+      processed += m.records_processed;
+    }
+    if (processed >= to_process) break;
+    if (streams->state() == KafkaStreams::State::kError) {
+      return streams->error();
+    }
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(app, ": ", processed, " of ", to_process,
+                       " records processed in 10 minutes"));
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  BROOK_RETURN_IF_ERROR(streams->Close(absl::Seconds(60)));
+  RunResult r;
+  r.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  r.cpu_seconds = CpuSeconds() - cpu_start;
+  streams.reset();
+  BROOK_ASSIGN_OR_RETURN(
+      auto out, ReadTopic(client, output, IsolationLevel::kReadCommitted,
+                          absl::Seconds(120)));
+  r.output = static_cast<int64_t>(out.size());
+  if (eos ? r.output != words : r.output < words) {
+    return absl::DataLossError(absl::StrCat(
+        app, ": ", r.output, " count updates for ", words, " words"));
+  }
+  admin->DeleteTopic(output, absl::Seconds(30)).IgnoreError();  // best effort
+  std::filesystem::remove_all(absl::GetFlag(FLAGS_state_dir) + "/" + app);
+  return r;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+absl::Status Main() {
+  S bootstrap = absl::GetFlag(FLAGS_bootstrap_servers);
+  if (bootstrap.empty() && std::getenv("BROOK_BOOTSTRAP_SERVERS")) {
+    bootstrap = std::getenv("BROOK_BOOTSTRAP_SERVERS");
+  }
+  if (bootstrap.empty()) {
+    return absl::InvalidArgumentError(
+        "no broker: pass --bootstrap_servers or set BROOK_BOOTSTRAP_SERVERS");
+  }
+  const S workload = absl::GetFlag(FLAGS_workload);
+  if (workload != "word_count" && workload != "chain") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--workload='", workload, "': expected word_count or chain"));
+  }
+  const bool chain = workload == "chain";
+  const ClientConfig client = {{"bootstrap.servers", bootstrap}};
+  const S input = absl::StrCat("dslb-in-", absl::ToUnixSeconds(absl::Now()));
+  BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(client));
+  BROOK_RETURN_IF_ERROR(admin->CreateTopic(
+      {input, absl::GetFlag(FLAGS_partitions)}, absl::Seconds(30)));
+  BROOK_RETURN_IF_ERROR(Preload(client, input, chain));
+  const int64_t lines = absl::GetFlag(FLAGS_lines);
+  const int64_t per_run =
+      chain ? lines : lines * absl::GetFlag(FLAGS_words_per_line);
+  std::cerr << "preloaded " << lines << " records to " << input << "\n";
+  const std::vector<Variant> variants =
+      chain ? std::vector<Variant>{Variant::kHand, Variant::kFused,
+                                   Variant::kUnfused}
+            : std::vector<Variant>{Variant::kWordCountEos,
+                                   Variant::kWordCountAlos};
+  std::map<Variant, std::vector<double>> rate, cpu_us;
+  for (int run = 0; run < absl::GetFlag(FLAGS_repetitions); ++run) {
+    for (Variant v : variants) {
+      BROOK_ASSIGN_OR_RETURN(RunResult r, RunOnce(bootstrap, input, v, run));
+      rate[v].push_back(per_run / r.seconds);
+      cpu_us[v].push_back(r.cpu_seconds * 1e6 / per_run);
+      std::cerr << absl::StrFormat(
+          "run %d %s: %.2f s, %.0f records/s, %.2f us CPU/record, %d out\n",
+          run, VariantName(v), r.seconds, per_run / r.seconds,
+          r.cpu_seconds * 1e6 / per_run, r.output);
+    }
+  }
+  admin->DeleteTopic(input, absl::Seconds(30)).IgnoreError();  // best effort
+  if (chain) {
+    std::cout << absl::StrFormat(
+        "chain of 5 stateless operators, %d records (values of 1-29 bytes), "
+        "%d partitions, %d thread(s), exactly_once_v2, "
+        "commit.interval.ms=%d, medians of %d\n",
+        lines, absl::GetFlag(FLAGS_partitions), absl::GetFlag(FLAGS_threads),
+        absl::GetFlag(FLAGS_commit_interval_ms),
+        absl::GetFlag(FLAGS_repetitions));
+  } else {
+    std::cout << absl::StrFormat(
+        "word count, %d lines x %d words (%d words, vocabulary %d), %d "
+        "partitions, %d thread(s), commit.interval.ms=%d, medians of %d\n",
+        lines, absl::GetFlag(FLAGS_words_per_line), per_run,
+        absl::GetFlag(FLAGS_vocabulary), absl::GetFlag(FLAGS_partitions),
+        absl::GetFlag(FLAGS_threads), absl::GetFlag(FLAGS_commit_interval_ms),
+        absl::GetFlag(FLAGS_repetitions));
+  }
+  std::cout << absl::StrFormat(
+      "| variant | %s/s | CPU us per %s |\n|---|--:|--:|\n",
+      chain ? "records" : "words", chain ? "record" : "word");
+  for (Variant v : variants) {
+    std::cout << absl::StrFormat("| %s | %.0f | %.2f |\n", VariantName(v),
+                                 Median(rate[v]), Median(cpu_us[v]));
+  }
+  const Variant base = variants[0];
+  for (size_t i = 1; i < variants.size(); ++i) {
+    std::cout << absl::StrFormat(
+        "%s / %s: throughput %.2f, CPU per record %.2f\n",
+        VariantName(variants[i]), VariantName(base),
+        Median(rate[variants[i]]) / Median(rate[base]),
+        Median(cpu_us[variants[i]]) / Median(cpu_us[base]));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace brook
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  brook::InitLogging(argv[0]);
+  absl::Status s = brook::Main();
+  if (brook::g_peeked == -1) return 3;  // keeps the peeks observable
+  if (!s.ok()) {
+    std::cerr << "dsl_bench: " << s << "\n";
+    return 1;
+  }
+  return 0;
+}
