@@ -1,0 +1,472 @@
+// brook_compare: Brook against Kafka Streams on the same broker, in one run.
+// scripts/compare builds both peers and calls it; bench/README.md has the
+// method and the results.
+//
+// It preloads one input topic, then runs each workload with Brook's peer
+// (bench/peer.cc) and Kafka Streams' (bench/kstreams/), alternately, for
+// --repetitions rounds, each run a separate process with a fresh
+// application.id and output topic. A watcher outside both processes reads
+// Kafka every 20 ms:
+//   - the window opens when the first output record appears (the output's
+//     high watermarks) and closes when the group's committed input offsets
+//     cover the whole input: start-up, the JVM's included, is left out;
+//   - CPU is the process's user+system time (/proc/<pid>/stat, all threads)
+//     over the window, per input record;
+//   - peak RSS is the process's VmHWM when the window closes.
+// Then the peer gets SIGTERM, and the output is read back with
+// read_committed: under exactly-once it must hold exactly one record per
+// input record (both workloads emit one per record, with no record cache),
+// under at-least-once at least that many. A run that fails is INVALID and
+// left out of the medians.
+//
+// The report (stdout, and --out) is a Markdown table of medians with the
+// ratios Brook / Kafka Streams; with gnuplot installed, a PNG of throughput
+// and CPU per record per workload is written next to --out.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "kafka/admin.h"
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+#include "kafka/topic_reader.h"
+
+extern char** environ;
+
+ABSL_FLAG(std::string, bootstrap_servers, "",
+          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
+ABSL_FLAG(int64_t, records, 1000000, "records preloaded and processed per run");
+ABSL_FLAG(int32_t, value_bytes, 10, "bytes per value");
+ABSL_FLAG(int32_t, keys, 10000, "distinct keys (k0..)");
+ABSL_FLAG(int32_t, partitions, 6, "partitions of the input and outputs");
+ABSL_FLAG(std::vector<std::string>, workloads,
+          std::vector<std::string>({"passthrough", "count"}),
+          "passthrough, count");
+ABSL_FLAG(std::vector<std::string>, guarantees,
+          std::vector<std::string>({"eos", "alos"}), "eos, alos");
+ABSL_FLAG(int32_t, repetitions, 3, "rounds; each runs every variant once");
+ABSL_FLAG(int64_t, commit_interval_ms, 100, "commit.interval.ms of both");
+ABSL_FLAG(int32_t, threads, 1, "num.stream.threads of both");
+ABSL_FLAG(std::string, brook_peer, "", "the brook_peer binary");
+ABSL_FLAG(std::string, java, "java", "the java binary");
+ABSL_FLAG(std::string, kstreams_classpath, "",
+          "classpath of the Kafka Streams peer (its jars and classes)");
+ABSL_FLAG(std::string, java_heap, "512m", "-Xmx of the Kafka Streams peer");
+ABSL_FLAG(std::string, work_dir, "/tmp/brook-compare",
+          "state directories and peer logs");
+ABSL_FLAG(absl::Duration, timeout, absl::Minutes(10), "bound on one run");
+ABSL_FLAG(std::string, out, "", "also write the report here (and a PNG)");
+
+namespace brook {
+namespace {
+
+using S = std::string;
+
+// A peer process with its output in a log file.
+class Peer {
+ public:
+  Peer(const std::vector<S>& args, const S& log) {
+    std::vector<char*> argv;
+    for (const S& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    if (posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ) !=
+        0) {
+      pid_ = -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Peer() { Stop(absl::Seconds(60)); }
+
+  pid_t pid() const { return pid_; }
+  bool Exited() {
+    if (pid_ <= 0) return true;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return true;
+    }
+    return false;
+  }
+  // SIGTERM, then SIGKILL after `bound`. True if it stopped on SIGTERM.
+  bool Stop(absl::Duration bound) {
+    if (pid_ <= 0) return true;
+    kill(pid_, SIGTERM);
+    const absl::Time deadline = absl::Now() + bound;
+    while (absl::Now() < deadline) {
+      if (Exited()) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    return false;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// User+system CPU seconds of every thread of `pid`.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses.
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::vector<std::string> f =
+      absl::StrSplit(text.substr(close + 2), ' ', absl::SkipEmpty());
+  // f[0] is field 3 (state); utime and stime are fields 14 and 15.
+  int64_t utime = 0, stime = 0;
+  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &utime) ||
+      !absl::SimpleAtoi(f[12], &stime)) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+// Peak resident set size of `pid` in MiB (VmHWM).
+double PeakRssMiB(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) != 0) continue;
+    std::vector<std::string> f =
+        absl::StrSplit(line, ' ', absl::SkipWhitespace());
+    int64_t kb = 0;
+    if (f.size() >= 2 && absl::SimpleAtoi(f[1], &kb)) return kb / 1024.0;
+  }
+  return -1;
+}
+
+struct Variant {
+  S workload, guarantee, impl;  // impl: brook or kstreams
+  S Name() const { return absl::StrCat(workload, " ", guarantee, " ", impl); }
+};
+
+struct Result {
+  double records_per_s = 0;
+  double cpu_us_per_record = 0;
+  double peak_rss_mib = 0;
+};
+
+struct Env {
+  S bootstrap;
+  ClientConfig client;
+  S input;
+  int64_t records = 0;
+};
+
+absl::Status Preload(const Env& env) {
+  BROOK_ASSIGN_OR_RETURN(auto producer, Producer::Create(env.client));
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int> letter('a', 'z');
+  const int keys = absl::GetFlag(FLAGS_keys);
+  for (int64_t i = 0; i < env.records; ++i) {
+    S value(absl::GetFlag(FLAGS_value_bytes), 'x');
+    for (char& c : value) c = static_cast<char>(letter(rng));
+    BROOK_RETURN_IF_ERROR(producer->Send({.topic = env.input,
+                                          .key = absl::StrCat("k", i % keys),
+                                          .value = std::move(value)}));
+  }
+  return producer->Flush(absl::Minutes(5));
+}
+
+absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
+  const S app = absl::StrCat("cmp-", absl::ToUnixSeconds(absl::Now()), "-", run,
+                             "-", v.workload, "-", v.guarantee, "-", v.impl);
+  const S output = app + "-out";
+  const S work = absl::StrCat(absl::GetFlag(FLAGS_work_dir), "/", app);
+  std::filesystem::create_directories(work);
+  const int32_t partitions = absl::GetFlag(FLAGS_partitions);
+  BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(env.client));
+  BROOK_RETURN_IF_ERROR(
+      admin->CreateTopic({output, partitions}, absl::Seconds(30)));
+
+  std::vector<S> peer_flags = {
+      absl::StrCat("--workload=", v.workload),
+      absl::StrCat("--guarantee=", v.guarantee),
+      absl::StrCat("--bootstrap_servers=", env.bootstrap),
+      absl::StrCat("--application_id=", app),
+      absl::StrCat("--input_topic=", env.input),
+      absl::StrCat("--output_topic=", output),
+      absl::StrCat("--state_dir=", work, "/state"),
+      absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads)),
+      absl::StrCat("--commit_interval_ms=",
+                   absl::GetFlag(FLAGS_commit_interval_ms))};
+  std::vector<S> args;
+  if (v.impl == "brook") {
+    args = {absl::GetFlag(FLAGS_brook_peer)};
+  } else {
+    args = {absl::GetFlag(FLAGS_java),
+            absl::StrCat("-Xmx", absl::GetFlag(FLAGS_java_heap)), "-cp",
+            absl::GetFlag(FLAGS_kstreams_classpath),
+            "dev.brook.bench.KStreamsPeer"};
+  }
+  args.insert(args.end(), peer_flags.begin(), peer_flags.end());
+  const S log = work + "/peer.log";
+
+  ClientConfig watch = env.client;
+  watch["group.id"] = app;
+  BROOK_ASSIGN_OR_RETURN(auto consumer, Consumer::Create(watch, nullptr));
+  std::vector<TopicPartition> inputs;
+  for (int p = 0; p < partitions; ++p) inputs.push_back({env.input, p});
+
+  Peer peer(args, log);
+  if (peer.pid() <= 0) {
+    return absl::InternalError(absl::StrCat("cannot start ", args[0]));
+  }
+  const absl::Time deadline = absl::Now() + absl::GetFlag(FLAGS_timeout);
+  std::optional<absl::Time> first;
+  double cpu_first = 0;
+  Result result;
+  while (true) {
+    if (peer.Exited()) {
+      return absl::InternalError(
+          absl::StrCat(v.Name(), ": the peer exited early; see ", log));
+    }
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(v.Name(), ": not done within the timeout; see ", log));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+    if (!first.has_value()) {
+      int64_t out = 0;
+      for (int p = 0; p < partitions; ++p) {
+        auto marks = consumer->QueryWatermarks({output, p}, absl::Seconds(5));
+        if (marks.ok()) out += marks->second;
+      }
+      if (out > 0) {
+        first = absl::Now();
+        cpu_first = CpuSeconds(peer.pid());
+      }
+      continue;
+    }
+    auto committed = consumer->Committed(inputs, absl::Seconds(5));
+    if (!committed.ok()) continue;
+    int64_t done = 0;
+    for (const TopicPartitionOffset& c : *committed) {
+      done += std::max<int64_t>(c.offset, 0);
+    }
+    if (done < env.records) continue;
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - *first);
+    result.records_per_s = env.records / seconds;
+    result.cpu_us_per_record =
+        (CpuSeconds(peer.pid()) - cpu_first) * 1e6 / env.records;
+    result.peak_rss_mib = PeakRssMiB(peer.pid());
+    break;
+  }
+  consumer->Close().IgnoreError();  // a watcher only
+  if (!peer.Stop(absl::Seconds(60))) {
+    LOG(WARNING) << v.Name() << ": the peer needed SIGKILL; see " << log;
+  }
+  BROOK_ASSIGN_OR_RETURN(
+      auto out, ReadTopic(env.client, output, IsolationLevel::kReadCommitted,
+                          absl::Minutes(2)));
+  const int64_t n = static_cast<int64_t>(out.size());
+  if (v.guarantee == "eos" ? n != env.records : n < env.records) {
+    return absl::DataLossError(absl::StrCat(v.Name(), ": ", n,
+                                            " output records for ", env.records,
+                                            " input records"));
+  }
+  admin->DeleteTopic(output, absl::Seconds(30)).IgnoreError();  // best effort
+  std::filesystem::remove_all(work + "/state");
+  return result;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void Plot(const S& out, const std::vector<std::pair<S, S>>& rows,
+          const std::map<S, std::vector<Result>>& results) {
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    std::cerr << "gnuplot is not installed: no PNG\n";
+    return;
+  }
+  const S data = out + ".dat";
+  {
+    std::ofstream d(data);
+    d << "# workload brook_rps kstreams_rps brook_cpu_us kstreams_cpu_us\n";
+    for (const auto& [workload, guarantee] : rows) {
+      auto med = [&](const S& impl, auto field) {
+        std::vector<double> v;
+        auto it =
+            results.find(absl::StrCat(workload, " ", guarantee, " ", impl));
+        if (it != results.end()) {
+          for (const Result& r : it->second) v.push_back(r.*field);
+        }
+        return Median(v);
+      };
+      d << "\"" << workload << " " << guarantee << "\" "
+        << med("brook", &Result::records_per_s) / 1000 << " "
+        << med("kstreams", &Result::records_per_s) / 1000 << " "
+        << med("brook", &Result::cpu_us_per_record) << " "
+        << med("kstreams", &Result::cpu_us_per_record) << "\n";
+    }
+  }
+  const S png = out + ".png";
+  const S script = absl::StrCat(
+      "set terminal png size 1100,450; set output '", png, "';",
+      "set style data histograms; set style histogram clustered gap 1;",
+      "set style fill solid 0.8 border -1; set boxwidth 0.9; set grid ytics;",
+      "set key top left; set multiplot layout 1,2;",
+      "set title 'throughput (thousand records/s, higher is better)';",
+      "set yrange [0:*]; plot '", data,
+      "' using 2:xtic(1) title 'Brook', '' using 3 title 'Kafka Streams';",
+      "set title 'CPU per record (us, lower is better)';", "plot '", data,
+      "' using 4:xtic(1) title 'Brook', '' using 5 title 'Kafka Streams';",
+      "unset multiplot");
+  const S cmd = absl::StrCat("gnuplot -e \"", script, "\"");
+  if (std::system(cmd.c_str()) == 0) {
+    std::cerr << "plot: " << png << "\n";
+  } else {
+    std::cerr << "gnuplot failed: " << cmd << "\n";
+  }
+}
+
+absl::Status Main() {
+  Env env;
+  env.bootstrap = absl::GetFlag(FLAGS_bootstrap_servers);
+  if (env.bootstrap.empty() && std::getenv("BROOK_BOOTSTRAP_SERVERS")) {
+    env.bootstrap = std::getenv("BROOK_BOOTSTRAP_SERVERS");
+  }
+  if (env.bootstrap.empty()) {
+    return absl::InvalidArgumentError(
+        "no broker: pass --bootstrap_servers or set BROOK_BOOTSTRAP_SERVERS");
+  }
+  if (absl::GetFlag(FLAGS_brook_peer).empty() ||
+      absl::GetFlag(FLAGS_kstreams_classpath).empty()) {
+    return absl::InvalidArgumentError(
+        "--brook_peer and --kstreams_classpath are required (scripts/compare "
+        "sets them)");
+  }
+  env.client = {{"bootstrap.servers", env.bootstrap}};
+  env.records = absl::GetFlag(FLAGS_records);
+  env.input = absl::StrCat("cmp-in-", absl::ToUnixSeconds(absl::Now()));
+  BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(env.client));
+  BROOK_RETURN_IF_ERROR(admin->CreateTopic(
+      {env.input, absl::GetFlag(FLAGS_partitions)}, absl::Seconds(30)));
+  BROOK_RETURN_IF_ERROR(Preload(env));
+  std::cerr << "preloaded " << env.records << " records to " << env.input
+            << "\n";
+
+  std::vector<std::pair<S, S>> rows;
+  for (const S& w : absl::GetFlag(FLAGS_workloads)) {
+    for (const S& g : absl::GetFlag(FLAGS_guarantees)) rows.push_back({w, g});
+  }
+  std::map<S, std::vector<Result>> results;
+  int invalid = 0;
+  for (int run = 0; run < absl::GetFlag(FLAGS_repetitions); ++run) {
+    for (const auto& [w, g] : rows) {
+      // Alternate which runtime goes first, so that drift spreads evenly.
+      std::vector<S> impls = {"brook", "kstreams"};
+      if (run % 2 == 1) std::swap(impls[0], impls[1]);
+      for (const S& impl : impls) {
+        const Variant v{w, g, impl};
+        absl::StatusOr<Result> r = RunOnce(env, v, run);
+        if (!r.ok()) {
+          ++invalid;
+          std::cerr << "run " << run << " " << v.Name()
+                    << ": INVALID: " << r.status() << "\n";
+          continue;
+        }
+        results[v.Name()].push_back(*r);
+        std::cerr << absl::StrFormat(
+            "run %d %-28s %9.0f records/s  %6.2f us CPU/record  %6.0f MiB "
+            "peak RSS\n",
+            run, v.Name(), r->records_per_s, r->cpu_us_per_record,
+            r->peak_rss_mib);
+      }
+    }
+  }
+  admin->DeleteTopic(env.input, absl::Seconds(30)).IgnoreError();
+
+  std::ostringstream report;
+  report << absl::StrFormat(
+      "Brook vs Kafka Streams 3.9.1, %d records (%d-byte values, %d keys), "
+      "%d partitions, %d stream thread(s), commit.interval.ms=%d, no record "
+      "cache, medians of %d alternated runs (%d invalid)\n\n",
+      env.records, absl::GetFlag(FLAGS_value_bytes), absl::GetFlag(FLAGS_keys),
+      absl::GetFlag(FLAGS_partitions), absl::GetFlag(FLAGS_threads),
+      absl::GetFlag(FLAGS_commit_interval_ms), absl::GetFlag(FLAGS_repetitions),
+      invalid);
+  report << "| workload | Brook records/s | Kafka Streams records/s | ratio | "
+            "Brook CPU us/record | KS CPU us/record | ratio | Brook peak RSS "
+            "MiB | KS peak RSS MiB | ratio |\n"
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+  for (const auto& [w, g] : rows) {
+    auto med = [&](const S& impl, double Result::*field) {
+      std::vector<double> v;
+      for (const Result& r : results[absl::StrCat(w, " ", g, " ", impl)]) {
+        v.push_back(r.*field);
+      }
+      return Median(v);
+    };
+    const double br = med("brook", &Result::records_per_s);
+    const double kr = med("kstreams", &Result::records_per_s);
+    const double bc = med("brook", &Result::cpu_us_per_record);
+    const double kc = med("kstreams", &Result::cpu_us_per_record);
+    const double bm = med("brook", &Result::peak_rss_mib);
+    const double km = med("kstreams", &Result::peak_rss_mib);
+    report << absl::StrFormat(
+        "| %s %s | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | "
+        "%.2f |\n",
+        w, g, br, kr, kr > 0 ? br / kr : 0, bc, kc, kc > 0 ? bc / kc : 0, bm,
+        km, km > 0 ? bm / km : 0);
+  }
+  std::cout << report.str();
+  const S out = absl::GetFlag(FLAGS_out);
+  if (!out.empty()) {
+    std::ofstream(out) << report.str();
+    Plot(out, rows, results);
+  }
+  return invalid == 0
+             ? absl::OkStatus()
+             : absl::DataLossError(absl::StrCat(invalid, " runs were INVALID"));
+}
+
+}  // namespace
+}  // namespace brook
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  brook::InitLogging(argv[0]);
+  if (absl::Status s = brook::Main(); !s.ok()) {
+    std::cerr << "brook_compare: " << s << "\n";
+    return 1;
+  }
+  return 0;
+}

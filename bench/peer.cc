@@ -1,0 +1,102 @@
+// brook_peer: the Brook side of bench/compare. Runs one workload with the
+// DSL until SIGTERM, with the flags of the Kafka Streams peer
+// (bench/kstreams/.../KStreamsPeer.java), so that the two differ only in
+// the runtime:
+//   passthrough  input -> output, string keys and values
+//   count        count by key in a RocksDB store (no record cache), each
+//                update to the output as an 8-byte big-endian count
+//
+//   build/bench/brook_peer --workload=count --guarantee=eos
+//       --bootstrap_servers=127.0.0.1:9092 --application_id=a
+//       --input_topic=in --output_topic=out --state_dir=/tmp/b
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/time/clock.h"
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "operators/streams_builder.h"
+#include "runtime/kafka_streams.h"
+
+ABSL_FLAG(std::string, workload, "", "passthrough or count");
+ABSL_FLAG(std::string, guarantee, "eos", "eos or alos");
+ABSL_FLAG(std::string, bootstrap_servers, "", "bootstrap.servers");
+ABSL_FLAG(std::string, application_id, "", "application.id");
+ABSL_FLAG(std::string, input_topic, "", "input topic");
+ABSL_FLAG(std::string, output_topic, "", "output topic");
+ABSL_FLAG(std::string, state_dir, "/tmp/brook-peer", "state.dir");
+ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
+ABSL_FLAG(int64_t, commit_interval_ms, 100, "commit.interval.ms");
+
+namespace brook {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+using S = std::string;
+
+absl::Status Run() {
+  const S workload = absl::GetFlag(FLAGS_workload);
+  const S input = absl::GetFlag(FLAGS_input_topic);
+  const S output = absl::GetFlag(FLAGS_output_topic);
+  StreamsBuilder b;
+  if (workload == "passthrough") {
+    b.Stream<S, S>(input).To(output);
+  } else if (workload == "count") {
+    b.Stream<S, S>(input)
+        .GroupByKey()
+        .Count(Materialized<S, int64_t>::As("counts"))
+        .ToStream()
+        .To(output);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--workload='", workload, "': expected passthrough or count"));
+  }
+  BROOK_ASSIGN_OR_RETURN(Topology topology, b.Build());
+  StreamsConfig config;
+  config.application_id = absl::GetFlag(FLAGS_application_id);
+  config.bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers);
+  config.state_dir = absl::GetFlag(FLAGS_state_dir);
+  config.num_stream_threads = absl::GetFlag(FLAGS_threads);
+  config.commit_interval =
+      absl::Milliseconds(absl::GetFlag(FLAGS_commit_interval_ms));
+  const S guarantee = absl::GetFlag(FLAGS_guarantee);
+  if (guarantee != "eos" && guarantee != "alos") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--guarantee='", guarantee, "': expected eos or alos"));
+  }
+  config.processing_guarantee = guarantee == "eos"
+                                    ? ProcessingGuarantee::kExactlyOnceV2
+                                    : ProcessingGuarantee::kAtLeastOnce;
+  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
+                         KafkaStreams::Create(topology, config));
+  BROOK_RETURN_IF_ERROR(streams->Start());
+  std::cerr << "brook_peer: started " << workload << "\n";
+  while (!g_stop.load() && streams->state() != KafkaStreams::State::kError) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  absl::Status closed = streams->Close(absl::Seconds(60));
+  if (streams->state() == KafkaStreams::State::kError) return streams->error();
+  return closed;
+}
+
+}  // namespace
+}  // namespace brook
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  brook::InitLogging(argv[0]);
+  std::signal(SIGTERM, brook::OnSignal);
+  std::signal(SIGINT, brook::OnSignal);
+  if (absl::Status s = brook::Run(); !s.ok()) {
+    std::cerr << "brook_peer: " << s << "\n";
+    return 1;
+  }
+  return 0;
+}
