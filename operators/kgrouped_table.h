@@ -230,11 +230,10 @@ template <typename K, typename V>
 template <typename F, typename R>
 KGroupedTable<internal::UnwrapT<typename R::first_type>,
               internal::UnwrapT<typename R::second_type>>
-KTable<K, V>::GroupBy(
-    F selector,
-    Grouped<internal::UnwrapT<typename R::first_type>,
-            internal::UnwrapT<typename R::second_type>>
-        grouped) const {
+KTable<K, V>::GroupBy(F selector,
+                      Grouped<internal::UnwrapT<typename R::first_type>,
+                              internal::UnwrapT<typename R::second_type>>
+                          grouped) const {
   using KR = internal::UnwrapT<typename R::first_type>;
   using VR = internal::UnwrapT<typename R::second_type>;
   using Side = std::optional<std::pair<KR, VR>>;
@@ -267,10 +266,10 @@ KTable<K, V>::GroupBy(
       }
     }
     if (old_side) {
-      Out subtract{std::move(old_side->first),
-                   internal::Change<VR>{std::nullopt,
-                                        std::move(old_side->second)},
-                   r.timestamp_ms, r.headers};
+      Out subtract{
+          std::move(old_side->first),
+          internal::Change<VR>{std::nullopt, std::move(old_side->second)},
+          r.timestamp_ms, r.headers};
       BROOK_RETURN_IF_ERROR(next(&subtract));
     }
     if (new_side) {
@@ -290,8 +289,7 @@ KTable<K, V>::GroupBy(
   node.step = std::move(step);
   const int id = graph_->Add(std::move(node));
   return KGroupedTable<KR, VR>(
-      graph_, id,
-      grouped.key_serde ? grouped.key_serde : DefaultSerde<KR>(),
+      graph_, id, grouped.key_serde ? grouped.key_serde : DefaultSerde<KR>(),
       grouped.value_serde ? grouped.value_serde
                           : internal::SameOrDefault<VR, V>(value_serde_),
       grouped.name);

@@ -93,10 +93,9 @@ class KTable {
             typename R = std::decay_t<internal::KeyValueResult<K, V, F>>>
   KGroupedTable<internal::UnwrapT<typename R::first_type>,
                 internal::UnwrapT<typename R::second_type>>
-  GroupBy(F selector,
-          Grouped<internal::UnwrapT<typename R::first_type>,
-                  internal::UnwrapT<typename R::second_type>>
-              grouped = {}) const;
+  GroupBy(F selector, Grouped<internal::UnwrapT<typename R::first_type>,
+                              internal::UnwrapT<typename R::second_type>>
+                          grouped = {}) const;
 
   // The name of the store that holds the table.
   const std::string& store_name() const { return store_name_; }

@@ -36,8 +36,8 @@ class ChangeSerde final : public Serde<Change<V>> {
                         const Change<V>& change) const override {
     const bool has_new = change.new_value.has_value();
     const bool has_old = change.old_value.has_value();
-    std::string out(1, static_cast<char>((has_new ? kNew : 0) |
-                                         (has_old ? kOld : 0)));
+    std::string out(
+        1, static_cast<char>((has_new ? kNew : 0) | (has_old ? kOld : 0)));
     if (has_new && has_old) {
       const std::string new_bytes = inner_->Serialize(topic, *change.new_value);
       char length[4];
@@ -71,9 +71,9 @@ class ChangeSerde final : public Serde<Change<V>> {
       const uint32_t n = absl::big_endian::Load32(bytes.data());
       bytes.remove_prefix(4);
       if (bytes.size() < n) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "table update says its new value has ", n, " bytes, but only ",
-            bytes.size(), " follow"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("table update says its new value has ", n,
+                         " bytes, but only ", bytes.size(), " follow"));
       }
       new_bytes = bytes.substr(0, n);
       old_bytes = bytes.substr(n);
