@@ -52,8 +52,8 @@ TEST(KGroupedTableTest, CountMovesAUserFromTheOldCityToTheNew) {
               ElementsAre(Pair("paris", 1), Pair("paris", 2),
                           // The subtract reaches the aggregation first.
                           Pair("paris", 1), Pair("rome", 1)));
-  auto* store = h.driver().GetStateStore<KeyValueStore<S, int64_t>>(
-      counts.store_name());
+  auto* store =
+      h.driver().GetStateStore<KeyValueStore<S, int64_t>>(counts.store_name());
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(*store->Get("paris"), 1);
   EXPECT_EQ(*store->Get("rome"), 1);
@@ -68,11 +68,11 @@ TEST(KGroupedTableTest, ATombstoneOnlySubtracts) {
   // A tombstone for a user the table never held changes nothing.
   ASSERT_TRUE(h.Pipe("users", "zoe", std::nullopt).ok());
   // A count that drops to zero stays, as in Kafka Streams.
-  EXPECT_THAT(Counts(h, "out"), ElementsAre(Pair("paris", 1), Pair("paris", 0)));
+  EXPECT_THAT(Counts(h, "out"),
+              ElementsAre(Pair("paris", 1), Pair("paris", 0)));
   // On the repartition topic: the add, then the subtract alone.
   std::vector<S> flags;
-  for (const ProducerRecord& r :
-       h.Output("app-users-per-city-repartition")) {
+  for (const ProducerRecord& r : h.Output("app-users-per-city-repartition")) {
     flags.push_back(S(1, static_cast<char>('0' + (*r.value)[0])));
   }
   EXPECT_THAT(flags, ElementsAre("1", "2"));
@@ -100,19 +100,21 @@ TEST(KGroupedTableTest, AnUpdateWithinOneGroupTravelsAsOneRecord) {
 TEST(KGroupedTableTest, NullKeysAndNullSelectionsAreDropped) {
   StreamsBuilder b;
   b.Table<S, S>("users")
-      .GroupBy([](const S& user, const S& city) -> std::pair<std::optional<S>, S> {
-        if (city == "nowhere") return {std::nullopt, user};
-        return {city, user};
-      })
+      .GroupBy(
+          [](const S& user, const S& city) -> std::pair<std::optional<S>, S> {
+            if (city == "nowhere") return {std::nullopt, user};
+            return {city, user};
+          })
       .Count(Materialized<S, int64_t>::As("c"))
       .ToStream()
       .To("out");
   Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("users", std::nullopt, "paris").ok());  // null key
   ASSERT_TRUE(h.Pipe("users", "ann", "nowhere").ok());       // null group
-  ASSERT_TRUE(h.Pipe("users", "ann", "paris").ok());  // old side was null
+  ASSERT_TRUE(h.Pipe("users", "ann", "paris").ok());    // old side was null
   ASSERT_TRUE(h.Pipe("users", "ann", "nowhere").ok());  // only a subtract
-  EXPECT_THAT(Counts(h, "out"), ElementsAre(Pair("paris", 1), Pair("paris", 0)));
+  EXPECT_THAT(Counts(h, "out"),
+              ElementsAre(Pair("paris", 1), Pair("paris", 0)));
 }
 
 TEST(KGroupedTableTest, ReduceAddsAndSubtracts) {
@@ -134,19 +136,18 @@ TEST(KGroupedTableTest, ReduceAddsAndSubtracts) {
   ASSERT_TRUE(h.Pipe("users", "bob", "paris,40").ok());
   ASSERT_TRUE(h.Pipe("users", "ann", "paris,31").ok());  // birthday
   ASSERT_TRUE(h.Pipe("users", "bob", "rome,40").ok());
-  EXPECT_THAT(Counts(h, "out"),
-              ElementsAre(Pair("paris", 30), Pair("paris", 70),
-                          Pair("paris", 71), Pair("paris", 31),
-                          Pair("rome", 40)));
+  EXPECT_THAT(
+      Counts(h, "out"),
+      ElementsAre(Pair("paris", 30), Pair("paris", 70), Pair("paris", 71),
+                  Pair("paris", 31), Pair("rome", 40)));
 }
 
 TEST(KGroupedTableTest, AggregateStartsFromTheInitializer) {
   StreamsBuilder b;
   // The users of each city as "|ann|bob".
   b.Table<S, S>("users")
-      .GroupBy([](const S& user, const S& city) {
-        return std::pair(city, user);
-      })
+      .GroupBy(
+          [](const S& user, const S& city) { return std::pair(city, user); })
       .Aggregate([] { return S("|"); },
                  [](const S&, const S& user, const S& agg) {
                    return agg + user + "|";
@@ -173,15 +174,17 @@ TEST(KGroupedTableTest, AggregateStartsFromTheInitializer) {
 TEST(KGroupedTableTest, GroupedNamesTheRepartitionTopic) {
   StreamsBuilder b({.fuse_stateless = false});
   b.Table<S, S>("users", {}, Materialized<S, S>::As("users"))
-      .GroupBy([](const S& user, const S& city) { return std::pair(city, user); },
-               Grouped<S, S>::As("by-city"))
+      .GroupBy(
+          [](const S& user, const S& city) { return std::pair(city, user); },
+          Grouped<S, S>::As("by-city"))
       .Count(Materialized<S, int64_t>::As("counts"));
   const S d = MustBuild(b).Describe();
-  EXPECT_THAT(d, HasSubstr("    Processor: KTABLE-SELECT-0000000002 (stores: [])\n"
-                           "      --> by-city-repartition-sink\n"
-                           "      <-- KTABLE-SOURCE-0000000001\n"
-                           "    Sink: by-city-repartition-sink (topic: "
-                           "by-city-repartition)\n"));
+  EXPECT_THAT(d,
+              HasSubstr("    Processor: KTABLE-SELECT-0000000002 (stores: [])\n"
+                        "      --> by-city-repartition-sink\n"
+                        "      <-- KTABLE-SOURCE-0000000001\n"
+                        "    Sink: by-city-repartition-sink (topic: "
+                        "by-city-repartition)\n"));
   EXPECT_THAT(d, HasSubstr("    Source: by-city-repartition-source (topics: "
                            "[by-city-repartition])\n"
                            "      --> KTABLE-AGGREGATE-0000000003\n"));
