@@ -39,6 +39,13 @@ class Producer {
   // retries internally (bounded) when the local queue is full.
   virtual absl::Status Send(const ProducerRecord& record) = 0;
 
+  // The partition count of `topic` from the cluster's metadata; kNotFound if
+  // it does not exist. For callers that choose topics at run time (a sink
+  // with a topic per record), since a record sent to a missing topic fails
+  // only later, at delivery.
+  virtual absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
+                                                 absl::Duration timeout) = 0;
+
   // Waits until every enqueued record is delivered or failed.
   virtual absl::Status Flush(absl::Duration timeout) = 0;
 

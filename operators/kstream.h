@@ -29,6 +29,7 @@
 #ifndef BROOK_OPERATORS_KSTREAM_H_
 #define BROOK_OPERATORS_KSTREAM_H_
 
+#include <concepts>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -41,6 +42,7 @@
 
 #include "base/status_macros.h"
 #include "operators/branched_kstream.h"
+#include "operators/internal/fixed_key.h"
 #include "operators/internal/functions.h"
 #include "operators/internal/graph.h"
 #include "operators/kgrouped_stream.h"
@@ -289,6 +291,159 @@ class KStream {
     const int id = graph_->Add(std::move(node));
     return KStream<KOut, VOut>(graph_, id, DefaultSerde<KOut>(),
                                DefaultSerde<VOut>(), true);
+  }
+
+  // Runs a processor-API Processor that keeps each record's key and may
+  // change its value (Kafka Streams' processValues;
+  // KSTREAM-PROCESSVALUES-<n>), with access to `stores`. Unlike Process,
+  // the stream is not marked as key-changed, so a later GroupByKey does not
+  // repartition. The promise is checked: a record forwarded with another
+  // key than its input's, or from outside Process() (a punctuator), fails
+  // the task with kFailedPrecondition naming the node. Output value serde:
+  // the stream's if the type stays, else the type's default.
+  template <typename VOut>
+  KStream<K, VOut> ProcessValues(ProcessorSupplier<K, V, K, VOut> supplier,
+                                 std::vector<std::string> stores = {},
+                                 const Named& named = {}) const {
+    static_assert(std::equality_comparable<K>,
+                  "ProcessValues: the key type must have operator==, to "
+                  "check that the processor keeps the key");
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kProcessor;
+    node.name = graph_->NameOr(named.name, "KSTREAM-PROCESSVALUES-");
+    node.parents = {node_};
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.output = internal::RecordTypes::Of<K, VOut>();
+    node.store_names = std::move(stores);
+    node.add = [supplier = std::move(supplier)](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      t.AddProcessor<K, V, K, VOut>(
+          name,
+          [supplier, name]() -> std::unique_ptr<Processor<K, V, K, VOut>> {
+            return std::make_unique<internal::FixedKeyProcessor<K, V, VOut>>(
+                name, supplier());
+          },
+          std::move(parents));
+    };
+    const int id = graph_->Add(std::move(node));
+    return KStream<K, VOut>(graph_, id, key_serde_,
+                            internal::SameOrDefault<VOut, V>(value_serde_),
+                            repartition_required_);
+  }
+
+  // Writes the stream through an internal topic and reads it back
+  // (Kafka Streams' repartition()): "<application.id>-<name>-repartition",
+  // name from Repartitioned, else KSTREAM-REPARTITION-<n>, with the nodes
+  // <name>-repartition-sink and -source. Use it to spread a stream over
+  // more (or fewer) tasks, or to co-partition it by a new key before a
+  // Process. The topic gets Repartitioned::number_of_partitions partitions
+  // (0: the upstream input's count). Records with a null key are kept (they
+  // go to a partition the producer picks at random), unlike the repartition
+  // before an aggregation, which drops them. The result counts as
+  // partitioned by its key: a later GroupByKey does not repartition again.
+  KStream Repartition(Repartitioned<K, V> repartitioned = {}) const {
+    const std::string base =
+        graph_->NameOr(repartitioned.name, "KSTREAM-REPARTITION-");
+    const std::string topic = base + "-repartition";
+    SerdePtr<K> ks =
+        repartitioned.key_serde ? repartitioned.key_serde : key_serde_;
+    SerdePtr<V> vs =
+        repartitioned.value_serde ? repartitioned.value_serde : value_serde_;
+    if (repartitioned.number_of_partitions < 0) {
+      graph_->AddError(absl::InvalidArgumentError(absl::StrCat(
+          "Repartition '", topic, "': number_of_partitions is ",
+          repartitioned.number_of_partitions, "; give 0 (derive) or more")));
+      return *this;
+    }
+    if (!CheckSerdes(ks, vs, absl::StrCat("repartition topic '", topic, "'"),
+                     "Repartitioned")) {
+      return *this;
+    }
+    InternalTopicOptions options{.partitions =
+                                     repartitioned.number_of_partitions};
+    internal::DslNode sink;
+    sink.kind = internal::DslNode::Kind::kSink;
+    sink.name = topic + "-sink";
+    sink.parents = {node_};
+    sink.input = internal::RecordTypes::Of<K, V>();
+    sink.internal_topic = topic;
+    sink.internal_topic_options = options;
+    sink.add = [topic, ks, vs, partitioner = repartitioned.partitioner](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      t.AddSink<K, V>(name, topic, ks, vs, std::move(parents), partitioner);
+    };
+    graph_->Add(std::move(sink));
+    internal::DslNode source;
+    source.kind = internal::DslNode::Kind::kSource;
+    source.name = topic + "-source";
+    source.output = internal::RecordTypes::Of<K, V>();
+    source.internal_topic = topic;
+    source.internal_topic_options = options;
+    source.add = [topic, ks, vs](Topology& t, const std::string& name,
+                                 std::vector<std::string>) {
+      t.AddSource<K, V>(name, {topic}, ks, vs);
+    };
+    const int id = graph_->Add(std::move(source));
+    return KStream(graph_, id, ks, vs, false);
+  }
+
+  // Writes each record to the topic extractor(key, value, context) names
+  // (Kafka Streams' TopicNameExtractor; KSTREAM-SINK-<n>); `context` is a
+  // RecordContext. Every topic must exist: the first record for a topic
+  // that does not fails the task with kNotFound naming the topic. The key
+  // and value may be taken plainly or as std::optional; a record with a
+  // null the extractor cannot take fails with kInvalidArgument rather than
+  // vanish, since a sink has nowhere to drop it to.
+  template <typename F>
+  void To(F extractor, Produced<K, V> produced = {}) const
+      requires(!std::is_convertible_v<F, std::string>) {
+    using Bound = internal::BindLast<F, RecordContext>;
+    static_assert(internal::kTakesKeyValue<K, V, Bound>,
+                  "To: the topic name extractor must be callable as "
+                  "std::string(const K&, const V&, const RecordContext&) "
+                  "(key and value may be std::optional)");
+    const std::string name = graph_->NameOr(produced.name, "KSTREAM-SINK-");
+    SerdePtr<K> ks = produced.key_serde ? produced.key_serde : key_serde_;
+    SerdePtr<V> vs = produced.value_serde ? produced.value_serde : value_serde_;
+    if (!CheckSerdes(ks, vs,
+                     absl::StrCat("sink '", name, "' (To topic extractor)"),
+                     "Produced")) {
+      return;
+    }
+    TopicNameExtractor<K, V> topic_of =
+        [extractor](const Record<K, V>& r,
+                    const std::optional<RecordMetadata>& metadata) mutable
+        -> absl::StatusOr<std::string> {
+      if (!internal::CanCallKeyValue<K, V, Bound>(r)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "a record has a null ", r.key.has_value() ? "value" : "key",
+            " but the topic name extractor takes it plainly; take "
+            "std::optional to choose a topic for such records"));
+      }
+      RecordContext context;
+      if (metadata.has_value()) {
+        context.topic = metadata->topic;
+        context.partition = metadata->partition;
+        context.offset = metadata->offset;
+      }
+      context.timestamp_ms = r.timestamp_ms;
+      context.headers = r.headers;
+      Bound bound{extractor, context};
+      return std::string(internal::CallKeyValue<K, V>(bound, r));
+    };
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kSink;
+    node.name = name;
+    node.parents = {node_};
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.add = [topic_of, ks, vs, partitioner = produced.partitioner](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      t.AddSink<K, V>(name, topic_of, ks, vs, std::move(parents), partitioner);
+    };
+    graph_->Add(std::move(node));
   }
 
   // Writes every record to `topic`, which must exist.

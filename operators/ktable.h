@@ -5,7 +5,7 @@
 //
 // Inside the DSL a table's node forwards internal::Change<V> (the key's
 // new and old value), as Kafka Streams does, so that later table operations
-// (KGroupedTable's subtractor, not built yet) can undo the old value;
+// (KGroupedTable's subtractor) can undo the old value;
 // ToStream() forwards the new values.
 //
 // Threading model: build on one thread.
@@ -25,6 +25,8 @@ namespace brook {
 
 template <typename K, typename V>
 class KStream;
+template <typename K, typename V>
+class KGroupedTable;
 
 template <typename K, typename V>
 class KTable {
@@ -82,12 +84,27 @@ class KTable {
                     internal::SameOrDefault<V2, V>(value_serde_));
   }
 
+  // Re-groups the rows by selector(key, value), a std::pair<KR, VR> (the
+  // row's group and the value it contributes), for Count, Reduce or
+  // Aggregate with a subtractor (see kgrouped_table.h). Always goes through
+  // a repartition topic, written with Grouped's serdes (default: the
+  // types').
+  template <typename F,
+            typename R = std::decay_t<internal::KeyValueResult<K, V, F>>>
+  KGroupedTable<internal::UnwrapT<typename R::first_type>,
+                internal::UnwrapT<typename R::second_type>>
+  GroupBy(F selector, Grouped<internal::UnwrapT<typename R::first_type>,
+                              internal::UnwrapT<typename R::second_type>>
+                          grouped = {}) const;
+
   // The name of the store that holds the table.
   const std::string& store_name() const { return store_name_; }
 
  private:
   template <typename, typename>
   friend class KGroupedStream;
+  template <typename, typename>
+  friend class KGroupedTable;
   template <typename, typename>
   friend class KTable;
   friend class StreamsBuilder;
@@ -152,7 +169,8 @@ class KTable {
 
 }  // namespace brook
 
-// KTable::ToStream needs the complete KStream.
+// KTable::ToStream needs the complete KStream, GroupBy KGroupedTable.
+#include "operators/kgrouped_table.h"
 #include "operators/kstream.h"
 
 namespace brook {

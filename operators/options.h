@@ -16,7 +16,11 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "absl/types/span.h"
+
+#include "runtime/record.h"
 #include "runtime/serde.h"
 #include "runtime/serdes.h"
 #include "runtime/timestamp_extractor.h"
@@ -90,6 +94,18 @@ struct Produced {
   }
 };
 
+// What a topic name extractor (KStream::To) knows of the record besides its
+// key and value: where the input record came from (empty topic and -1 in a
+// punctuator), and the record's timestamp and headers (Kafka Streams'
+// RecordContext).
+struct RecordContext {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  int64_t timestamp_ms = 0;
+  absl::Span<const Header> headers;
+};
+
 // How a grouped stream is repartitioned when its key may have changed.
 template <typename K, typename V>
 struct Grouped {
@@ -105,6 +121,38 @@ struct Grouped {
   }
   static Grouped As(std::string name) {
     return Grouped{nullptr, nullptr, name};
+  }
+};
+
+// How KStream::Repartition writes its stream through an internal topic.
+template <typename K, typename V>
+struct Repartitioned {
+  // Names the topic "<name>-repartition" and its nodes <name>-repartition-
+  // sink and -source; empty: KSTREAM-REPARTITION-<n>.
+  std::string name;
+  // Partitions of the topic; 0 (the default): the largest partition count
+  // among the inputs of the sub-topology that writes it, as for grouping.
+  int32_t number_of_partitions = 0;
+  // Serdes of the topic; unset: the stream's.
+  SerdePtr<K> key_serde;
+  SerdePtr<V> value_serde;
+  // Chooses the partition of each record; empty: murmur2 of the key bytes.
+  StreamPartitioner<K, V> partitioner;
+
+  static Repartitioned As(std::string name) {
+    Repartitioned r;
+    r.name = std::move(name);
+    return r;
+  }
+  static Repartitioned With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    Repartitioned r;
+    r.key_serde = std::move(key_serde);
+    r.value_serde = std::move(value_serde);
+    return r;
+  }
+  Repartitioned& WithNumberOfPartitions(int32_t n) {
+    number_of_partitions = n;
+    return *this;
   }
 };
 

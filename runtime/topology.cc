@@ -86,4 +86,16 @@ std::string Topology::Describe() const {
   return (*plan)->Describe();
 }
 
+std::string Topology::ToMermaid() const {
+  absl::StatusOr<std::shared_ptr<const internal::TopologyPlan>> plan =
+      internal::TopologyPlan::Build(*this);
+  if (!first_error_.ok() || !plan.ok()) {
+    const absl::Status& error =
+        first_error_.ok() ? plan.status() : first_error_;
+    return absl::StrCat(
+        "flowchart TD\n  %% Invalid topology: ", error.message(), "\n");
+  }
+  return (*plan)->ToMermaid();
+}
+
 }  // namespace brook

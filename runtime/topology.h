@@ -38,6 +38,7 @@
 namespace brook {
 
 using internal::StreamPartitioner;
+using internal::TopicNameExtractor;
 
 // An internal topic: one the application owns, such as a repartition topic
 // that one sub-topology writes and another reads. Sources and sinks name it
@@ -116,6 +117,27 @@ class Topology {
     return Add(std::move(spec));
   }
 
+  // A sink that writes each record to the topic extractor(record, metadata)
+  // chooses (see TopicNameExtractor); Describe() shows "(topic extractor)".
+  // Start-up cannot validate these topics, so the sink checks each the
+  // first time it sees it and fails naming a topic that does not exist.
+  template <typename K, typename V>
+  Topology& AddSink(const std::string& name, TopicNameExtractor<K, V> extractor,
+                    SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+                    std::vector<std::string> parents,
+                    StreamPartitioner<K, V> partitioner = nullptr) {
+    internal::NodeSpec spec;
+    spec.kind = internal::NodeSpec::Kind::kSink;
+    spec.name = name;
+    spec.parents = std::move(parents);
+    spec.input = internal::RecordTypes::Of<K, V>();
+    spec.make = [=]() -> std::unique_ptr<internal::ProcessorNode> {
+      return std::make_unique<internal::SinkNode<K, V>>(
+          name, "", key_serde, value_serde, partitioner, extractor);
+    };
+    return Add(std::move(spec));
+  }
+
   // Declares `name` an internal topic (see InternalTopicOptions). Sources
   // and sinks that name it read and write "<application.id>-<name>" when the
   // application runs; Describe() shows the short name.
@@ -142,6 +164,16 @@ class Topology {
   // The sub-topologies as text, in Kafka Streams' format. Describes an
   // invalid topology as far as it can and names the first error.
   std::string Describe() const;
+
+  // The sub-topologies as a Mermaid flowchart, to paste into Markdown (a
+  // ```mermaid block) or mermaid.live: each sub-topology a subgraph of its
+  // nodes (processors square, sources and sinks round) and stores
+  // (cylinders, dotted to their processors); topics are parallelograms
+  // outside the subgraphs, so a repartition topic links the sub-topology
+  // that writes it to the one that reads it. The same for DSL and
+  // processor-API topologies. An invalid topology gives a flowchart with
+  // the error as a comment.
+  std::string ToMermaid() const;
 
   const std::vector<internal::NodeSpec>& nodes() const { return nodes_; }
   const std::map<std::string, std::shared_ptr<const StoreBuilder>>& stores()

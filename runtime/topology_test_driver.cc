@@ -33,6 +33,15 @@ class TopologyTestDriver::Collector final : public internal::RecordCollector {
   absl::Status Send(const ProducerRecord& record) override {
     return driver_->Deliver(record);
   }
+  absl::Status CheckTopicExists(const std::string& topic) override {
+    for (const std::string& missing : driver_->options_.missing_topics) {
+      if (missing == topic) {
+        return absl::NotFoundError(
+            absl::StrCat("output topic '", topic, "' does not exist"));
+      }
+    }
+    return absl::OkStatus();
+  }
 
  private:
   TopologyTestDriver* const driver_;

@@ -61,6 +61,10 @@ struct TopologyTestDriverOptions {
   // Used for sources that set none (as StreamsConfig's).
   TimestampExtractor default_timestamp_extractor = RecordTimestampExtractor();
   int64_t initial_wall_clock_ms = 0;
+  // Topics that do not exist: a sink that chooses its topic per record gets
+  // kNotFound for them, as from a cluster without the topic. Every other
+  // topic exists.
+  std::vector<std::string> missing_topics;
 };
 
 class TopologyTestDriver {

@@ -161,33 +161,7 @@ absl::Status RdKafkaAdmin::DeleteRecords(
 
 absl::StatusOr<int32_t> RdKafkaAdmin::PartitionCount(const std::string& topic,
                                                      absl::Duration timeout) {
-  const std::string what = absl::StrCat("describe topic '", topic, "'");
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* raw = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), /*all_topics=*/0, rkt,
-                                              &raw, ToTimeoutMs(timeout));
-  rd_kafka_topic_destroy(rkt);
-  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
-      err == RD_KAFKA_RESP_ERR__TRANSPORT) {
-    return absl::UnavailableError(absl::StrCat(
-        what, ": no metadata from the cluster within ",
-        absl::FormatDuration(timeout), " (", rd_kafka_err2name(err),
-        "); is the broker at bootstrap.servers running?"));
-  }
-  BROOK_RETURN_IF_ERROR(FromRespErr(err, what));
-  RdPtr<const rd_kafka_metadata_t> metadata(raw);
-  for (int i = 0; i < metadata->topic_cnt; ++i) {
-    const rd_kafka_metadata_topic_t& t = metadata->topics[i];
-    if (topic != t.topic) continue;
-    if (t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      return absl::NotFoundError(
-          absl::StrCat("topic '", topic, "' does not exist"));
-    }
-    BROOK_RETURN_IF_ERROR(FromRespErr(t.err, what));
-    return t.partition_cnt;
-  }
-  return absl::NotFoundError(
-      absl::StrCat("topic '", topic, "' does not exist"));
+  return TopicPartitionCount(rk_.get(), topic, timeout);
 }
 
 }  // namespace internal

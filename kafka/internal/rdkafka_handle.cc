@@ -1,9 +1,11 @@
 #include "kafka/internal/rdkafka_handle.h"
 
 #include <limits>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 
+#include "base/status_macros.h"
 #include "kafka/errors.h"
 
 namespace brook::internal {
@@ -168,6 +170,38 @@ std::vector<TopicPartitionOffset> FromList(
     out.push_back({{p.topic, p.partition}, p.offset});
   }
   return out;
+}
+
+absl::StatusOr<int32_t> TopicPartitionCount(rd_kafka_t* rk,
+                                            const std::string& topic,
+                                            absl::Duration timeout) {
+  const std::string what = absl::StrCat("describe topic '", topic, "'");
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* raw = nullptr;
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(rk, /*all_topics=*/0, rkt, &raw, ToTimeoutMs(timeout));
+  rd_kafka_topic_destroy(rkt);
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+      err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+    return absl::UnavailableError(absl::StrCat(
+        what, ": no metadata from the cluster within ",
+        absl::FormatDuration(timeout), " (", rd_kafka_err2name(err),
+        "); is the broker at bootstrap.servers running?"));
+  }
+  BROOK_RETURN_IF_ERROR(FromRespErr(err, what));
+  RdPtr<const rd_kafka_metadata_t> metadata(raw);
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = metadata->topics[i];
+    if (topic != t.topic) continue;
+    if (t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      return absl::NotFoundError(
+          absl::StrCat("topic '", topic, "' does not exist"));
+    }
+    BROOK_RETURN_IF_ERROR(FromRespErr(t.err, what));
+    return t.partition_cnt;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("topic '", topic, "' does not exist"));
 }
 
 }  // namespace brook::internal

@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -59,6 +60,13 @@ absl::Status FromError(rd_kafka_error_t* error, absl::string_view what);
 
 // Milliseconds for librdkafka calls; infinite durations become -1.
 int ToTimeoutMs(absl::Duration d);
+
+// The partition count of `topic` from the cluster's metadata, asked through
+// any client `rk`. kNotFound if the topic does not exist; kUnavailable if
+// no metadata came within `timeout`.
+absl::StatusOr<int32_t> TopicPartitionCount(rd_kafka_t* rk,
+                                            const std::string& topic,
+                                            absl::Duration timeout);
 
 RdPtr<rd_kafka_topic_partition_list_t> ToList(
     absl::Span<const TopicPartition> partitions);

@@ -69,6 +69,11 @@ void RdKafkaProducer::DeliveryCallback(rd_kafka_t* rk,
   }
 }
 
+absl::StatusOr<int32_t> RdKafkaProducer::PartitionCount(
+    const std::string& topic, absl::Duration timeout) {
+  return TopicPartitionCount(rk_.get(), topic, timeout);
+}
+
 std::string RdKafkaProducer::What(absl::string_view call) const {
   if (transactional_id_.empty()) return std::string(call);
   return absl::StrCat(call, " (transactional.id '", transactional_id_, "')");

@@ -20,6 +20,8 @@ class RdKafkaProducer final : public Producer {
 
   absl::Status Send(const ProducerRecord& record) override;
   absl::Status Flush(absl::Duration timeout) override;
+  absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
+                                         absl::Duration timeout) override;
   absl::Status InitTransactions(absl::Duration timeout) override;
   absl::Status BeginTransaction() override;
   absl::Status SendOffsetsToTransaction(

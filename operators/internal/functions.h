@@ -96,6 +96,19 @@ decltype(auto) CallKeyValue(F& fn, const Record<K, V>& r) {
   }
 }
 
+// fn(key, value, extra) as a two-argument function of the key and value,
+// so that the four forms above apply to functions with a third argument
+// (KStream::To's topic name extractor).
+template <typename F, typename E>
+struct BindLast {
+  F& fn;
+  const E& extra;
+  template <typename A, typename B>
+  auto operator()(A&& a, B&& b) -> decltype(fn(a, b, extra)) {
+    return fn(a, b, extra);
+  }
+};
+
 template <typename K, typename V, typename F>
 using KeyValueResult = decltype(CallKeyValue<K, V>(
     std::declval<F&>(), std::declval<const Record<K, V>&>()));

@@ -88,7 +88,8 @@ absl::StatusOr<Topology> DslGraph::Build(const BuildOptions& options) const {
     const DslNode& node = nodes_[id];
     if (!node.internal_topic.empty() &&
         internal_topics.insert(node.internal_topic).second) {
-      topology.AddInternalTopic(node.internal_topic);
+      topology.AddInternalTopic(node.internal_topic,
+                                node.internal_topic_options);
     }
     if (node.kind != Kind::kStateless) {
       node.add(topology, node.name, parent_names(node));

@@ -51,8 +51,10 @@ struct DslNode {
   std::vector<std::shared_ptr<const StoreBuilder>> stores;  // kProcessor
   // kProcessor: stores added with DslGraph::AddStateStore, by name.
   std::vector<std::string> store_names;
-  // Sinks and sources of a repartition: the internal topic's short name.
+  // Sinks and sources of a repartition: the internal topic's short name,
+  // and how to create it (taken from the first node that names it).
   std::string internal_topic;
+  InternalTopicOptions internal_topic_options;
 };
 
 struct BuildOptions {

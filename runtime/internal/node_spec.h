@@ -67,7 +67,8 @@ struct NodeSpec {
   std::vector<std::string> parents;
   RecordTypes input;   // unused for sources
   RecordTypes output;  // unused for sinks
-  // Sources: the topics read, or a regex `pattern`. Sinks: the one topic.
+  // Sources: the topics read, or a regex `pattern`. Sinks: the one topic,
+  // or none for a sink that chooses its topic per record.
   std::vector<std::string> topics;
   std::string pattern;
   // Names of the state stores the node may use.

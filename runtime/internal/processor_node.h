@@ -7,7 +7,9 @@
 #ifndef BROOK_RUNTIME_INTERNAL_PROCESSOR_NODE_H_
 #define BROOK_RUNTIME_INTERNAL_PROCESSOR_NODE_H_
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -194,6 +196,17 @@ template <typename K, typename V>
 using StreamPartitioner = std::function<std::optional<int32_t>(
     const std::string& topic, const Record<K, V>& record)>;
 
+// Chooses the topic of each record a sink writes (Kafka Streams'
+// TopicNameExtractor). `metadata` is where the input record came from
+// (nullopt in a punctuator). An error fails the record's processing, named
+// after the sink. The topic must exist: the sink checks it once per topic
+// (RecordCollector::CheckTopicExists) and fails with kNotFound naming it;
+// an empty name is kInvalidArgument. Internal topics are not renamed here:
+// return full names.
+template <typename K, typename V>
+using TopicNameExtractor = std::function<absl::StatusOr<std::string>(
+    const Record<K, V>& record, const std::optional<RecordMetadata>& metadata)>;
+
 // The untyped part of a sink: its topic, which the plan may rename after
 // the node is made (an internal topic gets the application id as prefix).
 class SinkNodeBase : public ProcessorNode {
@@ -210,26 +223,46 @@ class SinkNodeBase : public ProcessorNode {
 template <typename K, typename V>
 class SinkNode final : public SinkNodeBase {
  public:
+  // With an `extractor`, each record's topic is extractor(record, ...) and
+  // `topic` is unused.
   SinkNode(std::string name, std::string topic, SerdePtr<K> key_serde,
-           SerdePtr<V> value_serde, StreamPartitioner<K, V> partitioner)
+           SerdePtr<V> value_serde, StreamPartitioner<K, V> partitioner,
+           TopicNameExtractor<K, V> extractor = nullptr)
       : SinkNodeBase(std::move(name), std::move(topic)),
         key_serde_(std::move(key_serde)),
         value_serde_(std::move(value_serde)),
-        partitioner_(std::move(partitioner)) {}
+        partitioner_(std::move(partitioner)),
+        extractor_(std::move(extractor)) {}
 
   absl::Status ProcessErased(const void* erased) override {
     const auto& record = *static_cast<const Record<K, V>*>(erased);
     ProducerRecord out;
-    out.topic = topic_;
+    if (extractor_) {
+      absl::StatusOr<std::string> topic =
+          extractor_(record, task_->record_metadata());
+      absl::Status s = topic.status();
+      if (s.ok() && topic->empty()) {
+        s = absl::InvalidArgumentError(
+            "its topic name extractor returned an empty topic name");
+      }
+      if (s.ok()) s = task_->collector().CheckTopicExists(*topic);
+      if (!s.ok()) {
+        return absl::Status(s.code(),
+                            absl::StrCat("sink '", name(), "': ", s.message()));
+      }
+      out.topic = *std::move(topic);
+    } else {
+      out.topic = topic_;
+    }
     if (record.key.has_value())
-      out.key = key_serde_->Serialize(topic_, *record.key);
+      out.key = key_serde_->Serialize(out.topic, *record.key);
     if (record.value.has_value()) {
-      out.value = value_serde_->Serialize(topic_, *record.value);
+      out.value = value_serde_->Serialize(out.topic, *record.value);
     }
     out.timestamp_ms = record.timestamp_ms > 0 ? record.timestamp_ms : 0;
     out.headers = record.headers;
     if (partitioner_) {
-      if (std::optional<int32_t> p = partitioner_(topic_, record))
+      if (std::optional<int32_t> p = partitioner_(out.topic, record))
         out.partition = *p;
     }
     return task_->collector().Send(out);
@@ -239,6 +272,7 @@ class SinkNode final : public SinkNodeBase {
   const SerdePtr<K> key_serde_;
   const SerdePtr<V> value_serde_;
   const StreamPartitioner<K, V> partitioner_;
+  const TopicNameExtractor<K, V> extractor_;
 };
 
 }  // namespace brook::internal

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 #include "base/crash_point.h"
@@ -56,6 +57,19 @@ absl::Status StreamsProducer::MaybeBegin() {
 absl::Status StreamsProducer::Send(const ProducerRecord& record) {
   BROOK_RETURN_IF_ERROR(MaybeBegin());
   return producer_->Send(record);
+}
+
+absl::Status StreamsProducer::CheckTopicExists(const std::string& topic) {
+  if (existing_topics_.contains(topic)) return absl::OkStatus();
+  absl::StatusOr<int32_t> n = producer_->PartitionCount(topic, call_timeout_);
+  if (absl::IsNotFound(n.status())) {
+    return absl::NotFoundError(absl::StrCat(
+        "output topic '", topic,
+        "' does not exist; create it (Brook does not create output topics)"));
+  }
+  if (!n.ok()) return n.status();
+  existing_topics_.insert(topic);
+  return absl::OkStatus();
 }
 
 absl::Status StreamsProducer::Commit(

@@ -21,6 +21,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
+
 #include "kafka/producer.h"
 #include "runtime/internal/client_factory.h"
 #include "runtime/internal/task_context.h"
@@ -40,6 +42,8 @@ class StreamsProducer final : public RecordCollector {
   absl::Status Initialize();
 
   absl::Status Send(const ProducerRecord& record) override;
+  // Asks the cluster's metadata once per topic (see RecordCollector).
+  absl::Status CheckTopicExists(const std::string& topic) override;
 
   // Exactly-once: sends `offsets` with `group` into the transaction and
   // commits it (retrying retriable errors for the call timeout). At-least-
@@ -67,6 +71,8 @@ class StreamsProducer final : public RecordCollector {
   bool transaction_open() const { return transaction_open_; }
 
  private:
+  // Topics CheckTopicExists() found.
+  absl::flat_hash_set<std::string> existing_topics_;
   absl::Status MaybeBegin();
   // What is left of the call timeout and the deadline, at least 1 ms.
   absl::Duration CallTimeout() const;

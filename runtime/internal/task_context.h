@@ -30,6 +30,12 @@ class RecordCollector {
  public:
   virtual ~RecordCollector() = default;
   virtual absl::Status Send(const ProducerRecord& record) = 0;
+  // OK if `topic` exists; kNotFound naming it if not. For sinks that choose
+  // their topic per record: start-up validates only the topics a topology
+  // names, and a record sent to a missing topic would fail only at
+  // delivery, far from its cause. Implementations remember the topics they
+  // found, so the check costs a lookup after the first record.
+  virtual absl::Status CheckTopicExists(const std::string& topic) = 0;
 };
 
 class TaskContext {

@@ -1,6 +1,7 @@
 #include "runtime/internal/topology_plan.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -236,7 +237,9 @@ absl::StatusOr<std::shared_ptr<const TopologyPlan>> TopologyPlan::Build(
     SubTopologyPlan& sub = plan->subs_[sub_of_root[components.Find(n)]];
     sub.nodes.push_back(n);
     const NodeSpec& spec = plan->nodes_[n];
-    if (spec.kind == Kind::kSink) sub.sink_topics.push_back(spec.topics[0]);
+    if (spec.kind == Kind::kSink && !spec.topics.empty()) {
+      sub.sink_topics.push_back(spec.topics[0]);
+    }
     for (const std::string& s : spec.stores) {
       if (std::find(sub.stores.begin(), sub.stores.end(), s) ==
           sub.stores.end()) {
@@ -315,6 +318,99 @@ std::string TopologyPlan::Describe() const {
   return DescribeNodes(nodes_, subs_);
 }
 
+std::string TopologyPlan::ToMermaid() const {
+  return MermaidNodes(nodes_, subs_);
+}
+
+namespace {
+
+// A Mermaid label: quoted, with the characters that end a label escaped.
+std::string MermaidLabel(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') {
+      out += "#quot;";
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string MermaidNodes(const std::vector<NodeSpec>& nodes,
+                         const std::vector<SubTopologyPlan>& subs) {
+  // Ids: n<i> for nodes (by index), t<j> for topics and s<k> for stores in
+  // order of first appearance, so that the output is stable.
+  std::map<std::string, std::string> topic_ids;
+  std::vector<std::string> topic_lines;
+  auto topic_id = [&](const std::string& label) {
+    auto [it, inserted] = topic_ids.emplace(
+        label, absl::StrCat("t", static_cast<int>(topic_ids.size())));
+    if (inserted) {
+      topic_lines.push_back(
+          absl::StrCat("  ", it->second, "[/", MermaidLabel(label), "/]\n"));
+    }
+    return it->second;
+  };
+  absl::flat_hash_map<std::string, int> index;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    index[nodes[i].name] = static_cast<int>(i);
+  }
+  std::string out = "flowchart TD\n";
+  std::string edges;
+  int next_store = 0;
+  for (const SubTopologyPlan& sub : subs) {
+    absl::StrAppend(&out, "  subgraph sub", sub.id, "[",
+                    MermaidLabel(absl::StrCat("Sub-topology: ", sub.id)),
+                    "]\n");
+    std::map<std::string, std::string> store_ids;
+    for (int i : sub.nodes) {
+      const NodeSpec& n = nodes[i];
+      const std::string id = absl::StrCat("n", i);
+      // Sources and sinks round, processors square.
+      if (n.kind == Kind::kProcessor) {
+        absl::StrAppend(&out, "    ", id, "[", MermaidLabel(n.name), "]\n");
+      } else {
+        absl::StrAppend(&out, "    ", id, "(", MermaidLabel(n.name), ")\n");
+      }
+      for (const std::string& p : n.parents) {
+        if (auto it = index.find(p); it != index.end()) {
+          absl::StrAppend(&edges, "  n", it->second, " --> ", id, "\n");
+        }
+      }
+      if (n.kind == Kind::kSource) {
+        for (const std::string& t : n.topics) {
+          absl::StrAppend(&edges, "  ", topic_id(t), " --> ", id, "\n");
+        }
+        if (!n.pattern.empty()) {
+          absl::StrAppend(&edges, "  ", topic_id("pattern: " + n.pattern),
+                          " --> ", id, "\n");
+        }
+      } else if (n.kind == Kind::kSink) {
+        const std::string t = n.topics.empty()
+                                  ? absl::StrCat("topic extractor of ", n.name)
+                                  : n.topics[0];
+        absl::StrAppend(&edges, "  ", id, " --> ", topic_id(t), "\n");
+      }
+      for (const std::string& store : n.stores) {
+        auto [it, inserted] =
+            store_ids.emplace(store, absl::StrCat("s", next_store));
+        if (inserted) {
+          ++next_store;
+          absl::StrAppend(&out, "    ", it->second, "[(", MermaidLabel(store),
+                          ")]\n");
+        }
+        absl::StrAppend(&edges, "  ", id, " -.- ", it->second, "\n");
+      }
+    }
+    out += "  end\n";
+  }
+  for (const std::string& line : topic_lines) out += line;
+  return out + edges;
+}
+
 std::string DescribeNodes(const std::vector<NodeSpec>& nodes,
                           const std::vector<SubTopologyPlan>& subs) {
   std::vector<std::vector<std::string>> children(nodes.size());
@@ -345,9 +441,12 @@ std::string DescribeNodes(const std::vector<NodeSpec>& nodes,
                         absl::StrJoin(n.stores, ", "), "])\n");
         break;
       case Kind::kSink:
-        absl::StrAppend(out, "    Sink: ", n.name,
-                        " (topic: ", n.topics.empty() ? "" : n.topics[0],
-                        ")\n");
+        if (n.topics.empty()) {
+          absl::StrAppend(out, "    Sink: ", n.name, " (topic extractor)\n");
+        } else {
+          absl::StrAppend(out, "    Sink: ", n.name, " (topic: ", n.topics[0],
+                          ")\n");
+        }
         break;
     }
     // As Kafka Streams prints them: sources and processors always list

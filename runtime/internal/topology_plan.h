@@ -66,6 +66,7 @@ class TopologyPlan {
   bool IsConnected(const std::string& node, absl::string_view store) const;
 
   std::string Describe() const;
+  std::string ToMermaid() const;
 
  private:
   TopologyPlan() = default;
@@ -86,6 +87,10 @@ class TopologyPlan {
 // "<application_id>-<name>", or `name` if application_id is empty.
 std::string InternalTopicName(absl::string_view application_id,
                               absl::string_view name);
+
+// The sub-topologies as a Mermaid flowchart (see Topology::ToMermaid).
+std::string MermaidNodes(const std::vector<NodeSpec>& nodes,
+                         const std::vector<SubTopologyPlan>& subs);
 
 // Describes nodes in Kafka Streams' text format; used for valid and invalid
 // topologies alike.

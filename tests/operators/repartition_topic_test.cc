@@ -2,9 +2,12 @@
 // creates them at Start() with the partition count of the input that feeds
 // them, or the one the topology gives, and rejects an existing one whose
 // partition count differs; after commits, the consumed records of a
-// repartition topic are deleted up to the group's committed offsets.
+// repartition topic are deleted up to the group's committed offsets. Also
+// the DSL's Repartition() with a partition count, and To() with a topic per
+// record naming a topic that does not exist.
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -208,6 +211,48 @@ TEST_F(RepartitionTopicTest, NoPurgeBeforeTheInterval) {
   EXPECT_LE(marks->first, c1);
   EXPECT_LT(marks->first, committed[0]);
   ASSERT_TRUE((*app)->Close(absl::Seconds(30)).ok());
+}
+
+TEST_F(RepartitionTopicTest, RepartitionOperatorGetsItsPartitionCount) {
+  CreateTopic(in_, 1);
+  CreateTopic(out_, 1);
+  StreamsBuilder b;
+  b.Stream<S, S>(in_)
+      .Repartition(Repartitioned<S, S>::As("wide").WithNumberOfPartitions(4))
+      .To(out_);
+  auto app = KafkaStreams::Create(*b.Build(), config_);
+  ASSERT_TRUE(app.ok()) << app.status();
+  ASSERT_TRUE((*app)->Start().ok());
+  EXPECT_EQ(Partitions(config_.application_id + "-wide-repartition"), 4);
+  EXPECT_TRUE((*app)->Close(absl::Seconds(30)).ok());
+}
+
+// The value names the output topic; a record naming one that does not exist
+// puts the application in kError with an error naming that topic (on the
+// real producer's metadata, not a silent loss or an endless abort loop).
+TEST_F(RepartitionTopicTest, ATopicPerRecordThatDoesNotExistIsAnErrorNamingIt) {
+  CreateTopic(in_, 1);
+  CreateTopic(out_, 1);
+  const S missing = UniqueName("rp-missing");
+  StreamsBuilder b;
+  b.Stream<S, S>(in_).To([](const std::optional<S>&, const S& v,
+                            const RecordContext&) { return v; });
+  auto app = KafkaStreams::Create(*b.Build(), config_);
+  ASSERT_TRUE(app.ok()) << app.status();
+  ASSERT_TRUE((*app)->Start().ok());
+  testing::ProduceRawValue(in_, out_);
+  testing::ProduceRawValue(in_, missing);
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while ((*app)->state() != KafkaStreams::State::kError &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ((*app)->state(), KafkaStreams::State::kError);
+  absl::Status error = (*app)->error();
+  EXPECT_TRUE(absl::StrContains(
+      error.message(), "output topic '" + missing + "' does not exist"))
+      << error;
+  (*app)->Close(absl::Seconds(30)).IgnoreError();  // already failed
 }
 
 }  // namespace

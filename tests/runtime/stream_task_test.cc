@@ -30,6 +30,9 @@ class CapturingCollector final : public RecordCollector {
     sent.push_back(record);
     return absl::OkStatus();
   }
+  absl::Status CheckTopicExists(const std::string&) override {
+    return absl::OkStatus();
+  }
   std::vector<std::string> Values() const {
     std::vector<std::string> out;
     for (const ProducerRecord& r : sent) out.push_back(r.value.value_or("-"));

@@ -579,6 +579,16 @@ absl::Status FakeProducer::CommitTransaction(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int32_t> FakeProducer::PartitionCount(const std::string& topic,
+                                                     absl::Duration) {
+  const int32_t n = kafka_->PartitionCount(topic);
+  if (n == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("topic '", topic, "' does not exist"));
+  }
+  return n;
+}
+
 absl::flat_hash_map<TopicPartition, int64_t>
 FakeProducer::TakeDeliveredOffsets() {
   return std::exchange(delivered_, {});

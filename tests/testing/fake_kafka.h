@@ -359,6 +359,9 @@ class FakeProducer final : public Producer {
   // or partition that does not exist.
   absl::Status Send(const ProducerRecord& record) override;
   absl::Status Flush(absl::Duration timeout) override;
+  // kNotFound for a topic the fake cluster does not have.
+  absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
+                                         absl::Duration timeout) override;
   absl::Status InitTransactions(absl::Duration timeout) override;
   absl::Status BeginTransaction() override;
   // Adds `offsets` to the transaction (a later offset for a partition

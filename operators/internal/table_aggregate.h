@@ -1,0 +1,89 @@
+// TableAggregateProcessor: the processor behind KGroupedTable's Count,
+// Reduce and Aggregate. Its input is the group-by's repartitioned table
+// updates: Change<V> with the value that left the group (old_value, to
+// subtract) and the value that joined it (new_value, to add); either may be
+// absent. For each update it reads the group's aggregate, subtracts the old
+// value (only if the group has an aggregate), adds the new one (starting
+// from the initializer, or the value itself for Reduce, if the group has
+// none), writes the result back and forwards Change(new aggregate, old
+// aggregate), as Kafka Streams' KTableAggregate and KTableReduce do. A group
+// whose count drops to zero keeps its zero (Kafka Streams does the same).
+// Records with a null key or no value, and updates that leave the store as
+// it was (a subtract from an absent group), forward nothing.
+// Threading model: one instance per task, used on its stream thread.
+#ifndef BROOK_OPERATORS_INTERNAL_TABLE_AGGREGATE_H_
+#define BROOK_OPERATORS_INTERNAL_TABLE_AGGREGATE_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "base/status_macros.h"
+#include "operators/internal/aggregate.h"
+#include "operators/internal/change.h"
+#include "runtime/key_value_store.h"
+#include "runtime/processor.h"
+
+namespace brook::internal {
+
+// The aggregate without `value`. REQUIRES: the group has an aggregate.
+template <typename K, typename V, typename VR>
+using SubtractFn =
+    std::function<VR(const K& key, const V& value, const VR& aggregate)>;
+
+template <typename K, typename V, typename VR>
+class TableAggregateProcessor final
+    : public Processor<K, Change<V>, K, Change<VR>> {
+ public:
+  TableAggregateProcessor(std::string store_name, AggregateFn<K, V, VR> add,
+                          SubtractFn<K, V, VR> subtract)
+      : store_name_(std::move(store_name)),
+        add_(std::move(add)),
+        subtract_(std::move(subtract)) {}
+
+  absl::Status Init(ProcessorContext<K, Change<VR>>& context) override {
+    context_ = &context;
+    using Store = KeyValueStore<K, VR>;
+    absl::StatusOr<Store*> store =
+        context.template GetStateStore<Store>(store_name_);
+    if (!store.ok()) return store.status();
+    store_ = *store;
+    return absl::OkStatus();
+  }
+
+  absl::Status Process(const Record<K, Change<V>>& record) override {
+    if (!record.key.has_value() || !record.value.has_value()) {
+      return absl::OkStatus();
+    }
+    const K& key = *record.key;
+    const Change<V>& change = *record.value;
+    BROOK_ASSIGN_OR_RETURN(std::optional<VR> old, store_->Get(key));
+    std::optional<VR> aggregate = old;
+    bool changed = false;
+    if (change.old_value.has_value() && aggregate.has_value()) {
+      aggregate = subtract_(key, *change.old_value, *aggregate);
+      changed = true;
+    }
+    if (change.new_value.has_value()) {
+      aggregate = add_(key, *change.new_value, aggregate);
+      changed = true;
+    }
+    if (!changed) return absl::OkStatus();
+    BROOK_RETURN_IF_ERROR(store_->Put(key, *aggregate));
+    return context_->Forward(Record<K, Change<VR>>{
+        record.key, Change<VR>{std::move(aggregate), std::move(old)},
+        record.timestamp_ms, record.headers});
+  }
+
+ private:
+  const std::string store_name_;
+  AggregateFn<K, V, VR> add_;
+  SubtractFn<K, V, VR> subtract_;
+  ProcessorContext<K, Change<VR>>* context_ = nullptr;
+  KeyValueStore<K, VR>* store_ = nullptr;
+};
+
+}  // namespace brook::internal
+
+#endif  // BROOK_OPERATORS_INTERNAL_TABLE_AGGREGATE_H_
