@@ -227,15 +227,44 @@ class KGroupedTable {
 
 // KTable::GroupBy needs the complete KGroupedTable.
 template <typename K, typename V>
-template <typename F, typename R>
-KGroupedTable<internal::UnwrapT<typename R::first_type>,
-              internal::UnwrapT<typename R::second_type>>
-KTable<K, V>::GroupBy(F selector,
-                      Grouped<internal::UnwrapT<typename R::first_type>,
-                              internal::UnwrapT<typename R::second_type>>
-                          grouped) const {
-  using KR = internal::UnwrapT<typename R::first_type>;
-  using VR = internal::UnwrapT<typename R::second_type>;
+template <typename F>
+auto KTable<K, V>::GroupBy(F selector) const {
+  // Checked before the result type is computed, so that a wrong selector
+  // gives this message and not pages of substitution notes.
+  if constexpr (!internal::kTakesKeyValue<K, V, F>) {
+    static_assert(internal::kTakesKeyValue<K, V, F>,
+                  "KTable::GroupBy: the selector must be callable as "
+                  "std::pair<KR, VR>(const K&, const V&) (either may be "
+                  "std::optional)");
+  } else {
+    using R = std::decay_t<internal::KeyValueResult<K, V, F>>;
+    if constexpr (!internal::IsPair<R>::value) {
+      static_assert(internal::IsPair<R>::value,
+                    "KTable::GroupBy: the selector must return a "
+                    "std::pair<KR, VR> (the row's group and value)");
+    } else {
+      return GroupBy(std::move(selector),
+                     Grouped<internal::UnwrapT<typename R::first_type>,
+                             internal::UnwrapT<typename R::second_type>>{});
+    }
+  }
+}
+
+template <typename K, typename V>
+template <typename F, typename KR, typename VR>
+KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector,
+                                            Grouped<KR, VR> grouped) const {
+  static_assert(internal::kTakesKeyValue<K, V, F>,
+                "KTable::GroupBy: the selector must be callable as "
+                "std::pair<KR, VR>(const K&, const V&) (either may be "
+                "std::optional)");
+  using R = std::decay_t<internal::KeyValueResult<K, V, F>>;
+  static_assert(
+      std::is_same_v<std::pair<internal::UnwrapT<typename R::first_type>,
+                               internal::UnwrapT<typename R::second_type>>,
+                     std::pair<KR, VR>>,
+      "KTable::GroupBy: the selector must return std::pair<KR, VR> with the "
+      "types of Grouped<KR, VR> (either may be std::optional)");
   using Side = std::optional<std::pair<KR, VR>>;
   internal::Step step = [selector](const void* in,
                                    const internal::Next& next) mutable {

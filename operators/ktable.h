@@ -89,13 +89,10 @@ class KTable {
   // Aggregate with a subtractor (see kgrouped_table.h). Always goes through
   // a repartition topic, written with Grouped's serdes (default: the
   // types').
-  template <typename F,
-            typename R = std::decay_t<internal::KeyValueResult<K, V, F>>>
-  KGroupedTable<internal::UnwrapT<typename R::first_type>,
-                internal::UnwrapT<typename R::second_type>>
-  GroupBy(F selector, Grouped<internal::UnwrapT<typename R::first_type>,
-                              internal::UnwrapT<typename R::second_type>>
-                          grouped = {}) const;
+  template <typename F>
+  auto GroupBy(F selector) const;
+  template <typename F, typename KR, typename VR>
+  KGroupedTable<KR, VR> GroupBy(F selector, Grouped<KR, VR> grouped) const;
 
   // The name of the store that holds the table.
   const std::string& store_name() const { return store_name_; }

@@ -171,6 +171,28 @@ TEST(KGroupedTableTest, AggregateStartsFromTheInitializer) {
                           Pair("paris", "|")));
 }
 
+TEST(KGroupedTableTest, RegroupsATableFromAnAggregation) {
+  StreamsBuilder b;
+  // Clicks per user (a table from a stream aggregation), then how many
+  // users have each click count: a user's second click moves them from
+  // group 1 to group 2.
+  b.Stream<S, S>("clicks")
+      .GroupByKey()
+      .Count(Materialized<S, int64_t>::As("per-user"))
+      .GroupBy([](const S& user, int64_t clicks) {
+        return std::pair(std::to_string(clicks), user);
+      })
+      .Count(Materialized<S, int64_t>::As("users-per-count"))
+      .ToStream()
+      .To("out");
+  Driver h(MustBuild(b));
+  ASSERT_TRUE(h.Pipe("clicks", "ann", "x").ok());
+  ASSERT_TRUE(h.Pipe("clicks", "bob", "x").ok());
+  ASSERT_TRUE(h.Pipe("clicks", "ann", "x").ok());
+  EXPECT_THAT(Counts(h, "out"), ElementsAre(Pair("1", 1), Pair("1", 2),
+                                            Pair("1", 1), Pair("2", 1)));
+}
+
 TEST(KGroupedTableTest, GroupedNamesTheRepartitionTopic) {
   StreamsBuilder b({.fuse_stateless = false});
   b.Table<S, S>("users", {}, Materialized<S, S>::As("users"))

@@ -92,6 +92,35 @@ TEST(ProcessValuesTest, AProcessorThatChangesTheKeyFailsNamingTheNode) {
   EXPECT_THAT(Strings(h, "out"), ElementsAre());
 }
 
+// Forwards a fixed record from a wall-clock punctuator, every second.
+class Ticker final : public Processor<S, S, S, S> {
+ public:
+  absl::Status Init(ProcessorContext<S, S>& context) override {
+    return context
+        .Schedule(absl::Seconds(1), PunctuationType::kWallClockTime,
+                  [&context](int64_t) {
+                    return context.Forward(Record<S, S>{"k", "tick", 0, {}});
+                  })
+        .status();
+  }
+  absl::Status Process(const Record<S, S>&) override {
+    return absl::OkStatus();
+  }
+};
+
+TEST(ProcessValuesTest, AForwardFromAPunctuatorIsRefused) {
+  StreamsBuilder b;
+  b.Stream<S, S>("in")
+      .ProcessValues<S>([] { return std::make_unique<Ticker>(); }, {},
+                        Named::As("ticker"))
+      .To("out");
+  Driver h(MustBuild(b));
+  absl::Status s = h.driver().AdvanceWallClockTime(absl::Seconds(2));
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("'ticker' forwarded a record outside"));
+  EXPECT_THAT(Strings(h, "out"), ElementsAre());
+}
+
 // To with a topic per record: "<value's first letter>-topic".
 void RouteByLetter(StreamsBuilder& b) {
   b.Stream<S, S>("in").To(
