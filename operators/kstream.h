@@ -45,6 +45,7 @@
 #include "operators/internal/fixed_key.h"
 #include "operators/internal/functions.h"
 #include "operators/internal/graph.h"
+#include "operators/internal/stream_table_join.h"
 #include "operators/kgrouped_stream.h"
 #include "operators/ktable.h"
 #include "operators/options.h"
@@ -332,6 +333,43 @@ class KStream {
                             repartition_required_);
   }
 
+  // Joins each record with the table's value for its key (Kafka Streams'
+  // KStream-KTable join; KSTREAM-JOIN-<n>): forwards joiner(value,
+  // table value) or joiner(key, value, table value) with the record's key,
+  // timestamp and headers; a record whose key the table does not hold is
+  // dropped. Table updates forward nothing: the stream record sees the
+  // table as it is when the record is processed. A record with a null key
+  // or value is dropped. The table must be materialized (a table from
+  // StreamsBuilder::Table or an aggregation) and co-partitioned with the
+  // stream (checked at start); a stream whose key may have changed is
+  // repartitioned first, as Kafka Streams does. The joiner may return
+  // std::optional to forward a null value.
+  template <typename VT, typename J>
+  auto Join(const KTable<K, VT>& table, J joiner,
+            const Named& named = {}) const {
+    static_assert(internal::kJoinerTakesValues<K, V, VT, J, false> ||
+                      internal::kJoinerTakesKey<K, V, VT, J, false>,
+                  "Join: the joiner must be callable as VR(const V&, const "
+                  "VT&) or VR(const K&, const V&, const VT&)");
+    return JoinTable<VT, J, false>(table, std::move(joiner), named);
+  }
+
+  // As Join, but a record whose key the table does not hold is joined with
+  // a null: the joiner takes the table value as const std::optional<VT>&.
+  // A record with a null key is joined with a null too if the joiner takes
+  // no key or takes it as std::optional (Kafka Streams 3.7+); a null value
+  // is dropped.
+  template <typename VT, typename J>
+  auto LeftJoin(const KTable<K, VT>& table, J joiner,
+                const Named& named = {}) const {
+    static_assert(internal::kJoinerTakesValues<K, V, VT, J, true> ||
+                      internal::kJoinerTakesKey<K, V, VT, J, true>,
+                  "LeftJoin: the joiner must be callable as VR(const V&, "
+                  "const std::optional<VT>&) or VR(const K&, const V&, const "
+                  "std::optional<VT>&)");
+    return JoinTable<VT, J, true>(table, std::move(joiner), named);
+  }
+
   // Writes the stream through an internal topic and reads it back
   // (Kafka Streams' repartition()): "<application.id>-<name>-repartition",
   // name from Repartitioned, else KSTREAM-REPARTITION-<n>, with the nodes
@@ -563,6 +601,51 @@ class KStream {
                         r.timestamp_ms, internal::TakeHeaders(r, next)};
       return next.Temporary(&out);
     };
+  }
+
+  template <typename VT, typename J, bool kLeft>
+  auto JoinTable(const KTable<K, VT>& table, J joiner,
+                 const Named& named) const {
+    using VR = internal::JoinResult<K, V, VT, J, kLeft>;
+    const std::string name = graph_->NameOr(
+        named.name, kLeft ? "KSTREAM-LEFTJOIN-" : "KSTREAM-JOIN-");
+    if (table.graph_ != graph_) {
+      graph_->AddError(absl::InvalidArgumentError(
+          absl::StrCat(name, ": the table comes from another StreamsBuilder")));
+    } else if (table.store_name().empty()) {
+      graph_->AddError(absl::InvalidArgumentError(absl::StrCat(
+          name,
+          ": the table is not materialized (a KTable from Filter or "
+          "MapValues has no store); join with a table from "
+          "StreamsBuilder::Table or an aggregation")));
+    }
+    // A stream whose key may have changed is repartitioned first, so that
+    // each key meets its table partition.
+    const KStream source =
+        repartition_required_
+            ? Repartition(Repartitioned<K, V>::As(name + "-left"))
+            : *this;
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kProcessor;
+    node.name = name;
+    node.parents = {source.node_};
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.output = internal::RecordTypes::Of<K, VR>();
+    node.store_names = {table.store_name()};
+    node.add = [store = table.store_name(), joiner = std::move(joiner)](
+                   Topology& t, const std::string& node_name,
+                   std::vector<std::string> parents) {
+      t.AddProcessor<K, V, K, VR>(
+          node_name,
+          [store, joiner]() {
+            return std::make_unique<
+                internal::StreamTableJoinProcessor<K, V, VT, VR, J, kLeft>>(
+                store, joiner);
+          },
+          std::move(parents));
+    };
+    const int id = graph_->Add(std::move(node));
+    return KStream<K, VR>(graph_, id, key_serde_, DefaultSerde<VR>(), false);
   }
 
   // Records an error naming `what` if a serde is missing.

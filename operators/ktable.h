@@ -99,6 +99,8 @@ class KTable {
 
  private:
   template <typename, typename>
+  friend class KStream;
+  template <typename, typename>
   friend class KGroupedStream;
   template <typename, typename>
   friend class KGroupedTable;

@@ -50,6 +50,33 @@ Topology& Topology::AddStateStore(std::shared_ptr<const StoreBuilder> builder,
   return *this;
 }
 
+Topology& Topology::ConnectProcessorAndStateStores(
+    const std::string& processor, std::vector<std::string> stores) {
+  for (internal::NodeSpec& n : nodes_) {
+    if (n.name != processor) continue;
+    if (n.kind != internal::NodeSpec::Kind::kProcessor && first_error_.ok()) {
+      first_error_ = absl::InvalidArgumentError(absl::StrCat(
+          "state stores can only be connected to processors, not '", processor,
+          "'"));
+    }
+    for (std::string& s : stores) {
+      if (!stores_.contains(s) && first_error_.ok()) {
+        first_error_ = absl::InvalidArgumentError(
+            absl::StrCat("processor '", processor,
+                         "' is connected to unknown state store '", s, "'"));
+      }
+      n.stores.push_back(std::move(s));
+    }
+    return *this;
+  }
+  if (first_error_.ok()) {
+    first_error_ = absl::InvalidArgumentError(
+        absl::StrCat("cannot connect stores to unknown processor '", processor,
+                     "' (add the processor first)"));
+  }
+  return *this;
+}
+
 Topology& Topology::AddInternalTopic(const std::string& name,
                                      InternalTopicOptions options) {
   if (first_error_.ok()) {

@@ -157,6 +157,12 @@ class Topology {
   Topology& AddStateStore(std::shared_ptr<const StoreBuilder> builder,
                           std::vector<std::string> processors);
 
+  // Gives the named processor access to stores already added for other
+  // processors (Kafka Streams' connectProcessorAndStateStores), e.g. a join
+  // reading a table's store. Nodes that share a store run in one task.
+  Topology& ConnectProcessorAndStateStores(const std::string& processor,
+                                           std::vector<std::string> stores);
+
   // Collected construction errors, then whole-graph checks. OK means the
   // topology can run.
   absl::Status Validate() const;

@@ -129,7 +129,16 @@ absl::StatusOr<Topology> DslGraph::Build(const BuildOptions& options) const {
     for (const std::string& s : node.store_names) {
       bool known = false;
       for (const auto& builder : named_stores_) known |= builder->name() == s;
-      if (!known) {
+      if (known) continue;
+      // A store another operator owns (a table's, for a join).
+      for (const DslNode& owner : nodes_) {
+        for (const auto& store : owner.stores) known |= store->name() == s;
+      }
+      if (known) {
+        topology.ConnectProcessorAndStateStores(node.name, {s});
+        continue;
+      }
+      {
         return absl::InvalidArgumentError(absl::StrCat(
             "processor '", node.name, "' uses state store '", s,
             "', which was not added with StreamsBuilder::AddStateStore"));

@@ -20,6 +20,7 @@
 #include "kafka/topic_reader.h"
 #include "runtime/serdes.h"
 #include "runtime/stores.h"
+#include "tests/testing/java_partitions.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook {
@@ -28,6 +29,8 @@ namespace {
 using ::brook::testing::BaseConfig;
 using ::brook::testing::CheckExactCopy;
 using ::brook::testing::CreateTopic;
+using ::brook::testing::JavaPartitions;
+using ::brook::testing::kJavaPartitions;
 using ::brook::testing::ProduceRawValue;
 using ::brook::testing::ProduceValues;
 using ::brook::testing::UniqueName;
@@ -144,28 +147,6 @@ TEST_F(KafkaStreamsTest, ExactlyOncePassThroughWithTwoThreads) {
   EXPECT_EQ(check.duplicates, 0) << check.ToString();
   EXPECT_EQ(check.missing, 0) << check.ToString();
 }
-
-// Where Java's default partitioner puts each key: toPositive(murmur2(key
-// bytes)) % partitions, computed with kafka-clients 3.9.1's
-// org.apache.kafka.common.utils.Utils in jshell. A Brook sink must agree, or
-// co-partitioning with topics written by Java services breaks.
-struct JavaPartitions {
-  const char* key;
-  int32_t of_12;
-  int32_t of_100;
-};
-constexpr JavaPartitions kJavaPartitions[] = {
-    {"", 9, 81},
-    {"a", 4, 24},
-    {"key-0", 1, 41},
-    {"key-1", 0, 40},
-    {"key-2", 2, 2},
-    {"user-42", 4, 60},
-    {"hello world", 7, 59},
-    {"Brook", 11, 19},
-    {"\xc3\xa9t\xc3\xa9", 1, 73},
-    {"0123456789abcdef0123456789", 11, 19},
-};
 
 TEST_F(KafkaStreamsTest, SinkPartitionsKeysAsJavasDefaultPartitioner) {
   const std::string out100 = UniqueName("ks-out100");
