@@ -426,7 +426,7 @@ TEST(ProducerTest, AFullLocalQueueIsWaitedOutAndEveryRecordArrives) {
   CreateTopic(topic, 1);
   ClientConfig config = BaseConfig();
   config["queue.buffering.max.messages"] = "2";
-  config["linger.ms"] = "5";
+  config["linger.ms"] = "0";
   auto producer = Producer::Create(config);
   ASSERT_TRUE(producer.ok()) << producer.status();
   constexpr int kRecords = 2000;
