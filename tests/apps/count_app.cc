@@ -118,6 +118,7 @@ std::string EncodeCount(int64_t n) {
 }
 
 // --store=window: a count per key and tumbling window.
+// Threading model: one per task, called on its stream thread only.
 class WindowCount final : public brook::Processor<S, S, S, S> {
  public:
   absl::Status Init(brook::ProcessorContext<S, S>& context) override {
@@ -163,6 +164,7 @@ class WindowCount final : public brook::Processor<S, S, S, S> {
 
 // --store=session: a count per key and session; a record within gap_ms of a
 // session joins it (sessions it bridges merge, their counts added).
+// Threading model: one per task, called on its stream thread only.
 class SessionCount final : public brook::Processor<S, S, S, S> {
  public:
   absl::Status Init(brook::ProcessorContext<S, S>& context) override {

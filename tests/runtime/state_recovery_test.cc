@@ -585,6 +585,7 @@ TEST_F(StateRecoveryTest, InMemoryStoreRestoresTheWholeChangelogAfterKillNine) {
 // differs from what the committed output says breaks its 1..n sequence.
 // The kill comes after a Kafka commit and before the store write, so the
 // restart must restore the changelog tail into the windowed store.
+// Threading model: a test fixture, used on the test's thread only.
 class WindowedStateTest : public StateRecoveryTest,
                           public ::testing::WithParamInterface<const char*> {
  protected:
