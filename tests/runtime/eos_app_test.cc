@@ -197,6 +197,26 @@ class EosAppTest : public ::testing::Test {
     return total;
   }
 
+  // Which of the ways a thread learns that its tasks moved comes first in
+  // `instance`'s log from byte `from` on ("" if none): "tasks migrated away"
+  // (a commit refused for a stale member or generation), "assignment lost"
+  // (the consumer noticed on its own) or "producer failed for good" (its
+  // producer was fenced, e.g. after the broker timed its transaction out).
+  std::string FirstEnding(int instance, size_t from) const {
+    const std::string log = testing::ReadFile(Log(instance)).substr(from);
+    size_t best = std::string::npos;
+    std::string which;
+    for (const char* e : {"tasks migrated away", "assignment lost",
+                          "producer failed for good"}) {
+      const size_t at = log.find(e);
+      if (at < best) {
+        best = at;
+        which = e;
+      }
+    }
+    return which;
+  }
+
   int64_t AbortedRecordsInOutput(int64_t records) {
     auto raw = ReadTopic(BaseConfig(), out_, IsolationLevel::kReadUncommitted,
                          absl::Seconds(60));
@@ -456,21 +476,7 @@ TEST_F(EosAppTest, ZombieWokenMidCommitIsFencedByGroupGeneration) {
       << "the freeze came near the zombie's 60 s transaction timeout";
   // Wake the zombie in the middle of its commit.
   apps[0]->Signal(SIGCONT);
-  const std::vector<std::string> endings = {
-      "tasks migrated away", "assignment lost", "producer failed for good"};
-  auto first_ending = [&]() -> std::string {
-    const std::string log = zombie_log();
-    size_t best = std::string::npos;
-    std::string which;
-    for (const std::string& e : endings) {
-      const size_t at = log.find(e);
-      if (at < best) {
-        best = at;
-        which = e;
-      }
-    }
-    return which;
-  };
+  auto first_ending = [&] { return FirstEnding(0, zombie_before); };
   const absl::Time woke = absl::Now() + absl::Seconds(30);
   while (first_ending().empty() && absl::Now() < woke) {
     absl::SleepFor(absl::Milliseconds(100));
