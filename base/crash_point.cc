@@ -18,6 +18,7 @@ namespace {
 struct Armed {
   std::string name;      // empty: disarmed
   std::string arm_file;  // empty: counting from the start
+  bool stop = false;     // BROOK_CRASH_POINT_ACTION=stop: SIGSTOP, not SIGKILL
   std::atomic<int> hits_left{1};
 };
 
@@ -27,6 +28,9 @@ Armed& GetArmed() {
     if (const char* name = std::getenv("BROOK_CRASH_POINT")) a->name = name;
     if (const char* f = std::getenv("BROOK_CRASH_POINT_ARM_FILE")) {
       a->arm_file = f;
+    }
+    if (const char* action = std::getenv("BROOK_CRASH_POINT_ACTION")) {
+      a->stop = std::string(action) == "stop";
     }
     int hits = 1;
     if (const char* n = std::getenv("BROOK_CRASH_POINT_HITS")) {
@@ -54,10 +58,23 @@ void Die(absl::string_view name) {
   raise(SIGKILL);
 }
 
+// Freezes the whole process until SIGCONT, then returns.
+void Stop(absl::string_view name) {
+  LOG(WARNING) << "crash point " << name << " reached: stopping the process";
+  google::FlushLogFiles(google::GLOG_INFO);
+  raise(SIGSTOP);
+  LOG(WARNING) << "crash point " << name << ": continued after SIGCONT";
+}
+
 }  // namespace
 
 void CrashPoint(absl::string_view name) {
-  if (Reached(name)) Die(name);
+  if (!Reached(name)) return;
+  if (GetArmed().stop) {
+    Stop(name);
+  } else {
+    Die(name);
+  }
 }
 
 void CrashPointAfter(absl::string_view name, int delay_ms) {

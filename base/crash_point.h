@@ -9,6 +9,13 @@
 // tests assert. In production the variable is unset and a crash point costs
 // one string comparison with an empty name.
 //
+// With BROOK_CRASH_POINT_ACTION=stop the process freezes at the point
+// instead of dying: it logs "crash point <name> reached: stopping the
+// process" and raises SIGSTOP, which stops every thread (librdkafka's
+// heartbeats too), as a long GC pause or a suspended VM would. The test
+// sends SIGCONT, and the process goes on from that exact step: this is how
+// a zombie is made that resumes in the middle of a commit.
+//
 // The commit protocol's points (runtime/internal/task_manager.cc):
 //   commit.after_produce        outputs and changelog records sent, offsets not
 //   commit.after_send_offsets   offsets sent to the transaction, not committed
@@ -22,8 +29,8 @@
 
 namespace brook {
 
-// Dies with SIGKILL if `name` is the armed crash point and its hit count is
-// reached.
+// Dies with SIGKILL (or stops, see BROOK_CRASH_POINT_ACTION) if `name` is
+// the armed crash point and its hit count is reached.
 void CrashPoint(absl::string_view name);
 
 // Arms an asynchronous crash: if `name` is the armed point, a thread kills the

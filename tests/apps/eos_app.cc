@@ -25,6 +25,7 @@ ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
 ABSL_FLAG(std::string, processing_guarantee, "exactly_once_v2", "guarantee");
 ABSL_FLAG(int64_t, session_timeout_ms, 6000, "session.timeout.ms");
 ABSL_FLAG(int64_t, max_poll_interval_ms, 300000, "max.poll.interval.ms");
+ABSL_FLAG(int64_t, transaction_timeout_ms, 10000, "transaction.timeout.ms");
 ABSL_FLAG(int64_t, commit_interval_ms, 0, "commit.interval.ms; 0 = default");
 ABSL_FLAG(int64_t, stall_after_records, 0,
           "stall once after this many records (0: never)");
@@ -98,6 +99,8 @@ int main(int argc, char** argv) {
   config.processing_guarantee = *guarantee;
   config.session_timeout =
       absl::Milliseconds(absl::GetFlag(FLAGS_session_timeout_ms));
+  config.transaction_timeout =
+      absl::Milliseconds(absl::GetFlag(FLAGS_transaction_timeout_ms));
   config.max_poll_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_max_poll_interval_ms));
   config.commit_interval =

@@ -1,5 +1,6 @@
 // The kafka/ wrappers against the real broker: topics, transactions,
 // fencing, KIP-447 offsets, pause/resume.
+#include <iostream>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -415,6 +416,97 @@ TEST(TransactionTest, ALostRecordMakesTheTransactionAbortable) {
   ASSERT_FALSE(flushed.ok()) << "the record was delivered";
   EXPECT_TRUE(IsTransactionAbortable(flushed)) << flushed;
   EXPECT_TRUE((*producer)->AbortTransaction(absl::Seconds(30)).ok());
+}
+
+// A local queue of two records fills at once: Send() must serve delivery
+// reports and retry on QUEUE_FULL (within its bound) instead of failing,
+// and every record must arrive, once.
+TEST(ProducerTest, AFullLocalQueueIsWaitedOutAndEveryRecordArrives) {
+  const std::string topic = UniqueName("queue-full");
+  CreateTopic(topic, 1);
+  ClientConfig config = BaseConfig();
+  config["queue.buffering.max.messages"] = "2";
+  config["linger.ms"] = "0";
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  constexpr int kRecords = 2000;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < kRecords; ++i) {
+    absl::Status s = (*producer)->Send(
+        {.topic = topic, .partition = 0, .value = absl::StrCat("v", i)});
+    ASSERT_TRUE(s.ok()) << "record " << i << ": " << s;
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+  std::cout << kRecords << " records through a 2-record queue in "
+            << absl::FormatDuration(absl::Now() - start) << "\n";
+  auto out = ReadTopic(BaseConfig(), topic, IsolationLevel::kReadUncommitted,
+                       absl::Seconds(30));
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), static_cast<size_t>(kRecords));
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_EQ((*out)[i].value.value_or(""), absl::StrCat("v", i))
+        << "at offset " << i;
+  }
+}
+
+// A record the broker refuses (larger than the topic's max.message.bytes)
+// fails asynchronously: the delivery report's error comes back from the
+// next call, names the partition and Kafka's code, and stays (the first
+// asynchronous error is kept) even for a record that would fit.
+TEST(ProducerTest, AFailedDeliveryIsReportedByTheNextCallAndKept) {
+  const std::string topic = UniqueName("too-large");
+  auto admin = Admin::Create(BaseConfig());
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  ASSERT_TRUE((*admin)
+                  ->CreateTopic({.name = topic,
+                                 .partitions = 1,
+                                 .configs = {{"max.message.bytes", "1024"}}},
+                                absl::Seconds(30))
+                  .ok());
+  auto producer = Producer::Create(BaseConfig());
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  // Accepted locally (far below message.max.bytes), refused by the broker.
+  absl::Status sent = (*producer)->Send(
+      {.topic = topic, .partition = 0, .value = std::string(8000, 'x')});
+  ASSERT_TRUE(sent.ok()) << "refused locally, not by the broker: " << sent;
+  absl::Status flushed = (*producer)->Flush(absl::Seconds(30));
+  ASSERT_FALSE(flushed.ok()) << "an 8,000-byte record was delivered";
+  std::cout << "delivery error: " << flushed << "\n";
+  EXPECT_EQ(KafkaErrorCode(flushed), "MSG_SIZE_TOO_LARGE") << flushed;
+  EXPECT_TRUE(absl::StrContains(flushed.message(), topic + "-0")) << flushed;
+  absl::Status next = (*producer)->Send(
+      {.topic = topic, .partition = 0, .value = std::string("small")});
+  EXPECT_EQ(next, flushed) << "the first delivery error was not kept";
+}
+
+// With auto.offset.reset=error (the restore consumer's setting) a position
+// outside the log is an OutOfRange error naming the partition, never a
+// silent jump to the log's start or end.
+TEST(ConsumerTest, AnOffsetOutsideTheLogIsOutOfRangeNotASilentJump) {
+  const std::string topic = UniqueName("out-of-range");
+  CreateTopic(topic, 1);
+  testing::ProduceValues(topic, "v", 10);
+  ClientConfig config = BaseConfig();
+  config["auto.offset.reset"] = "error";
+  auto consumer = Consumer::Create(config, nullptr);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE((*consumer)->Assign({{{topic, 0}, 50}}).ok());
+  absl::Status error;
+  int records = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (error.ok() && absl::Now() < deadline) {
+    auto polled = (*consumer)->Poll(absl::Milliseconds(100));
+    if (!polled.ok()) {
+      error = polled.status();
+    } else if (polled->has_value()) {
+      ++records;
+    }
+  }
+  EXPECT_EQ(records, 0) << "the consumer jumped to a valid offset";
+  ASSERT_FALSE(error.ok()) << "no error for offset 50 of a 10-record log";
+  EXPECT_TRUE(absl::IsOutOfRange(error)) << error;
+  EXPECT_TRUE(absl::StrContains(error.message(), topic + "-0")) << error;
+  ASSERT_TRUE((*consumer)->Close().ok());
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 // offset that DeleteRecords moves; the fakes have none of these.
 #include "runtime/internal/changelog_reader.h"
 
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -57,17 +59,23 @@ class ChangelogReaderTest : public ::testing::Test {
                  ->Build(StoreContext{});
     EXPECT_TRUE(store_->Open(::testing::TempDir()).ok());
     table_ = dynamic_cast<Table*>(store_.get());
+    reader_ = MakeReader({});
+  }
+
+  // A reader with the runtime's restore settings plus `extra`.
+  std::unique_ptr<ChangelogReader> MakeReader(const ClientConfig& extra) {
     ClientConfig restore = BaseConfig();
     restore["isolation.level"] = "read_committed";
     restore["auto.offset.reset"] = "error";
+    for (const auto& [k, v] : extra) restore[k] = v;
     ClientConfig end = BaseConfig();
     end["isolation.level"] = "read_uncommitted";
     auto restore_consumer = Consumer::Create(restore, nullptr);
     auto end_consumer = Consumer::Create(end, nullptr);
     EXPECT_TRUE(restore_consumer.ok() && end_consumer.ok());
-    reader_ = std::make_unique<ChangelogReader>(
-        *std::move(restore_consumer), *std::move(end_consumer), "test",
-        absl::Seconds(30), &stats_);
+    return std::make_unique<ChangelogReader>(*std::move(restore_consumer),
+                                             *std::move(end_consumer), "test",
+                                             absl::Seconds(30), &stats_);
   }
   ~ChangelogReaderTest() override { store_->Close(); }
 
@@ -142,7 +150,14 @@ TEST_F(ChangelogReaderTest, StoreAheadOfTheStableOffsetIsKeptNotWiped) {
   ASSERT_TRUE(committed->BeginTransaction().ok());
   ASSERT_TRUE(SendIn(*committed, topic_, {{"b", "2"}}).ok());
   ASSERT_TRUE(committed->CommitTransaction(absl::Seconds(30)).ok());
-  const int64_t end = HighWatermark();  // b at 1, its marker at 2
+  // b at 1, its marker at 2. The broker writes the marker after EndTxn
+  // returns, so the high watermark may reach 3 a moment later.
+  int64_t end = HighWatermark();
+  const absl::Time marked = absl::Now() + absl::Seconds(10);
+  while (end < 3 && absl::Now() < marked) {
+    absl::SleepFor(absl::Milliseconds(20));
+    end = HighWatermark();
+  }
   ASSERT_EQ(end, 3);
   // The store is at the end already (it applied b when it committed it).
   ASSERT_TRUE(store_->Restore({{"b", "2"}}, end).ok());
@@ -197,6 +212,95 @@ TEST_F(ChangelogReaderTest, OffsetPastTheEndWipesAndRestoresInFull) {
   EXPECT_EQ(Get("stale"), "<none>");
   EXPECT_EQ(Get("k1"), "v");
   EXPECT_EQ(store_->committed_offset(), 2);
+}
+
+// A task revoked while its stores restore: Remove() must stop restoring its
+// changelog partition (its store is closed and freed right after, as a
+// closing task does), while the other task restores on to its end.
+TEST_F(ChangelogReaderTest, RemovingATaskMidRestoreLetsTheOtherFinish) {
+  const std::string topic = UniqueName("changelog2");
+  CreateTopic(topic, 2);
+  constexpr int kRecords = 3000;
+  // Batches of 20 records: the broker hands out whole batches, so small
+  // batches (with small fetches, below) interleave the two partitions.
+  ClientConfig small_batches = BaseConfig();
+  small_batches["batch.num.messages"] = "20";
+  auto producer = Producer::Create(small_batches);
+  ASSERT_TRUE(producer.ok());
+  for (int32_t p = 0; p < 2; ++p) {
+    for (int i = 0; i < kRecords; ++i) {
+      ASSERT_TRUE((*producer)
+                      ->Send({.topic = topic,
+                              .partition = p,
+                              .key = absl::StrCat("k", i),
+                              .value = absl::StrCat(p)})
+                      .ok());
+    }
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+  auto build = [] {
+    auto store = Stores::KeyValueStoreBuilder<S, S>(
+                     "table", Serdes::String(), Serdes::String(),
+                     StoreOptions{.persistent = false})
+                     ->Build(StoreContext{});
+    EXPECT_TRUE(store->Open(::testing::TempDir()).ok());
+    return store;
+  };
+  std::unique_ptr<StateStore> revoked = build();
+  std::unique_ptr<StateStore> kept = build();
+  const TaskId revoked_id{0, 0}, kept_id{0, 1};
+  const TopicPartition revoked_tp{topic, 0}, kept_tp{topic, 1};
+  // Small fetches, so that the two partitions' records come interleaved
+  // and both tasks are mid-restore at once (one default fetch would carry
+  // a whole partition).
+  reader_ = MakeReader({{"max.partition.fetch.bytes", "2048"}});
+  for (auto [id, store, tp] :
+       {std::tuple{revoked_id, revoked.get(), revoked_tp},
+        std::tuple{kept_id, kept.get(), kept_tp}}) {
+    absl::StatusOr<bool> restoring = reader_->Add(id, {{store, tp}});
+    ASSERT_TRUE(restoring.ok()) << restoring.status();
+    ASSERT_TRUE(*restoring);
+  }
+  // Restore in small slices until both tasks have begun.
+  const absl::Time started = absl::Now() + absl::Seconds(30);
+  while ((revoked->committed_offset().value_or(0) == 0 ||
+          kept->committed_offset().value_or(0) == 0) &&
+         absl::Now() < started) {
+    auto finished = reader_->Restore(50);
+    ASSERT_TRUE(finished.ok()) << finished.status();
+    ASSERT_TRUE(finished->empty())
+        << "a task finished before both had begun: fetches not interleaved";
+  }
+  ASSERT_GT(kept->committed_offset().value_or(0), 0);
+  const std::optional<int64_t> at_removal = revoked->committed_offset();
+  ASSERT_TRUE(at_removal.has_value()) << "the revoked task never restored";
+  ASSERT_LT(*at_removal, kRecords) << "restore too fast to revoke mid-way";
+  ASSERT_TRUE(reader_->Remove(revoked_id).ok());
+  // The task closes: its store goes. The reader must not touch it again.
+  revoked->Close();
+  revoked.reset();
+  std::vector<TaskId> finished_tasks;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (reader_->active() && absl::Now() < deadline) {
+    auto finished = reader_->Restore(100);
+    ASSERT_TRUE(finished.ok()) << finished.status();
+    finished_tasks.insert(finished_tasks.end(), finished->begin(),
+                          finished->end());
+  }
+  EXPECT_FALSE(reader_->active()) << "the kept task never finished";
+  EXPECT_EQ(finished_tasks, std::vector<TaskId>{kept_id})
+      << "the removed task was reported as restored";
+  EXPECT_EQ(kept->committed_offset(), kRecords);
+  auto* table = dynamic_cast<Table*>(kept.get());
+  ASSERT_NE(table, nullptr);
+  auto last = table->Get(absl::StrCat("k", kRecords - 1));
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->value_or("<none>"), "1");
+  // Records applied: the kept task's, plus the removed one's up to its
+  // removal, nothing of the removed one after it.
+  EXPECT_EQ(stats_.records.load(), kRecords + *at_removal);
+  EXPECT_EQ(stats_.stores_restored.load(), 1);
+  kept->Close();
 }
 
 }  // namespace

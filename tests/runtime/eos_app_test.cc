@@ -1,8 +1,8 @@
 // Brook applications (tests/apps/eos_app.cc) run as child processes against
 // the real broker, under faults: instances killed with SIGKILL and
 // restarted, a hot partition, a processor stalling past
-// max.poll.interval.ms, and a zombie instance (SIGSTOP, then SIGCONT after
-// its tasks moved). Each scenario ends with the same verification: the
+// max.poll.interval.ms, and a zombie instance (frozen mid-commit, woken
+// after its tasks moved). Each scenario ends with the same verification: the
 // group's committed offsets reach the end of the input, and a
 // read_committed reader finds every input id in the output exactly once.
 #include <signal.h>
@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -113,7 +114,8 @@ class EosAppTest : public ::testing::Test {
   }
 
   std::unique_ptr<ChildProcess> StartInstance(
-      int instance, std::vector<std::string> extra = {}) {
+      int instance, std::vector<std::string> extra = {},
+      std::vector<std::string> env = {}) {
     std::vector<std::string> args = {
         testing::BinaryPath("tests/eos_app"),
         "--bootstrap_servers=" + testing::BootstrapServers(),
@@ -124,7 +126,7 @@ class EosAppTest : public ::testing::Test {
         "--session_timeout_ms=6000"};
     args.insert(args.end(), extra.begin(), extra.end());
     log_start_[instance] = testing::ReadFile(Log(instance)).size();
-    auto child = std::make_unique<ChildProcess>(args, Log(instance));
+    auto child = std::make_unique<ChildProcess>(args, Log(instance), env);
     EXPECT_TRUE(child->started());
     return child;
   }
@@ -193,6 +195,26 @@ class EosAppTest : public ::testing::Test {
     int total = 0;
     for (const auto& [name, tasks] : per_thread) total += tasks;
     return total;
+  }
+
+  // Which of the ways a thread learns that its tasks moved comes first in
+  // `instance`'s log from byte `from` on ("" if none): "tasks migrated away"
+  // (a commit refused for a stale member or generation), "assignment lost"
+  // (the consumer noticed on its own) or "producer failed for good" (its
+  // producer was fenced, e.g. after the broker timed its transaction out).
+  std::string FirstEnding(int instance, size_t from) const {
+    const std::string log = testing::ReadFile(Log(instance)).substr(from);
+    size_t best = std::string::npos;
+    std::string which;
+    for (const char* e : {"tasks migrated away", "assignment lost",
+                          "producer failed for good"}) {
+      const size_t at = log.find(e);
+      if (at < best) {
+        best = at;
+        which = e;
+      }
+    }
+    return which;
   }
 
   int64_t AbortedRecordsInOutput(int64_t records) {
@@ -372,15 +394,31 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
       << "instance 0 did not notice that its tasks moved; " << Log(0);
 }
 
-TEST_F(EosAppTest, ZombieInstanceIsFencedAndItsOutputNeverVisible) {
+// KIP-447 fencing by group generation. Instance 0 freezes (SIGSTOP, every
+// thread) at a known step, the start of a commit with its output sent and
+// its offsets not yet: crash point commit.after_produce with
+// BROOK_CRASH_POINT_ACTION=stop. Its transaction timeout (60 s) outlasts the
+// freeze, so the broker does not abort the zombie's transaction and bump its
+// producer epoch meanwhile: when it wakes, its producer is still valid, and
+// the only thing that can stop its commit is the group. It goes on with the
+// commit before it polls again, so it sends its offsets with the metadata
+// of a generation the group has left (its member expired), and the broker
+// must refuse them: the zombie logs "tasks migrated away", drops its tasks
+// and rejoins. Neither "assignment lost" (the consumer noticing on its own)
+// nor "producer failed for good" (the transaction timed out) may come first.
+TEST_F(EosAppTest, ZombieWokenMidCommitIsFencedByGroupGeneration) {
   CreateTopics(2);
   InputWriter writer(in_, 2, 1000);
+  std::filesystem::create_directories(dir_);
+  const std::string arm = dir_ + "/arm-zombie";
   std::vector<std::unique_ptr<ChildProcess>> apps;
-  apps.push_back(StartInstance(0));
+  apps.push_back(StartInstance(
+      0, {"--transaction_timeout_ms=60000"},
+      {"BROOK_CRASH_POINT=commit.after_produce",
+       "BROOK_CRASH_POINT_ACTION=stop", "BROOK_CRASH_POINT_ARM_FILE=" + arm}));
   apps.push_back(StartInstance(1));
   // Freeze instance 0 only once it owns a partition and both partitions
-  // have committed progress: on a slow machine instance 1 may run alone for
-  // a while, and a frozen instance without tasks proves nothing.
+  // have committed progress: a frozen instance without tasks proves nothing.
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   std::vector<int64_t> c = Committed();
   auto owns_one = [&](int i) {
@@ -395,18 +433,23 @@ TEST_F(EosAppTest, ZombieInstanceIsFencedAndItsOutputNeverVisible) {
   }
   ASSERT_TRUE(c.size() == 2 && c[0] > 0 && c[1] > 0);
   ASSERT_TRUE(owns_one(0) && owns_one(1)) << "the partitions were never split";
-  // Let instance 0 commit on its partition after the split.
-  const std::vector<int64_t> split = Committed();
-  while (Committed() == split && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  // Freeze instance 0 mid-stream: its session expires and instance 1 takes
-  // both partitions. Wait for that, as instance 1's log tells it, instead
-  // of sleeping for session timeout + rebalance.
   const size_t before_freeze = testing::ReadFile(Log(1)).size();
   const size_t zombie_before = testing::ReadFile(Log(0)).size();
-  apps[0]->Signal(SIGSTOP);
-  const absl::Time took_over = absl::Now() + absl::Seconds(60);
+  std::ofstream(arm).put('\n');
+  auto zombie_log = [&] {
+    return testing::ReadFile(Log(0)).substr(zombie_before);
+  };
+  const absl::Time stopped_by = absl::Now() + absl::Seconds(30);
+  while (!absl::StrContains(zombie_log(), "reached: stopping the process") &&
+         absl::Now() < stopped_by) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(absl::StrContains(zombie_log(), "reached: stopping the process"))
+      << "instance 0 never froze at its commit; " << Log(0);
+  const absl::Time frozen_at = absl::Now();
+  // Its session expires and instance 1 takes both partitions, as instance
+  // 1's log tells; then both partitions move on under instance 1.
+  const absl::Time took_over = absl::Now() + absl::Seconds(40);
   while (!absl::StrContains(testing::ReadFile(Log(1)).substr(before_freeze),
                             "assigned 2 partitions") &&
          absl::Now() < took_over) {
@@ -415,11 +458,10 @@ TEST_F(EosAppTest, ZombieInstanceIsFencedAndItsOutputNeverVisible) {
   ASSERT_TRUE(absl::StrContains(testing::ReadFile(Log(1)).substr(before_freeze),
                                 "assigned 2 partitions"))
       << "instance 1 never took both partitions; " << Log(1);
-  // Both partitions move on under instance 1 while instance 0 is frozen.
   const std::vector<int64_t> frozen = Committed();
   ASSERT_EQ(frozen.size(), 2u);
   std::vector<int64_t> moved = frozen;
-  const absl::Time moved_by = absl::Now() + absl::Seconds(60);
+  const absl::Time moved_by = absl::Now() + absl::Seconds(30);
   while (
       (moved.size() != 2 || moved[0] <= frozen[0] || moved[1] <= frozen[1]) &&
       absl::Now() < moved_by) {
@@ -429,26 +471,33 @@ TEST_F(EosAppTest, ZombieInstanceIsFencedAndItsOutputNeverVisible) {
   ASSERT_EQ(moved.size(), 2u);
   EXPECT_GT(moved[0], frozen[0]) << "partition 0 did not move on";
   EXPECT_GT(moved[1], frozen[1]) << "partition 1 did not move on";
-  // Wake the zombie: whatever it still tries to commit must be rejected, and
-  // it must say that it noticed.
+  const absl::Duration freeze = absl::Now() - frozen_at;
+  ASSERT_LT(freeze, absl::Seconds(50))
+      << "the freeze came near the zombie's 60 s transaction timeout";
+  // Wake the zombie in the middle of its commit.
   apps[0]->Signal(SIGCONT);
-  auto noticed = [&] {
-    const std::string log0 = testing::ReadFile(Log(0)).substr(zombie_before);
-    return absl::StrContains(log0, "assignment lost") ||
-           absl::StrContains(log0, "tasks migrated away") ||
-           absl::StrContains(log0, "producer failed for good");
-  };
-  const absl::Time woke = absl::Now() + absl::Seconds(60);
-  while (!noticed() && absl::Now() < woke) {
+  auto first_ending = [&] { return FirstEnding(0, zombie_before); };
+  const absl::Time woke = absl::Now() + absl::Seconds(30);
+  while (first_ending().empty() && absl::Now() < woke) {
     absl::SleepFor(absl::Milliseconds(100));
   }
+  const std::string ending = first_ending();
   const int64_t records = writer.Stop();
   DrainAndVerify(records, apps);
-  EXPECT_TRUE(noticed()) << "the zombie did not notice it was fenced; "
-                         << Log(0);
-  std::cout
-      << "aborted records in the output log (invisible to read_committed): "
-      << AbortedRecordsInOutput(records) << "\n";
+  std::cout << "froze for " << absl::FormatDuration(freeze)
+            << "; the zombie's first word on waking: '" << ending
+            << "'; aborted records in the output log: "
+            << AbortedRecordsInOutput(records) << "\n";
+  EXPECT_EQ(ending, "tasks migrated away")
+      << "the zombie's commit was not refused by group generation; " << Log(0);
+  // The refusal names a stale member or generation, not a fenced producer.
+  const std::string log0 = zombie_log();
+  const size_t at = log0.find("tasks migrated away");
+  ASSERT_NE(at, std::string::npos) << Log(0);
+  const std::string line = log0.substr(at, log0.find('\n', at) - at);
+  EXPECT_TRUE(absl::StrContains(line, "UNKNOWN_MEMBER_ID") ||
+              absl::StrContains(line, "ILLEGAL_GENERATION"))
+      << line;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include "absl/base/internal/endian.h"
@@ -24,6 +25,8 @@
 
 #include "kafka/producer.h"
 #include "kafka/topic_reader.h"
+#include "state/session_store.h"
+#include "state/window_store.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/kafka_env.h"
 #include "tests/testing/rocksdb_surgery.h"
@@ -199,8 +202,14 @@ class StateRecoveryTest : public ::testing::Test {
     return n;
   }
 
-  // The checks described at the top of the file.
-  void VerifyOutputAndChangelog() {
+  // Turns a changelog record's key into the output key whose count its value
+  // holds (kv: the key itself; windowed stores add the window to the key).
+  using ChangelogKeyDecoder = std::function<std::string(const std::string&)>;
+
+  // The checks described at the top of the file. The changelog is folded by
+  // its own keys (a tombstone removes one), then each surviving entry is
+  // mapped through `decode` and its 8-byte count compared with expected_.
+  void VerifyOutputAndChangelog(ChangelogKeyDecoder decode = nullptr) {
     auto out = ReadTopic(BaseConfig(), out_, IsolationLevel::kReadCommitted,
                          absl::Seconds(120));
     ASSERT_TRUE(out.ok()) << out.status();
@@ -233,11 +242,19 @@ class StateRecoveryTest : public ::testing::Test {
         ReadTopic(BaseConfig(), app_ + "-counts-changelog",
                   IsolationLevel::kReadCommitted, absl::Seconds(120));
     ASSERT_TRUE(changelog.ok()) << changelog.status();
-    std::map<std::string, int64_t> folded;
+    std::map<std::string, std::string> raw;
     for (const ConsumerRecord& r : *changelog) {
-      ASSERT_TRUE(r.value.has_value() && r.value->size() == 8);
-      folded[r.key.value_or("")] =
-          static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
+      if (!r.value.has_value()) {
+        raw.erase(r.key.value_or(""));
+        continue;
+      }
+      raw[r.key.value_or("")] = *r.value;
+    }
+    std::map<std::string, int64_t> folded;
+    for (const auto& [key, value] : raw) {
+      ASSERT_EQ(value.size(), 8u) << "changelog value of " << key;
+      folded[decode ? decode(key) : key] =
+          static_cast<int64_t>(absl::big_endian::Load64(value.data()));
     }
     EXPECT_EQ(folded, expected_);
   }
@@ -345,8 +362,8 @@ TEST_F(StateRecoveryTest, MillionKeyStoreRestoresOnlyTheTailAfterKillNine) {
   app = Start("second", state);
   // The crashed commit may already have carried every record, so committed
   // offsets alone do not show that the restart restored: wait until it runs.
-  ASSERT_TRUE(WaitForLog("second", "REBALANCING -> RUNNING",
-                         absl::Seconds(120)))
+  ASSERT_TRUE(
+      WaitForLog("second", "REBALANCING -> RUNNING", absl::Seconds(120)))
       << Log("second");
   ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("second");
   const absl::Duration recovery = absl::Now() - start;
@@ -428,6 +445,261 @@ TEST_F(StateRecoveryTest,
   EXPECT_LT(restored_by_a, restored_by_b) << "A restored more than B's changes";
   VerifyOutputAndChangelog();
 }
+
+// KIP-447 fencing by group generation, with state: instance "zombie"
+// freezes (SIGSTOP) at the start of a commit, its counts and changelog
+// records sent, its offsets not. Its transaction timeout (60 s) outlasts the
+// freeze. Instance "b" takes both tasks; the zombie's task can finish its
+// restore on "b" only once the zombie's open transaction on the changelog
+// ends (read_committed stops at the last stable offset). Woken, the zombie
+// goes on with its commit, and the broker must refuse its offsets as coming
+// from an expired member: "tasks migrated away", before any other ending.
+// Afterwards every key's counts run 1..n: the zombie's counts, in its store's
+// write buffer and its aborted changelog records, were never applied.
+TEST_F(StateRecoveryTest, ZombieWokenMidCommitIsFencedAndCountsStayInSequence) {
+  Produce(2000, 50);
+  const std::string arm = dir_ + "/arm-zombie";
+  auto zombie = Start(
+      "zombie", dir_ + "/a", {"--transaction_timeout_ms=60000"},
+      {"BROOK_CRASH_POINT=commit.after_produce",
+       "BROOK_CRASH_POINT_ACTION=stop", "BROOK_CRASH_POINT_ARM_FILE=" + arm});
+  auto b = Start("b", dir_ + "/b");
+  ASSERT_TRUE(WaitForLog("zombie", "assigned 1 partitions", absl::Seconds(60)))
+      << Log("zombie");
+  ASSERT_TRUE(WaitForLog("b", "assigned 1 partitions", absl::Seconds(60)))
+      << Log("b");
+  ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(60))) << Log("zombie");
+  const size_t zombie_before = testing::ReadFile(Log("zombie")).size();
+  const size_t b_before = testing::ReadFile(Log("b")).size();
+  ArmCrashPoint(arm);
+  Produce(2000, 50);
+  ASSERT_TRUE(
+      WaitForLog("zombie", "reached: stopping the process", absl::Seconds(30)))
+      << "the zombie never froze at its commit; " << Log("zombie");
+  const absl::Time frozen_at = absl::Now();
+  const absl::Time took_over = absl::Now() + absl::Seconds(40);
+  while (!absl::StrContains(testing::ReadFile(Log("b")).substr(b_before),
+                            "assigned 2 partitions") &&
+         absl::Now() < took_over) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(absl::StrContains(testing::ReadFile(Log("b")).substr(b_before),
+                                "assigned 2 partitions"))
+      << "b never took both tasks; " << Log("b");
+  const absl::Duration freeze = absl::Now() - frozen_at;
+  ASSERT_LT(freeze, absl::Seconds(50));
+  zombie->Signal(SIGCONT);
+  auto first_ending = [&]() -> std::string {
+    const std::string log =
+        testing::ReadFile(Log("zombie")).substr(zombie_before);
+    size_t best = std::string::npos;
+    std::string which;
+    for (const char* e : {"tasks migrated away", "assignment lost",
+                          "producer failed for good"}) {
+      const size_t at = log.find(e);
+      if (at < best) {
+        best = at;
+        which = e;
+      }
+    }
+    return which;
+  };
+  const absl::Time woke = absl::Now() + absl::Seconds(30);
+  while (first_ending().empty() && absl::Now() < woke) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  const std::string ending = first_ending();
+  Produce(1000, 50);
+  ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120)))
+      << Log("b") << " " << Log("zombie");
+  StopCleanly(*zombie, "zombie");
+  StopCleanly(*b, "b");
+  std::cout << "froze for " << absl::FormatDuration(freeze)
+            << "; the zombie's first word on waking: '" << ending << "'\n";
+  EXPECT_EQ(ending, "tasks migrated away")
+      << "the zombie's commit was not refused by group generation; "
+      << Log("zombie");
+  VerifyOutputAndChangelog();
+}
+
+// An in-memory store has nothing on disk: after kill -9 the restart must
+// restore it in full, from each changelog partition's first offset to its
+// end, and go on counting from there. Killed mid-commit (outputs and
+// changelog records sent, offsets not), so the kill hits a transaction in
+// flight, which the restart's producer fences and aborts.
+TEST_F(StateRecoveryTest, InMemoryStoreRestoresTheWholeChangelogAfterKillNine) {
+  Produce(3000, 50);
+  const std::string state = dir_ + "/a";
+  const std::string arm = dir_ + "/arm-crash-point";
+  auto app = Start("first", state, {"--in_memory"},
+                   {"BROOK_CRASH_POINT=commit.after_produce",
+                    "BROOK_CRASH_POINT_ARM_FILE=" + arm});
+  ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("first");
+  ArmCrashPoint(arm);
+  Produce(2000, 50);
+  int status = app->Wait(120000);
+  ASSERT_NE(status, -1) << "never reached the crash point; " << Log("first");
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "expected death by SIGKILL; " << Log("first");
+  ASSERT_TRUE(WaitForLog("first", "crash point commit.after_produce reached",
+                         absl::Seconds(1)))
+      << Log("first");
+  Produce(1000, 50);
+  app = Start("second", state, {"--in_memory"});
+  ASSERT_TRUE(
+      WaitForLog("second", "REBALANCING -> RUNNING", absl::Seconds(120)))
+      << Log("second");
+  ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("second");
+  StopCleanly(*app, "second");
+  // Every task restored from offset 0, and exactly the committed records
+  // of the changelog up to where each restore ended.
+  const auto ranges = RestoreRanges("second");
+  EXPECT_EQ(ranges.size(), static_cast<size_t>(kPartitions)) << Log("second");
+  for (const auto& [p, r] : ranges) {
+    EXPECT_EQ(r.first, 0) << "partition " << p
+                          << " did not restore from the beginning";
+  }
+  const int64_t restored = Restored("second");
+  const int64_t whole = CommittedChangelogRecordsIn(ranges);
+  EXPECT_GE(restored, 3000) << "the first 3,000 records' counts were restored";
+  EXPECT_EQ(restored, whole) << Log("second");
+  // The kill hit a transaction whose records had reached the log.
+  auto committed_out = ReadTopic(
+      BaseConfig(), out_, IsolationLevel::kReadCommitted, absl::Seconds(60));
+  auto raw_out = ReadTopic(BaseConfig(), out_, IsolationLevel::kReadUncommitted,
+                           absl::Seconds(60));
+  ASSERT_TRUE(committed_out.ok() && raw_out.ok());
+  std::cout << "restored " << restored << " changelog records in full; "
+            << raw_out->size() - committed_out->size()
+            << " aborted output records\n";
+  EXPECT_GT(raw_out->size(), committed_out->size())
+      << "the kill hit no transaction in flight";
+  VerifyOutputAndChangelog();
+}
+
+// Window and session stores inside a topology, with their changelog, under
+// kill -9. count_app --store=window counts per key and 1 s tumbling window;
+// --store=session per key and session (1 s gap). Every key gets records in
+// three windows or two sessions, before the kill and after it, so each
+// restored window or session is counted on from: a restored count that
+// differs from what the committed output says breaks its 1..n sequence.
+// The kill comes after a Kafka commit and before the store write, so the
+// restart must restore the changelog tail into the windowed store.
+// Threading model: a test fixture, used on the test's thread only.
+class WindowedStateTest : public StateRecoveryTest,
+                          public ::testing::WithParamInterface<const char*> {
+ protected:
+  static constexpr int64_t kBase = 1'700'000'000'000;  // event time, ms
+  static constexpr int64_t kKeys = 20;
+
+  bool session() const { return std::string(GetParam()) == "session"; }
+
+  // Like Produce(), with event times: record i of key k<i % kKeys> goes to
+  // window (i / kKeys) % 3 (window mode), or to session (i / kKeys) % 2,
+  // sessions 100 s apart, the records of one within 0.4 s of its first.
+  int64_t ProduceTimed(int64_t count) {
+    auto producer = Producer::Create(BaseConfig());
+    EXPECT_TRUE(producer.ok());
+    for (int64_t i = 0; i < count; ++i, ++produced_) {
+      const int64_t round = produced_ / kKeys;
+      const std::string key = absl::StrCat("k", produced_ % kKeys);
+      int64_t ts = 0, start = 0;
+      if (session()) {
+        start = kBase + (round % 2) * 100000;
+        ts = start + ((round / 2) % 5) * 100;
+      } else {
+        start = kBase + (round % 3) * 1000;
+        ts = start + produced_ % 7;
+      }
+      EXPECT_TRUE((*producer)
+                      ->Send({.topic = in_,
+                              .key = key,
+                              .value = absl::StrFormat("id-%07d", produced_),
+                              .timestamp_ms = ts})
+                      .ok());
+      expected_[absl::StrCat(key, "@", start)]++;
+    }
+    EXPECT_TRUE((*producer)->Flush(absl::Seconds(120)).ok());
+    return produced_;
+  }
+
+  // Changelog key -> "<key>@<start>", by the store's changelog format.
+  std::string Decode(const std::string& changelog_key) const {
+    std::string key;
+    int64_t start = 0, end = 0;
+    const bool ok = session()
+                        ? DecodeSessionKey(changelog_key, &key, &start, &end)
+                        : DecodeWindowKey(changelog_key, &key, &start);
+    EXPECT_TRUE(ok) << changelog_key;
+    return absl::StrCat(key, "@", start);
+  }
+};
+
+TEST_P(WindowedStateTest, RestoresAfterKillNineAndCountsOnInSequence) {
+  ProduceTimed(3000);
+  const std::string state = dir_ + "/a";
+  const std::string arm = dir_ + "/arm-crash-point";
+  const std::string dump = dir_ + "/dump";
+  std::filesystem::create_directories(dump);
+  const std::vector<std::string> flags = {absl::StrCat("--store=", GetParam()),
+                                          "--window_ms=1000", "--gap_ms=1000"};
+  auto app = Start("first", state, flags,
+                   {"BROOK_CRASH_POINT=commit.before_store_write",
+                    "BROOK_CRASH_POINT_ARM_FILE=" + arm});
+  ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("first");
+  ArmCrashPoint(arm);
+  ProduceTimed(2000);
+  int status = app->Wait(120000);
+  ASSERT_NE(status, -1) << "never reached the crash point; " << Log("first");
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << Log("first");
+  ASSERT_TRUE(WaitForLog("first", "crash point commit.before_store_write",
+                         absl::Seconds(1)))
+      << Log("first");
+  ProduceTimed(1000);
+  std::vector<std::string> restart_flags = flags;
+  restart_flags.push_back("--dump_dir=" + dump);
+  app = Start("second", state, restart_flags);
+  ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("second");
+  StopCleanly(*app, "second");
+  // The restart replayed exactly the committed changelog tail.
+  const auto ranges = RestoreRanges("second");
+  const int64_t restored = Restored("second");
+  std::cout << GetParam() << " store: the restart restored " << restored
+            << " changelog records\n";
+  EXPECT_GT(restored, 0) << "the kill left no changelog tail; "
+                         << Log("second");
+  EXPECT_EQ(restored, CommittedChangelogRecordsIn(ranges)) << Log("second");
+  for (const auto& [p, r] : ranges) {
+    EXPECT_GT(r.first, 0) << "partition " << p << " restored from the start";
+  }
+  VerifyOutputAndChangelog(
+      [this](const std::string& key) { return Decode(key); });
+  if (!session()) {
+    // The window store itself, dumped at the clean close, holds what the
+    // committed output says: each window's last count.
+    std::map<std::string, int64_t> stored;
+    for (int p = 0; p < kPartitions; ++p) {
+      const std::string text =
+          testing::ReadFile(absl::StrCat(dump, "/0_", p, ".txt"));
+      for (absl::string_view line : absl::StrSplit(text, '\n')) {
+        if (line.empty()) continue;
+        std::pair<std::string, std::string> kv =
+            absl::StrSplit(line, absl::MaxSplits('=', 1));
+        ASSERT_TRUE(absl::SimpleAtoi(kv.second, &stored[kv.first])) << line;
+      }
+    }
+    EXPECT_EQ(stored, expected_);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, WindowedStateTest,
+                         ::testing::Values("window", "session"),
+                         [](const auto& info) {
+                           return std::string(info.param) == "window"
+                                      ? "WindowStore"
+                                      : "SessionStore";
+                         });
 
 enum class Damage {
   kTruncatedSst,
