@@ -117,7 +117,9 @@ TEST(JavaPartitionedJoinTest, ReKeyedOrdersMeetTheirJavaPartitionedCustomers) {
     EXPECT_EQ(*r.value, absl::StrCat(*r.key, "=name-", *r.key));
     ++per_customer[*r.key];
     for (const JavaPartitions& j : kJavaPartitions) {
-      if (*r.key == j.key) EXPECT_EQ(r.partition, j.of_12) << j.key;
+      if (*r.key == j.key) {
+        EXPECT_EQ(r.partition, j.of_12) << j.key;
+      }
     }
   }
   EXPECT_EQ(static_cast<int64_t>(joined->size()), expected);
