@@ -39,6 +39,7 @@
 
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "bench/five_operator_chain.h"
 #include "kafka/admin.h"
 #include "kafka/producer.h"
 #include "kafka/topic_reader.h"
@@ -80,50 +81,6 @@ absl::StatusOr<Topology> WordCount(const S& input, const S& output) {
       .ToStream()
       .To(output);
   return builder.Build();
-}
-
-int64_t g_peeked = 0;
-
-// The chain workload's operators, as in bench/fusion_bench.
-absl::StatusOr<Topology> ChainDsl(const S& input, const S& output, bool fuse) {
-  StreamsBuilder b({.fuse_stateless = fuse});
-  b.Stream<S, S>(input)
-      .Filter([](const S&, const S& v) { return !v.empty(); })
-      .MapValues([](const S& v) { return static_cast<int64_t>(v.size()); })
-      .Filter([](const S&, int64_t n) { return n % 7 != 0; })
-      .MapValues([](int64_t n) { return n * 2; })
-      .Peek([](const S&, int64_t n) { g_peeked += n; })
-      .To(output);
-  return b.Build();
-}
-
-class HandChain final : public Processor<S, S, S, int64_t> {
- public:
-  absl::Status Init(ProcessorContext<S, int64_t>& c) override {
-    context_ = &c;
-    return absl::OkStatus();
-  }
-  absl::Status Process(const Record<S, S>& r) override {
-    if (!r.key || !r.value || r.value->empty()) return absl::OkStatus();
-    const int64_t n = static_cast<int64_t>(r.value->size());
-    if (n % 7 == 0) return absl::OkStatus();
-    Record<S, int64_t> out{r.key, n * 2, r.timestamp_ms, r.headers};
-    g_peeked += *out.value;
-    return context_->Forward(out);
-  }
-
- private:
-  ProcessorContext<S, int64_t>* context_ = nullptr;
-};
-
-Topology ChainHand(const S& input, const S& output) {
-  Topology t;
-  t.AddSource<S, S>("in", {input}, Serdes::String(), Serdes::String())
-      .AddProcessor<S, S, S, int64_t>(
-          "hand", [] { return std::make_unique<HandChain>(); }, {"in"})
-      .AddSink<S, int64_t>("out", output, Serdes::String(), Serdes::Int64(),
-                           {"hand"});
-  return t;
 }
 
 // Value lengths 1..29 cycle; every 7th length is filtered out, as are none
@@ -193,10 +150,12 @@ absl::StatusOr<RunResult> RunOnce(const S& bootstrap, const S& input,
   BROOK_RETURN_IF_ERROR(admin->CreateTopic(
       {output, absl::GetFlag(FLAGS_partitions)}, absl::Seconds(30)));
   absl::StatusOr<Topology> topology =
-      variant == Variant::kHand      ? ChainHand(input, output)
-      : variant == Variant::kFused   ? ChainDsl(input, output, true)
-      : variant == Variant::kUnfused ? ChainDsl(input, output, false)
-                                     : WordCount(input, output);
+      variant == Variant::kHand ? bench::HandWrittenChainTopology(input, output)
+      : variant == Variant::kFused
+          ? bench::FiveOperatorChain(input, output, true)
+      : variant == Variant::kUnfused
+          ? bench::FiveOperatorChain(input, output, false)
+          : WordCount(input, output);
   BROOK_RETURN_IF_ERROR(topology.status());
   StreamsConfig config;
   config.application_id = app;
@@ -341,7 +300,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   brook::InitLogging(argv[0]);
   absl::Status s = brook::Main();
-  if (brook::g_peeked == -1) return 3;  // keeps the peeks observable
+  if (brook::bench::g_peeked == -1) return 3;  // keeps the peeks observable
   if (!s.ok()) {
     std::cerr << "dsl_bench: " << s << "\n";
     return 1;

@@ -24,6 +24,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
 
+#include "bench/five_operator_chain.h"
 #include "operators/streams_builder.h"
 #include "runtime/internal/topology_plan.h"
 
@@ -35,48 +36,9 @@ namespace {
 
 using S = std::string;
 
-int64_t g_peeked = 0;
+Topology Dsl(bool fuse) { return *bench::FiveOperatorChain("in", "out", fuse); }
 
-class Hand final : public Processor<S, S, S, int64_t> {
- public:
-  absl::Status Init(ProcessorContext<S, int64_t>& c) override {
-    context_ = &c;
-    return absl::OkStatus();
-  }
-  absl::Status Process(const Record<S, S>& r) override {
-    if (!r.key || !r.value || r.value->empty()) return absl::OkStatus();
-    const int64_t n = static_cast<int64_t>(r.value->size());
-    if (n % 7 == 0) return absl::OkStatus();
-    Record<S, int64_t> out{r.key, n * 2, r.timestamp_ms, r.headers};
-    g_peeked += *out.value;
-    return context_->Forward(out);
-  }
-
- private:
-  ProcessorContext<S, int64_t>* context_ = nullptr;
-};
-
-Topology Dsl(bool fuse) {
-  StreamsBuilder b({.fuse_stateless = fuse});
-  b.Stream<S, S>("in")
-      .Filter([](const S&, const S& v) { return !v.empty(); })
-      .MapValues([](const S& v) { return static_cast<int64_t>(v.size()); })
-      .Filter([](const S&, int64_t n) { return n % 7 != 0; })
-      .MapValues([](int64_t n) { return n * 2; })
-      .Peek([](const S&, int64_t n) { g_peeked += n; })
-      .To("out");
-  return *b.Build();
-}
-
-Topology Handwritten() {
-  Topology t;
-  t.AddSource<S, S>("in", {"in"}, Serdes::String(), Serdes::String())
-      .AddProcessor<S, S, S, int64_t>(
-          "hand", [] { return std::make_unique<Hand>(); }, {"in"})
-      .AddSink<S, int64_t>("out", "out", Serdes::String(), Serdes::Int64(),
-                           {"hand"});
-  return t;
-}
+Topology Handwritten() { return bench::HandWrittenChainTopology("in", "out"); }
 
 class Counter final : public internal::ProcessorNode {
  public:
@@ -161,5 +123,5 @@ int main(int argc, char** argv) {
       "throughput ratio unfused / hand-written: %.2f\n",
       best["hand-written"] / best["fused"],
       best["hand-written"] / best["unfused"]);
-  return g_peeked == 42 ? 1 : 0;  // keeps the peeks observable
+  return bench::g_peeked == 42 ? 1 : 0;  // keeps the peeks observable
 }

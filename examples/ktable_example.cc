@@ -34,6 +34,7 @@
 
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "examples/example_app.h"
 #include "kafka/admin.h"
 #include "kafka/producer.h"
 #include "operators/streams_builder.h"
@@ -59,9 +60,6 @@ ABSL_FLAG(int64_t, session_timeout_ms, 45000,
 namespace brook {
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop.store(true); }
-
 using S = std::string;
 
 absl::StatusOr<Topology> UsersPerCityTopology(const S& input, const S& output) {
@@ -74,12 +72,6 @@ absl::StatusOr<Topology> UsersPerCityTopology(const S& input, const S& output) {
       .ToStream()
       .To(output);
   return builder.Build();
-}
-
-absl::Status EnsureTopic(Admin& admin, const S& topic, int32_t partitions) {
-  absl::Status s = admin.CreateTopic({topic, partitions}, absl::Seconds(30));
-  if (s.ok()) std::cerr << "ktable_example: created topic " << topic << "\n";
-  return absl::IsAlreadyExists(s) ? absl::OkStatus() : s;
 }
 
 // 50 users moving between 6 cities; every 10th update is a tombstone.
@@ -100,57 +92,38 @@ absl::Status WriteDemoUpdates(const ClientConfig& config, const S& topic,
   return absl::OkStatus();
 }
 
+examples::ExampleFlags Flags() {
+  return {.program = "ktable_example",
+          .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
+          .application_id = absl::GetFlag(FLAGS_application_id),
+          .input_topic = absl::GetFlag(FLAGS_input_topic),
+          .output_topic = absl::GetFlag(FLAGS_output_topic),
+          .state_dir = absl::GetFlag(FLAGS_state_dir),
+          .threads = absl::GetFlag(FLAGS_threads),
+          .partitions = absl::GetFlag(FLAGS_partitions),
+          .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+}
+
 absl::Status Run() {
-  S bootstrap = absl::GetFlag(FLAGS_bootstrap_servers);
-  if (bootstrap.empty() && std::getenv("BROOK_BOOTSTRAP_SERVERS") != nullptr) {
-    bootstrap = std::getenv("BROOK_BOOTSTRAP_SERVERS");
-  }
-  if (bootstrap.empty()) {
-    return absl::InvalidArgumentError(
-        "no broker: pass --bootstrap_servers or set BROOK_BOOTSTRAP_SERVERS");
-  }
-  const S app = absl::GetFlag(FLAGS_application_id);
-  S input = absl::GetFlag(FLAGS_input_topic);
-  S output = absl::GetFlag(FLAGS_output_topic);
+  const examples::ExampleFlags flags = Flags();
+  BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
-  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin, Admin::Create(client));
-  int32_t partitions = absl::GetFlag(FLAGS_partitions);
-  if (input.empty()) {
-    input = app + "-user-cities";
-    BROOK_RETURN_IF_ERROR(EnsureTopic(*admin, input, partitions));
-    BROOK_RETURN_IF_ERROR(
-        WriteDemoUpdates(client, input, absl::GetFlag(FLAGS_demo_updates)));
-  } else {
-    BROOK_ASSIGN_OR_RETURN(partitions,
-                           admin->PartitionCount(input, absl::Seconds(30)));
-  }
-  if (output.empty()) output = app + "-users-per-city";
-  BROOK_RETURN_IF_ERROR(EnsureTopic(*admin, output, partitions));
-
+  BROOK_ASSIGN_OR_RETURN(
+      examples::ExampleTopics topics,
+      examples::PrepareTopics(
+          flags, client, "user-cities", "users-per-city", [&](const S& topic) {
+            return WriteDemoUpdates(client, topic,
+                                    absl::GetFlag(FLAGS_demo_updates));
+          }));
   BROOK_ASSIGN_OR_RETURN(Topology topology,
-                         UsersPerCityTopology(input, output));
+                         UsersPerCityTopology(topics.input, topics.output));
   std::cerr << topology.Describe();
-
-  StreamsConfig config;
-  config.application_id = app;
-  config.bootstrap_servers = bootstrap;
-  config.state_dir = absl::GetFlag(FLAGS_state_dir);
-  config.num_stream_threads = absl::GetFlag(FLAGS_threads);
-  const int64_t session_ms = absl::GetFlag(FLAGS_session_timeout_ms);
-  config.session_timeout = absl::Milliseconds(session_ms);
-  config.consumer_config["heartbeat.interval.ms"] =
-      absl::StrCat(std::min<int64_t>(3000, session_ms / 3));
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
-                         KafkaStreams::Create(topology, config));
-  BROOK_RETURN_IF_ERROR(streams->Start());
-  std::cerr << "ktable_example: counting users per city of " << input
-            << " into " << output << "; stop with Ctrl-C\n";
-  while (!g_stop.load() && streams->state() != KafkaStreams::State::kError) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  absl::Status closed = streams->Close(absl::Seconds(30));
-  if (streams->state() == KafkaStreams::State::kError) return streams->error();
-  return closed;
+                         KafkaStreams::Create(topology, examples::ExampleConfig(
+                                                            flags, bootstrap)));
+  std::cerr << "ktable_example: counting users per city of " << topics.input
+            << " into " << topics.output << "; stop with Ctrl-C\n";
+  return examples::RunUntilStopped(*streams);
 }
 
 }  // namespace
@@ -163,8 +136,7 @@ int main(int argc, char** argv) {
       "--input_topic it creates one and writes demo updates.");
   absl::ParseCommandLine(argc, argv);
   brook::InitLogging(argv[0]);
-  std::signal(SIGTERM, brook::OnSignal);
-  std::signal(SIGINT, brook::OnSignal);
+  brook::examples::InstallStopSignals();
   if (absl::Status s = brook::Run(); !s.ok()) {
     std::cerr << "ktable_example: " << s << "\n";
     return 1;

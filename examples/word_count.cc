@@ -43,6 +43,7 @@
 
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "examples/example_app.h"
 #include "kafka/admin.h"
 #include "kafka/producer.h"
 #include "kafka/topic_reader.h"
@@ -76,9 +77,6 @@ ABSL_FLAG(int64_t, session_timeout_ms, 45000,
 namespace brook {
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop.store(true); }
-
 using S = std::string;
 
 // Lower-case words: runs of letters, digits and apostrophes.
@@ -106,13 +104,6 @@ absl::StatusOr<Topology> WordCountTopology(const S& input, const S& output) {
       .ToStream()
       .To(output);
   return builder.Build();
-}
-
-// Creates `topic` unless it exists.
-absl::Status EnsureTopic(Admin& admin, const S& topic, int32_t partitions) {
-  absl::Status s = admin.CreateTopic({topic, partitions}, absl::Seconds(30));
-  if (s.ok()) std::cerr << "word_count: created topic " << topic << "\n";
-  return absl::IsAlreadyExists(s) ? absl::OkStatus() : s;
 }
 
 // The demo input: --input_file's lines, else --demo_lines built-in ones.
@@ -225,88 +216,65 @@ absl::Status VerifyAndPrintTop(const ClientConfig& client, const S& output,
   return absl::OkStatus();
 }
 
+examples::ExampleFlags Flags() {
+  return {.program = "word_count",
+          .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
+          .application_id = absl::GetFlag(FLAGS_application_id),
+          .input_topic = absl::GetFlag(FLAGS_input_topic),
+          .output_topic = absl::GetFlag(FLAGS_output_topic),
+          .state_dir = absl::GetFlag(FLAGS_state_dir),
+          .threads = absl::GetFlag(FLAGS_threads),
+          .partitions = absl::GetFlag(FLAGS_partitions),
+          .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+}
+
 absl::Status Run() {
-  S bootstrap = absl::GetFlag(FLAGS_bootstrap_servers);
-  if (bootstrap.empty() && std::getenv("BROOK_BOOTSTRAP_SERVERS") != nullptr) {
-    bootstrap = std::getenv("BROOK_BOOTSTRAP_SERVERS");
-  }
-  if (bootstrap.empty()) {
-    return absl::InvalidArgumentError(
-        "no broker: pass --bootstrap_servers or set BROOK_BOOTSTRAP_SERVERS");
-  }
-  const S app = absl::GetFlag(FLAGS_application_id);
-  S input = absl::GetFlag(FLAGS_input_topic);
-  S output = absl::GetFlag(FLAGS_output_topic);
+  const examples::ExampleFlags flags = Flags();
+  BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
-  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin, Admin::Create(client));
-  int32_t partitions = absl::GetFlag(FLAGS_partitions);
   const bool until_done = absl::GetFlag(FLAGS_until_done);
-  std::map<S, int64_t> expected;  // occurrences per word written
-  int64_t total = 0;
-  if (input.empty()) {
-    input = app + "-lines";
-    BROOK_RETURN_IF_ERROR(EnsureTopic(*admin, input, partitions));
-    BROOK_ASSIGN_OR_RETURN(std::vector<S> lines, DemoLines());
-    BROOK_RETURN_IF_ERROR(WriteLines(client, input, lines));
-    for (const S& line : lines) {
-      for (S& w : Words(line)) {
-        ++expected[std::move(w)];
-        ++total;
-      }
-    }
-  } else if (until_done) {
+  if (until_done && !flags.input_topic.empty()) {
     return absl::InvalidArgumentError(
         "--until_done needs generated input: leave --input_topic empty");
-  } else {
-    BROOK_ASSIGN_OR_RETURN(partitions,
-                           admin->PartitionCount(input, absl::Seconds(30)));
   }
-  if (output.empty()) output = app + "-counts";
-  BROOK_RETURN_IF_ERROR(EnsureTopic(*admin, output, partitions));
-
-  BROOK_ASSIGN_OR_RETURN(Topology topology, WordCountTopology(input, output));
+  std::map<S, int64_t> expected;  // occurrences per word written
+  int64_t total = 0;
+  BROOK_ASSIGN_OR_RETURN(
+      examples::ExampleTopics topics,
+      examples::PrepareTopics(
+          flags, client, "lines", "counts", [&](const S& topic) {
+            BROOK_ASSIGN_OR_RETURN(std::vector<S> lines, DemoLines());
+            for (const S& line : lines) {
+              for (S& w : Words(line)) {
+                ++expected[std::move(w)];
+                ++total;
+              }
+            }
+            return WriteLines(client, topic, lines);
+          }));
+  BROOK_ASSIGN_OR_RETURN(Topology topology,
+                         WordCountTopology(topics.input, topics.output));
   std::cerr << topology.Describe();
-
-  StreamsConfig config;
-  config.application_id = app;
-  config.bootstrap_servers = bootstrap;
-  config.state_dir = absl::GetFlag(FLAGS_state_dir);
-  config.num_stream_threads = absl::GetFlag(FLAGS_threads);
-  const int64_t session_ms = absl::GetFlag(FLAGS_session_timeout_ms);
-  config.session_timeout = absl::Milliseconds(session_ms);
-  config.consumer_config["heartbeat.interval.ms"] =
-      absl::StrCat(std::min<int64_t>(3000, session_ms / 3));
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
-                         KafkaStreams::Create(topology, config));
-  BROOK_RETURN_IF_ERROR(streams->Start());
-  std::cerr << "word_count: counting words of " << input << " into " << output
-            << "; stop with Ctrl-C\n";
-  if (until_done) {
-    // The check runs while the instance counts; a failed instance ends it.
-    std::atomic<bool> stop{false};
-    absl::Status verified;
-    std::thread checker([&] {
-      verified = VerifyAndPrintTop(client, output, expected, total, stop);
-      g_stop.store(true);
-    });
-    while (!g_stop.load() && streams->state() != KafkaStreams::State::kError) {
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    stop.store(true);
-    checker.join();
-    absl::Status closed = streams->Close(absl::Seconds(30));
-    if (streams->state() == KafkaStreams::State::kError) {
-      return streams->error();
-    }
-    BROOK_RETURN_IF_ERROR(verified);
-    return closed;
-  }
-  while (!g_stop.load() && streams->state() != KafkaStreams::State::kError) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  absl::Status closed = streams->Close(absl::Seconds(30));
-  if (streams->state() == KafkaStreams::State::kError) return streams->error();
-  return closed;
+                         KafkaStreams::Create(topology, examples::ExampleConfig(
+                                                            flags, bootstrap)));
+  std::cerr << "word_count: counting words of " << topics.input << " into "
+            << topics.output << "; stop with Ctrl-C\n";
+  if (!until_done) return examples::RunUntilStopped(*streams);
+  // The check runs while the instance counts; when it is done it stops the
+  // instance, and a failed instance ends it.
+  std::atomic<bool> stop{false};
+  absl::Status verified;
+  std::thread checker([&] {
+    verified = VerifyAndPrintTop(client, topics.output, expected, total, stop);
+    examples::RequestStop();
+  });
+  absl::Status ran = examples::RunUntilStopped(*streams);
+  stop.store(true);
+  checker.join();
+  if (streams->state() == KafkaStreams::State::kError) return ran;
+  BROOK_RETURN_IF_ERROR(verified);
+  return ran;
 }
 
 }  // namespace
@@ -318,8 +286,7 @@ int main(int argc, char** argv) {
       "DSL.\nWith no --input_topic it creates one and writes demo lines.");
   absl::ParseCommandLine(argc, argv);
   brook::InitLogging(argv[0]);
-  std::signal(SIGTERM, brook::OnSignal);
-  std::signal(SIGINT, brook::OnSignal);
+  brook::examples::InstallStopSignals();
   if (absl::Status s = brook::Run(); !s.ok()) {
     std::cerr << "word_count: " << s << "\n";
     return 1;

@@ -1,0 +1,71 @@
+// What the DSL examples share: one flag shape (the brief's: the broker, the
+// application id, an input and an output topic, a state directory), the
+// broker address, creating topics and demo input, the StreamsConfig, and
+// running until SIGTERM or SIGINT.
+// Threading model: call from main()'s thread; the stop flag is set from a
+// signal handler and read with atomics.
+#ifndef BROOK_EXAMPLES_EXAMPLE_APP_H_
+#define BROOK_EXAMPLES_EXAMPLE_APP_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#include "kafka/client_config.h"
+#include "runtime/kafka_streams.h"
+#include "runtime/streams_config.h"
+
+namespace brook::examples {
+
+// The flags every example takes, read by each example's main.
+struct ExampleFlags {
+  std::string program;  // prefixes messages: "word_count: ..."
+  std::string bootstrap_servers;
+  std::string application_id;
+  std::string input_topic;
+  std::string output_topic;
+  std::string state_dir;
+  int32_t threads = 1;
+  int32_t partitions = 3;  // of the topics the example creates
+  int64_t session_timeout_ms = 45000;
+};
+
+// The flags' broker address, else $BROOK_BOOTSTRAP_SERVERS, else an error
+// that says how to give one.
+absl::StatusOr<std::string> ResolveBootstrap(const ExampleFlags& flags);
+
+struct ExampleTopics {
+  std::string input;
+  std::string output;
+  bool generated_input = false;  // created here and filled by `write_demo`
+};
+
+// The input topic: --input_topic, or "<application_id>-<input_suffix>",
+// created and filled by write_demo(topic). The output topic: --output_topic,
+// or "<application_id>-<output_suffix>"; created with the input's partition
+// count if missing.
+absl::StatusOr<ExampleTopics> PrepareTopics(
+    const ExampleFlags& flags, const ClientConfig& client,
+    const std::string& input_suffix, const std::string& output_suffix,
+    const std::function<absl::Status(const std::string& topic)>& write_demo);
+
+// The StreamsConfig of the flags (exactly-once, the session timeout with a
+// heartbeat of a third of it, at most 3 s).
+StreamsConfig ExampleConfig(const ExampleFlags& flags,
+                            const std::string& bootstrap);
+
+// Makes SIGTERM and SIGINT set the stop flag.
+void InstallStopSignals();
+bool StopRequested();
+void RequestStop();
+
+// Starts `streams`, waits for a stop request or an instance error, and
+// closes it: the instance's error if it failed, else Close()'s status.
+absl::Status RunUntilStopped(KafkaStreams& streams);
+
+}  // namespace brook::examples
+
+#endif  // BROOK_EXAMPLES_EXAMPLE_APP_H_
