@@ -218,10 +218,15 @@ absl::Status StreamThread::Startup() {
   return absl::OkStatus();
 }
 
-void StreamThread::NotePoll() {
+void StreamThread::NotePoll(bool entering) {
   const absl::Time now = absl::Now();
   const int64_t micros = absl::ToUnixMicros(now);
-  UpdateMax(stats_.max_poll_gap_micros, micros - last_poll_micros_.load());
+  // The gap librdkafka holds against max.poll.interval.ms runs from one
+  // poll's return to the next poll's start; the time blocked in a poll is
+  // not part of it.
+  if (entering) {
+    UpdateMax(stats_.max_poll_gap_micros, micros - last_poll_micros_.load());
+  }
   last_poll_micros_.store(micros);
   // Blocking commit and abort calls must end in time for the next poll:
   // three quarters of max.poll.interval.ms, leaving the rest for the
@@ -236,9 +241,14 @@ absl::StatusOr<int64_t> StreamThread::PollRecords() {
           : config_.poll_timeout;
   int64_t polled = 0;
   while (polled < config_.max_poll_records) {
+    // librdkafka restarts max.poll.interval.ms when the poll starts, and the
+    // rebalance callbacks run inside it: their commits and aborts get a
+    // budget counted from now, not from the previous poll (which, after a
+    // long iteration, would leave them almost nothing).
+    if (polled == 0) NotePoll(/*entering=*/true);
     absl::StatusOr<std::optional<ConsumerRecord>> record =
         consumer_->Poll(polled == 0 ? first_timeout : absl::ZeroDuration());
-    NotePoll();
+    NotePoll(/*entering=*/false);
     if (!callback_error_.ok())
       return std::exchange(callback_error_, absl::OkStatus());
     if (!record.ok()) return record.status();

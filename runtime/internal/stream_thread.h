@@ -144,7 +144,10 @@ class StreamThread final : private RebalanceListener {
   // Routes Kafka errors raised while processing to HandleCommitError().
   absl::Status HandleProducerError(const absl::Status& error);
   absl::Status Rejoin();
-  void NotePoll();
+  // Records a poll: `entering` just before a poll starts (the gap since the
+  // last one ends), else just after it returned. Either way the producer's
+  // deadline is renewed from now.
+  void NotePoll(bool entering);
 
   // RebalanceListener; run inside Poll() on this thread.
   void OnPartitionsRevoked(absl::Span<const TopicPartition> partitions,
