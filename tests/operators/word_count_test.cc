@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 
 #include "kafka/admin.h"
+#include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "kafka/topic_reader.h"
 #include "tests/testing/child_process.h"
@@ -75,13 +76,15 @@ class WordCountTest : public ::testing::Test {
     return absl::StrCat(dir_, "-", name, ".log");
   }
 
-  std::unique_ptr<ChildProcess> Start(const std::string& name) {
+  // An instance logging to Log(name), with its state in <dir>/<state>.
+  std::unique_ptr<ChildProcess> Start(const std::string& name,
+                                      const std::string& state = "state") {
     return std::make_unique<ChildProcess>(
         std::vector<std::string>{
             testing::BinaryPath("examples/word_count"),
             "--bootstrap_servers=" + testing::BootstrapServers(),
             "--application_id=" + app_, "--input_topic=" + in_,
-            "--output_topic=" + out_, "--state_dir=" + dir_ + "/state",
+            "--output_topic=" + out_, "--state_dir=" + dir_ + "/" + state,
             "--session_timeout_ms=6000"},
         Log(name));
   }
@@ -101,6 +104,24 @@ class WordCountTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(500));
     }
     return out;
+  }
+
+  // Waits until the output has any record (committed or not), cheaply:
+  // from its high watermarks, not by reading it.
+  void WaitForFirstOutput(absl::Duration timeout) {
+    auto consumer = Consumer::Create(BaseConfig(), nullptr);
+    ASSERT_TRUE(consumer.ok()) << consumer.status();
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      int64_t end = 0;
+      for (int p = 0; p < kPartitions; ++p) {
+        auto marks = (*consumer)->QueryWatermarks({out_, p}, absl::Seconds(5));
+        if (marks.ok()) end += marks->second;
+      }
+      if (end > 0) return;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ADD_FAILURE() << "no output within " << timeout;
   }
 
   void Verify(const std::vector<ConsumerRecord>& out) {
@@ -167,6 +188,31 @@ TEST_F(WordCountTest, KillNineAndRestartKeepsCountsExact) {
   const int status = app->Stop(SIGTERM, 60000);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "word_count did not stop cleanly; log " << Log("restart");
+  Verify(out);
+}
+
+// Two instances share the work; one is killed with SIGKILL mid-way. The
+// other takes its tasks over after the session timeout and restores their
+// counts from the changelogs (its own state directory has none of them).
+TEST_F(WordCountTest, OneOfTwoInstancesKilledKeepsCountsExact) {
+  Produce(30000);
+  auto a = Start("a", "state-a");
+  auto b = Start("b", "state-b");
+  // Kill one as soon as output appears: the two share 90,000 updates that
+  // take a few seconds, and reading the output to count it took longer.
+  WaitForFirstOutput(absl::Seconds(120));
+  a->Kill(SIGKILL);
+  // Not asserted (a fast machine may finish first), but said: the kill
+  // should land mid-way for this test to mean much.
+  const int64_t at_kill =
+      static_cast<int64_t>(WaitForOutput(0, absl::Seconds(30)).size());
+  std::cout << "killed one of two word_count instances with " << at_kill
+            << " of " << words_ << " outputs committed\n";
+  Produce(1000);
+  std::vector<ConsumerRecord> out = WaitForOutput(words_, absl::Seconds(180));
+  const int status = b->Stop(SIGTERM, 60000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "word_count did not stop cleanly; log " << Log("b");
   Verify(out);
 }
 
