@@ -248,7 +248,10 @@ absl::StatusOr<int64_t> StreamThread::PollRecords() {
     if (polled == 0) NotePoll(/*entering=*/true);
     absl::StatusOr<std::optional<ConsumerRecord>> record =
         consumer_->Poll(polled == 0 ? first_timeout : absl::ZeroDuration());
-    NotePoll(/*entering=*/false);
+    // The first poll may block, and any poll may run a rebalance callback;
+    // the clock is read after the first and once the batch ends (below),
+    // not per record: the polls between return at once.
+    if (polled == 0) NotePoll(/*entering=*/false);
     if (!callback_error_.ok())
       return std::exchange(callback_error_, absl::OkStatus());
     if (!record.ok()) return record.status();
@@ -256,6 +259,7 @@ absl::StatusOr<int64_t> StreamThread::PollRecords() {
     BROOK_RETURN_IF_ERROR(task_manager_->AddRecord(**std::move(record)));
     ++polled;
   }
+  if (polled > 0) NotePoll(/*entering=*/false);
   return polled;
 }
 
