@@ -101,6 +101,9 @@ class KGroupedStream {
   TimeWindowedKStream<K, V> WindowedBy(const TimeWindows& windows) const {
     return TimeWindowedKStream<K, V>(MakeWindowedFold(), windows);
   }
+  TimeWindowedKStream<K, V> WindowedBy(const SlidingWindows& windows) const {
+    return TimeWindowedKStream<K, V>(MakeWindowedFold(), windows);
+  }
   SessionWindowedKStream<K, V> WindowedBy(const SessionWindows& windows) const {
     return SessionWindowedKStream<K, V>(MakeWindowedFold(), windows);
   }

@@ -1,5 +1,7 @@
 // TimeWindowedKStream<K, V>: a grouped stream cut into time windows
-// (KGroupedStream::WindowedBy(TimeWindows)). Count, Reduce and Aggregate
+// (KGroupedStream::WindowedBy(TimeWindows)) or sliding windows
+// (WindowedBy(SlidingWindows), as in Kafka Streams; see
+// internal/sliding_aggregate.h for how sliding windows are made). Count, Reduce and Aggregate
 // keep one aggregate per key and window in a window store (RocksDB unless
 // Materialized says otherwise; changelogged; retention window size + grace
 // unless Materialized::WithRetention) and produce a KTable<Windowed<K>, VR>:
@@ -32,7 +34,9 @@
 #include <optional>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
+#include "operators/internal/sliding_aggregate.h"
 #include "operators/internal/window_aggregate.h"
 #include "operators/internal/windowed_fold.h"
 #include "operators/ktable.h"
@@ -103,7 +107,8 @@ class TimeWindowedKStream {
   template <typename, typename>
   friend class KGroupedStream;
 
-  TimeWindowedKStream(internal::WindowedFold<K, V> fold, TimeWindows windows)
+  TimeWindowedKStream(internal::WindowedFold<K, V> fold,
+                      std::variant<TimeWindows, SlidingWindows> windows)
       : fold_(std::move(fold)), windows_(windows) {}
 
   template <typename VR>
@@ -115,9 +120,13 @@ class TimeWindowedKStream {
     spec.prefix = prefix;
     spec.materialized = std::move(materialized);
     spec.named = named;
-    spec.windows_valid = windows_.Validate();
-    spec.min_retention_ms = windows_.size_ms + windows_.grace_ms;
-    spec.windowed_serde = [size = windows_.size_ms](SerdePtr<K> ks) {
+    if (const auto* sliding = std::get_if<SlidingWindows>(&windows_)) {
+      return FoldSliding(*sliding, std::move(spec), std::move(fn));
+    }
+    const TimeWindows& windows = std::get<TimeWindows>(windows_);
+    spec.windows_valid = windows.Validate();
+    spec.min_retention_ms = windows.size_ms + windows.grace_ms;
+    spec.windowed_serde = [size = windows.size_ms](SerdePtr<K> ks) {
       return WindowedSerdes::TimeWindowed<K>(std::move(ks), size);
     };
     spec.store_builder = [](std::string name, int64_t retention,
@@ -127,7 +136,7 @@ class TimeWindowedKStream {
                                                std::move(ks), std::move(vs),
                                                options);
     };
-    spec.processor = [windows = windows_, fn](const std::string& store) {
+    spec.processor = [windows, fn](const std::string& store) {
       return std::make_unique<
           internal::TimeWindowAggregateProcessor<K, V, VR>>(store, windows,
                                                             fn);
@@ -135,8 +144,40 @@ class TimeWindowedKStream {
     return fold_.Fold(std::move(spec));
   }
 
+  // Sliding windows: the store keeps each window's aggregate with its
+  // largest record timestamp; retention 2 * difference + grace, as Kafka
+  // Streams (a record looks back up to 2 * difference for the windows it
+  // derives new ones from).
+  template <typename VR>
+  KTable<Windowed<K>, VR> FoldSliding(
+      const SlidingWindows& windows,
+      typename internal::WindowedFold<K, V>::template Spec<VR> spec,
+      internal::AggregateFn<K, V, VR> fn) const {
+    spec.windows_valid = windows.Validate();
+    spec.min_retention_ms = 2 * windows.time_difference_ms + windows.grace_ms;
+    spec.windowed_serde = [size = windows.time_difference_ms](SerdePtr<K> ks) {
+      return WindowedSerdes::TimeWindowed<K>(std::move(ks), size);
+    };
+    spec.store_builder = [](std::string name, int64_t retention,
+                            SerdePtr<K> ks, SerdePtr<VR> vs,
+                            StoreOptions options) {
+      using Agg = internal::TimestampedAggregate<VR>;
+      return Stores::WindowStoreBuilder<K, Agg>(
+          std::move(name), retention, std::move(ks),
+          std::make_shared<internal::TimestampedAggregateSerde<VR>>(
+              std::move(vs)),
+          options);
+    };
+    spec.processor = [windows, fn](const std::string& store) {
+      return std::make_unique<
+          internal::SlidingWindowAggregateProcessor<K, V, VR>>(store, windows,
+                                                               fn);
+    };
+    return fold_.Fold(std::move(spec));
+  }
+
   internal::WindowedFold<K, V> fold_;
-  TimeWindows windows_;
+  std::variant<TimeWindows, SlidingWindows> windows_;
 };
 
 }  // namespace brook
