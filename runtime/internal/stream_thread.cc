@@ -118,6 +118,11 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       .store_context = std::move(stores),
       .default_timestamp_extractor = config.default_timestamp_extractor,
       .clock_ms = [] { return absl::ToUnixMillis(absl::Now()); },
+      .on_dropped_record =
+          [stats = &thread->stats_](DroppedRecordReason reason) {
+            stats->dropped_records[static_cast<int>(reason)].fetch_add(
+                1, std::memory_order_relaxed);
+          },
   };
   // Repartition topics: internal topics this topology reads. Their consumed
   // records are deleted after commits (repartition.purge.interval.ms).
