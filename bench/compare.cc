@@ -19,6 +19,11 @@
 // under at-least-once at least that many. A run that fails is INVALID and
 // left out of the medians.
 //
+// --mode=latency instead feeds each run's own input topic live, at
+// --latency_rate records/s with each record stamped with its send time, and
+// times every output record from that timestamp to the moment a
+// read_committed reader outside the peer sees it (see RunLatency).
+//
 // The report (stdout, and --out) is a Markdown table of medians with the
 // ratios Brook / Kafka Streams; with gnuplot installed, a PNG of throughput
 // and CPU per record per workload is written next to --out.
@@ -29,6 +34,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -39,6 +45,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -82,6 +89,18 @@ ABSL_FLAG(std::string, work_dir, "/tmp/brook-compare",
           "state directories and peer logs");
 ABSL_FLAG(absl::Duration, timeout, absl::Minutes(10), "bound on one run");
 ABSL_FLAG(std::string, out, "", "also write the report here (and a PNG)");
+ABSL_FLAG(std::vector<std::string>, brook_flags, {},
+          "extra flags for Brook's peer, e.g. "
+          "--brook_flags=--consumer_config=queued.max.messages.kbytes=16384");
+ABSL_FLAG(std::string, mode, "throughput",
+          "throughput: a preloaded input processed as fast as possible; "
+          "latency: a paced live input, timed from each input record's "
+          "timestamp to its output's visibility under read_committed");
+ABSL_FLAG(int64_t, latency_rate, 5000, "latency mode: input records/s");
+ABSL_FLAG(absl::Duration, latency_warmup, absl::Seconds(10),
+          "latency mode: paced input before measuring (JIT, caches)");
+ABSL_FLAG(absl::Duration, latency_duration, absl::Seconds(30),
+          "latency mode: paced input that is measured");
 
 namespace brook {
 namespace {
@@ -178,6 +197,11 @@ struct Result {
   double records_per_s = 0;
   double cpu_us_per_record = 0;
   double peak_rss_mib = 0;
+  // Latency mode: milliseconds from an input record's timestamp to the
+  // moment its output record was read under read_committed.
+  double latency_p50_ms = 0;
+  double latency_p99_ms = 0;
+  double latency_max_ms = 0;
 };
 
 struct Env {
@@ -202,6 +226,34 @@ absl::Status Preload(const Env& env) {
   return producer->Flush(absl::Minutes(5));
 }
 
+// The command line of `v`'s peer, reading `input` and writing `output`.
+std::vector<S> PeerArgs(const Env& env, const Variant& v, const S& app,
+                        const S& input, const S& output, const S& work) {
+  std::vector<S> peer_flags = {
+      absl::StrCat("--workload=", v.workload),
+      absl::StrCat("--guarantee=", v.guarantee),
+      absl::StrCat("--bootstrap_servers=", env.bootstrap),
+      absl::StrCat("--application_id=", app),
+      absl::StrCat("--input_topic=", input),
+      absl::StrCat("--output_topic=", output),
+      absl::StrCat("--state_dir=", work, "/state"),
+      absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads)),
+      absl::StrCat("--commit_interval_ms=",
+                   absl::GetFlag(FLAGS_commit_interval_ms))};
+  std::vector<S> args;
+  if (v.impl == "brook") {
+    args = {absl::GetFlag(FLAGS_brook_peer)};
+    for (const S& f : absl::GetFlag(FLAGS_brook_flags)) args.push_back(f);
+  } else {
+    args = {absl::GetFlag(FLAGS_java),
+            absl::StrCat("-Xmx", absl::GetFlag(FLAGS_java_heap)), "-cp",
+            absl::GetFlag(FLAGS_kstreams_classpath),
+            "dev.brook.bench.KStreamsPeer"};
+  }
+  args.insert(args.end(), peer_flags.begin(), peer_flags.end());
+  return args;
+}
+
 absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
   const S app = absl::StrCat("cmp-", absl::ToUnixSeconds(absl::Now()), "-", run,
                              "-", v.workload, "-", v.guarantee, "-", v.impl);
@@ -213,27 +265,7 @@ absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
   BROOK_RETURN_IF_ERROR(
       admin->CreateTopic({output, partitions}, absl::Seconds(30)));
 
-  std::vector<S> peer_flags = {
-      absl::StrCat("--workload=", v.workload),
-      absl::StrCat("--guarantee=", v.guarantee),
-      absl::StrCat("--bootstrap_servers=", env.bootstrap),
-      absl::StrCat("--application_id=", app),
-      absl::StrCat("--input_topic=", env.input),
-      absl::StrCat("--output_topic=", output),
-      absl::StrCat("--state_dir=", work, "/state"),
-      absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads)),
-      absl::StrCat("--commit_interval_ms=",
-                   absl::GetFlag(FLAGS_commit_interval_ms))};
-  std::vector<S> args;
-  if (v.impl == "brook") {
-    args = {absl::GetFlag(FLAGS_brook_peer)};
-  } else {
-    args = {absl::GetFlag(FLAGS_java),
-            absl::StrCat("-Xmx", absl::GetFlag(FLAGS_java_heap)), "-cp",
-            absl::GetFlag(FLAGS_kstreams_classpath),
-            "dev.brook.bench.KStreamsPeer"};
-  }
-  args.insert(args.end(), peer_flags.begin(), peer_flags.end());
+  const std::vector<S> args = PeerArgs(env, v, app, env.input, output, work);
   const S log = work + "/peer.log";
 
   ClientConfig watch = env.client;
@@ -304,6 +336,155 @@ absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
   return result;
 }
 
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+double Percentile(std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * v.size()));
+  std::nth_element(v.begin(), v.begin() + i, v.end());
+  return v[i];
+}
+
+// Latency mode. The peer reads a topic of its own, fed live at
+// --latency_rate records/s, each record stamped with the time it was sent.
+// A reader outside the peer (read_committed, fetch.wait.max.ms=5, from the
+// beginning of each output partition) takes, for every output record, the
+// time it was read minus its timestamp: both peers keep the input record's
+// timestamp on their output. Pacing starts once the peer emits its first
+// output (start-up left out); records of the warm-up are not measured; every
+// measured input must come out, or the run is INVALID.
+absl::StatusOr<Result> RunLatency(const Env& env, const Variant& v, int run) {
+  const S app = absl::StrCat("lat-", absl::ToUnixSeconds(absl::Now()), "-", run,
+                             "-", v.workload, "-", v.guarantee, "-", v.impl);
+  const S input = app + "-in";
+  const S output = app + "-out";
+  const S work = absl::StrCat(absl::GetFlag(FLAGS_work_dir), "/", app);
+  std::filesystem::create_directories(work);
+  const int32_t partitions = absl::GetFlag(FLAGS_partitions);
+  BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(env.client));
+  BROOK_RETURN_IF_ERROR(
+      admin->CreateTopic({input, partitions}, absl::Seconds(30)));
+  BROOK_RETURN_IF_ERROR(
+      admin->CreateTopic({output, partitions}, absl::Seconds(30)));
+
+  ClientConfig reader_config = env.client;
+  reader_config["isolation.level"] = "read_committed";
+  reader_config["fetch.wait.max.ms"] = "5";
+  BROOK_ASSIGN_OR_RETURN(auto reader, Consumer::Create(reader_config, nullptr));
+  std::vector<TopicPartitionOffset> from;
+  for (int p = 0; p < partitions; ++p) {
+    from.push_back({{output, p}, kOffsetBeginning});
+  }
+  BROOK_RETURN_IF_ERROR(reader->Assign(from));
+  ClientConfig producer_config = env.client;
+  producer_config["linger.ms"] = "1";
+  BROOK_ASSIGN_OR_RETURN(auto producer, Producer::Create(producer_config));
+
+  const S log = work + "/peer.log";
+  Peer peer(PeerArgs(env, v, app, input, output, work), log);
+  if (peer.pid() <= 0) return absl::InternalError("cannot start the peer");
+  const absl::Time ready_deadline = absl::Now() + absl::Minutes(2);
+  // A probe record per second until the first output shows the peer runs.
+  bool ready = false;
+  for (int64_t probe = 0; !ready; ++probe) {
+    if (peer.Exited() || absl::Now() > ready_deadline) {
+      return absl::InternalError(
+          absl::StrCat(v.Name(), ": no output from the peer; see ", log));
+    }
+    BROOK_RETURN_IF_ERROR(producer->Send(
+        {.topic = input, .key = "probe", .value = absl::StrCat(probe)}));
+    BROOK_RETURN_IF_ERROR(producer->Flush(absl::Seconds(10)));
+    const absl::Time until = absl::Now() + absl::Seconds(1);
+    while (!ready && absl::Now() < until) {
+      BROOK_ASSIGN_OR_RETURN(auto r, reader->Poll(absl::Milliseconds(50)));
+      ready = r.has_value();
+    }
+  }
+
+  // The pacer, on a thread of its own: records due so far, every 2 ms.
+  const int64_t rate = absl::GetFlag(FLAGS_latency_rate);
+  const int64_t start_ms = NowMs();
+  const int64_t measure_from =
+      start_ms + absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_latency_warmup));
+  const int64_t measure_to =
+      measure_from +
+      absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_latency_duration));
+  std::atomic<int64_t> measured_sent{0};
+  std::atomic<bool> pacer_done{false};
+  absl::Status pacer_status;  // written by the pacer before pacer_done
+  std::thread pacer([&] {
+    const int keys = absl::GetFlag(FLAGS_keys);
+    const S value(absl::GetFlag(FLAGS_value_bytes), 'v');
+    int64_t sent = 0;
+    for (int64_t now = NowMs(); now < measure_to; now = NowMs()) {
+      for (const int64_t due = (now - start_ms) * rate / 1000; sent < due;
+           ++sent) {
+        pacer_status = producer->Send({.topic = input,
+                                       .key = absl::StrCat("k", sent % keys),
+                                       .value = value,
+                                       .timestamp_ms = now});
+        if (!pacer_status.ok()) break;
+        if (now >= measure_from) measured_sent.fetch_add(1);
+      }
+      if (!pacer_status.ok()) break;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    if (pacer_status.ok()) pacer_status = producer->Flush(absl::Seconds(30));
+    pacer_done.store(true);
+  });
+
+  std::vector<double> latencies;
+  double cpu_from = -1, cpu_to = -1;
+  const int64_t deadline = measure_to + 60000;
+  absl::Status status;
+  while (true) {
+    const int64_t now = NowMs();
+    if (cpu_from < 0 && now >= measure_from) cpu_from = CpuSeconds(peer.pid());
+    if (cpu_to < 0 && now >= measure_to) cpu_to = CpuSeconds(peer.pid());
+    if (pacer_done.load() && cpu_to >= 0 &&
+        static_cast<int64_t>(latencies.size()) >= measured_sent.load()) {
+      break;
+    }
+    if (now > deadline || peer.Exited()) {
+      status = absl::DeadlineExceededError(absl::StrCat(
+          v.Name(), ": ", latencies.size(), " of ", measured_sent.load(),
+          " measured records came out; see ", log));
+      break;
+    }
+    absl::StatusOr<std::optional<ConsumerRecord>> r =
+        reader->Poll(absl::Milliseconds(20));
+    if (!r.ok()) {
+      status = r.status();
+      break;
+    }
+    if (!r->has_value()) continue;
+    const int64_t ts = (*r)->timestamp_ms;
+    if (ts >= measure_from && ts < measure_to) {
+      latencies.push_back(static_cast<double>(NowMs() - ts));
+    }
+  }
+  pacer.join();
+  Result result;
+  result.peak_rss_mib = PeakRssMiB(peer.pid());
+  reader->Close().IgnoreError();
+  if (!peer.Stop(absl::Seconds(60))) {
+    LOG(WARNING) << v.Name() << ": the peer needed SIGKILL; see " << log;
+  }
+  BROOK_RETURN_IF_ERROR(pacer_status);
+  BROOK_RETURN_IF_ERROR(status);
+  const double seconds =
+      absl::ToDoubleSeconds(absl::GetFlag(FLAGS_latency_duration));
+  result.records_per_s = measured_sent.load() / seconds;
+  result.cpu_us_per_record = (cpu_to - cpu_from) * 1e6 / measured_sent.load();
+  result.latency_p50_ms = Percentile(latencies, 0.50);
+  result.latency_p99_ms = Percentile(latencies, 0.99);
+  result.latency_max_ms = Percentile(latencies, 1.0);
+  admin->DeleteTopic(output, absl::Seconds(30)).IgnoreError();  // best effort
+  admin->DeleteTopic(input, absl::Seconds(30)).IgnoreError();
+  std::filesystem::remove_all(work + "/state");
+  return result;
+}
+
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -357,64 +538,10 @@ void Plot(const S& out, const std::vector<std::pair<S, S>>& rows,
   }
 }
 
-absl::Status Main() {
-  Env env;
-  env.bootstrap = absl::GetFlag(FLAGS_bootstrap_servers);
-  if (env.bootstrap.empty() && std::getenv("BROOK_BOOTSTRAP_SERVERS")) {
-    env.bootstrap = std::getenv("BROOK_BOOTSTRAP_SERVERS");
-  }
-  if (env.bootstrap.empty()) {
-    return absl::InvalidArgumentError(
-        "no broker: pass --bootstrap_servers or set BROOK_BOOTSTRAP_SERVERS");
-  }
-  if (absl::GetFlag(FLAGS_brook_peer).empty() ||
-      absl::GetFlag(FLAGS_kstreams_classpath).empty()) {
-    return absl::InvalidArgumentError(
-        "--brook_peer and --kstreams_classpath are required (scripts/compare "
-        "sets them)");
-  }
-  env.client = {{"bootstrap.servers", env.bootstrap}};
-  env.records = absl::GetFlag(FLAGS_records);
-  env.input = absl::StrCat("cmp-in-", absl::ToUnixSeconds(absl::Now()));
-  BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(env.client));
-  BROOK_RETURN_IF_ERROR(admin->CreateTopic(
-      {env.input, absl::GetFlag(FLAGS_partitions)}, absl::Seconds(30)));
-  BROOK_RETURN_IF_ERROR(Preload(env));
-  std::cerr << "preloaded " << env.records << " records to " << env.input
-            << "\n";
-
-  std::vector<std::pair<S, S>> rows;
-  for (const S& w : absl::GetFlag(FLAGS_workloads)) {
-    for (const S& g : absl::GetFlag(FLAGS_guarantees)) rows.push_back({w, g});
-  }
-  std::map<S, std::vector<Result>> results;
-  int invalid = 0;
-  for (int run = 0; run < absl::GetFlag(FLAGS_repetitions); ++run) {
-    for (const auto& [w, g] : rows) {
-      // Alternate which runtime goes first, so that drift spreads evenly.
-      std::vector<S> impls = {"brook", "kstreams"};
-      if (run % 2 == 1) std::swap(impls[0], impls[1]);
-      for (const S& impl : impls) {
-        const Variant v{w, g, impl};
-        absl::StatusOr<Result> r = RunOnce(env, v, run);
-        if (!r.ok()) {
-          ++invalid;
-          std::cerr << "run " << run << " " << v.Name()
-                    << ": INVALID: " << r.status() << "\n";
-          continue;
-        }
-        results[v.Name()].push_back(*r);
-        std::cerr << absl::StrFormat(
-            "run %d %-28s %9.0f records/s  %6.2f us CPU/record  %6.0f MiB "
-            "peak RSS\n",
-            run, v.Name(), r->records_per_s, r->cpu_us_per_record,
-            r->peak_rss_mib);
-      }
-    }
-  }
-  admin->DeleteTopic(env.input, absl::Seconds(30)).IgnoreError();
-
-  std::ostringstream report;
+// The throughput mode's report: medians over runs.
+void ThroughputReport(const Env& env, const std::vector<std::pair<S, S>>& rows,
+                      std::map<S, std::vector<Result>>& results, int invalid,
+                      std::ostringstream& report) {
   report << absl::StrFormat(
       "Brook vs Kafka Streams 3.9.1, %d records (%d-byte values, %d keys), "
       "%d partitions, %d stream thread(s), commit.interval.ms=%d, no record "
@@ -447,11 +574,137 @@ absl::Status Main() {
         w, g, br, kr, kr > 0 ? br / kr : 0, bc, kc, kc > 0 ? bc / kc : 0, bm,
         km, km > 0 ? bm / km : 0);
   }
+}
+
+// The latency mode's report: medians over runs of each run's percentiles.
+void LatencyReport(const std::vector<std::pair<S, S>>& rows,
+                   std::map<S, std::vector<Result>>& results, int invalid,
+                   std::ostringstream& report) {
+  const int64_t commit_ms = absl::GetFlag(FLAGS_commit_interval_ms);
+  report << absl::StrFormat(
+      "Brook vs Kafka Streams 3.9.1, end-to-end latency: %d records/s for "
+      "%s after a %s warm-up (%d-byte values, %d keys), %d partitions, %d "
+      "stream thread(s), commit.interval.ms=%d, no record cache; input "
+      "timestamp to output read under read_committed; medians of %d "
+      "alternated runs (%d invalid)\n\n",
+      absl::GetFlag(FLAGS_latency_rate),
+      absl::FormatDuration(absl::GetFlag(FLAGS_latency_duration)),
+      absl::FormatDuration(absl::GetFlag(FLAGS_latency_warmup)),
+      absl::GetFlag(FLAGS_value_bytes), absl::GetFlag(FLAGS_keys),
+      absl::GetFlag(FLAGS_partitions), absl::GetFlag(FLAGS_threads), commit_ms,
+      absl::GetFlag(FLAGS_repetitions), invalid);
+  report << "| workload | Brook p50 ms | KS p50 ms | Brook p99 ms | KS p99 ms "
+            "| p99 ratio | Brook p99 / commit interval | Brook max ms | KS max "
+            "ms | Brook CPU us/record | KS CPU us/record | ratio |\n"
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+  for (const auto& [w, g] : rows) {
+    auto med = [&](const S& impl, double Result::*field) {
+      std::vector<double> v;
+      for (const Result& r : results[absl::StrCat(w, " ", g, " ", impl)]) {
+        v.push_back(r.*field);
+      }
+      return Median(v);
+    };
+    const double b99 = med("brook", &Result::latency_p99_ms);
+    const double k99 = med("kstreams", &Result::latency_p99_ms);
+    const double bc = med("brook", &Result::cpu_us_per_record);
+    const double kc = med("kstreams", &Result::cpu_us_per_record);
+    report << absl::StrFormat(
+        "| %s %s | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | "
+        "%.2f | %.2f | %.2f |\n",
+        w, g, med("brook", &Result::latency_p50_ms),
+        med("kstreams", &Result::latency_p50_ms), b99, k99,
+        k99 > 0 ? b99 / k99 : 0, b99 / commit_ms,
+        med("brook", &Result::latency_max_ms),
+        med("kstreams", &Result::latency_max_ms), bc, kc, kc > 0 ? bc / kc : 0);
+  }
+}
+
+absl::Status Main() {
+  Env env;
+  env.bootstrap = absl::GetFlag(FLAGS_bootstrap_servers);
+  if (env.bootstrap.empty() && std::getenv("BROOK_BOOTSTRAP_SERVERS")) {
+    env.bootstrap = std::getenv("BROOK_BOOTSTRAP_SERVERS");
+  }
+  if (env.bootstrap.empty()) {
+    return absl::InvalidArgumentError(
+        "no broker: pass --bootstrap_servers or set BROOK_BOOTSTRAP_SERVERS");
+  }
+  if (absl::GetFlag(FLAGS_brook_peer).empty() ||
+      absl::GetFlag(FLAGS_kstreams_classpath).empty()) {
+    return absl::InvalidArgumentError(
+        "--brook_peer and --kstreams_classpath are required (scripts/compare "
+        "sets them)");
+  }
+  env.client = {{"bootstrap.servers", env.bootstrap}};
+  const S mode = absl::GetFlag(FLAGS_mode);
+  if (mode != "throughput" && mode != "latency") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--mode='", mode, "': expected throughput or latency"));
+  }
+  const bool latency = mode == "latency";
+  env.records = absl::GetFlag(FLAGS_records);
+  env.input = absl::StrCat("cmp-in-", absl::ToUnixSeconds(absl::Now()));
+  BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(env.client));
+  if (!latency) {
+    BROOK_RETURN_IF_ERROR(admin->CreateTopic(
+        {env.input, absl::GetFlag(FLAGS_partitions)}, absl::Seconds(30)));
+    BROOK_RETURN_IF_ERROR(Preload(env));
+    std::cerr << "preloaded " << env.records << " records to " << env.input
+              << "\n";
+  }
+
+  std::vector<std::pair<S, S>> rows;
+  for (const S& w : absl::GetFlag(FLAGS_workloads)) {
+    for (const S& g : absl::GetFlag(FLAGS_guarantees)) rows.push_back({w, g});
+  }
+  std::map<S, std::vector<Result>> results;
+  int invalid = 0;
+  for (int run = 0; run < absl::GetFlag(FLAGS_repetitions); ++run) {
+    for (const auto& [w, g] : rows) {
+      // Alternate which runtime goes first, so that drift spreads evenly.
+      std::vector<S> impls = {"brook", "kstreams"};
+      if (run % 2 == 1) std::swap(impls[0], impls[1]);
+      for (const S& impl : impls) {
+        const Variant v{w, g, impl};
+        absl::StatusOr<Result> r =
+            latency ? RunLatency(env, v, run) : RunOnce(env, v, run);
+        if (!r.ok()) {
+          ++invalid;
+          std::cerr << "run " << run << " " << v.Name()
+                    << ": INVALID: " << r.status() << "\n";
+          continue;
+        }
+        results[v.Name()].push_back(*r);
+        if (latency) {
+          std::cerr << absl::StrFormat(
+              "run %d %-28s latency p50 %4.0f ms  p99 %4.0f ms  max %5.0f ms  "
+              "%6.2f us CPU/record  %6.0f MiB peak RSS\n",
+              run, v.Name(), r->latency_p50_ms, r->latency_p99_ms,
+              r->latency_max_ms, r->cpu_us_per_record, r->peak_rss_mib);
+          continue;
+        }
+        std::cerr << absl::StrFormat(
+            "run %d %-28s %9.0f records/s  %6.2f us CPU/record  %6.0f MiB "
+            "peak RSS\n",
+            run, v.Name(), r->records_per_s, r->cpu_us_per_record,
+            r->peak_rss_mib);
+      }
+    }
+  }
+  if (!latency) admin->DeleteTopic(env.input, absl::Seconds(30)).IgnoreError();
+
+  std::ostringstream report;
+  if (latency) {
+    LatencyReport(rows, results, invalid, report);
+  } else {
+    ThroughputReport(env, rows, results, invalid, report);
+  }
   std::cout << report.str();
   const S out = absl::GetFlag(FLAGS_out);
   if (!out.empty()) {
     std::ofstream(out) << report.str();
-    Plot(out, rows, results);
+    if (!latency) Plot(out, rows, results);
   }
   return invalid == 0
              ? absl::OkStatus()

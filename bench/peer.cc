@@ -13,6 +13,7 @@
 #include <csignal>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -32,6 +33,8 @@ ABSL_FLAG(std::string, output_topic, "", "output topic");
 ABSL_FLAG(std::string, state_dir, "/tmp/brook-peer", "state.dir");
 ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
 ABSL_FLAG(int64_t, commit_interval_ms, 100, "commit.interval.ms");
+ABSL_FLAG(std::vector<std::string>, consumer_config, {},
+          "extra librdkafka consumer settings, key=value,...");
 
 namespace brook {
 namespace {
@@ -66,6 +69,14 @@ absl::Status Run() {
   config.num_stream_threads = absl::GetFlag(FLAGS_threads);
   config.commit_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_commit_interval_ms));
+  for (const S& kv : absl::GetFlag(FLAGS_consumer_config)) {
+    const size_t eq = kv.find('=');
+    if (eq == S::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--consumer_config: '", kv, "' is not key=value"));
+    }
+    config.consumer_config[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
   const S guarantee = absl::GetFlag(FLAGS_guarantee);
   if (guarantee != "eos" && guarantee != "alos") {
     return absl::InvalidArgumentError(
@@ -80,6 +91,14 @@ absl::Status Run() {
   std::cerr << "brook_peer: started " << workload << "\n";
   while (!g_stop.load() && streams->state() != KafkaStreams::State::kError) {
     absl::SleepFor(absl::Milliseconds(50));
+  }
+  // What the harness cannot see from outside: how long commits took.
+  for (const StreamThreadMetrics& m : streams->Metrics()) {
+    std::cerr << "brook_peer: " << m.name << ": " << m.records_processed
+              << " records, " << m.commits << " commits, commit latency avg "
+              << m.commit_latency_avg_ms << " ms max "
+              << m.commit_latency_max_ms << " ms, max poll gap "
+              << m.max_poll_gap_ms << " ms\n";
   }
   absl::Status closed = streams->Close(absl::Seconds(60));
   if (streams->state() == KafkaStreams::State::kError) return streams->error();
