@@ -92,6 +92,9 @@ ABSL_FLAG(std::string, out, "", "also write the report here (and a PNG)");
 ABSL_FLAG(std::vector<std::string>, brook_flags, {},
           "extra flags for Brook's peer, e.g. "
           "--brook_flags=--consumer_config=queued.max.messages.kbytes=16384");
+ABSL_FLAG(std::vector<std::string>, impls,
+          std::vector<std::string>({"brook", "kstreams"}),
+          "runtimes to run (both for a comparison; one for an experiment)");
 ABSL_FLAG(std::string, mode, "throughput",
           "throughput: a preloaded input processed as fast as possible; "
           "latency: a paced live input, timed from each input record's "
@@ -663,8 +666,8 @@ absl::Status Main() {
   for (int run = 0; run < absl::GetFlag(FLAGS_repetitions); ++run) {
     for (const auto& [w, g] : rows) {
       // Alternate which runtime goes first, so that drift spreads evenly.
-      std::vector<S> impls = {"brook", "kstreams"};
-      if (run % 2 == 1) std::swap(impls[0], impls[1]);
+      std::vector<S> impls = absl::GetFlag(FLAGS_impls);
+      if (run % 2 == 1) std::reverse(impls.begin(), impls.end());
       for (const S& impl : impls) {
         const Variant v{w, g, impl};
         absl::StatusOr<Result> r =
