@@ -98,6 +98,15 @@ absl::Status StreamsConfig::Validate() const {
                      "is set by Brook and cannot be overridden");
     }
   }
+  // The restore reads read_committed, outside any group, and treats an
+  // offset outside the log as corrupt state.
+  for (const char* key : {"group.id", "isolation.level", "auto.offset.reset",
+                          "enable.auto.commit"}) {
+    if (restore_consumer_config.contains(key)) {
+      return Invalid(absl::StrCat("restore consumer config ", key),
+                     "is set by Brook and cannot be overridden");
+    }
+  }
   for (const char* key : {"transactional.id", "enable.idempotence"}) {
     if (producer_config.contains(key)) {
       return Invalid(absl::StrCat("producer config ", key),

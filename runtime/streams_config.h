@@ -135,6 +135,13 @@ struct StreamsConfig {
   // Brook must control (group.id, enable.auto.commit, transactional.id, ...)
   // are rejected.
   ClientConfig consumer_config;
+  // The restore consumer's (changelogs, outside the group): e.g. its
+  // prefetch limits, queued.min.messages (1,000,000) and
+  // queued.max.messages.kbytes (131072, i.e. 128 MiB, held only while
+  // restoring), which Brook raises from librdkafka's defaults so that
+  // 2.0.2's one-second fetch back-off on a full queue does not pace a
+  // restore.
+  ClientConfig restore_consumer_config;
   ClientConfig producer_config;
   ClientConfig admin_config;
 

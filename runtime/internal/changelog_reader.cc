@@ -123,8 +123,17 @@ absl::Status ChangelogReader::Reassign() {
 
 absl::StatusOr<std::vector<TaskId>> ChangelogReader::Restore(
     int64_t max_records) {
-  std::map<TopicPartition, std::vector<ChangeRecord>> batches;
-  std::map<TopicPartition, int64_t> last_offset;
+  // One batch per changelog partition read in this call. Records of one
+  // partition mostly come in runs, so the last partition's batch is found
+  // by comparing, not by building and looking up a TopicPartition.
+  struct Batch {
+    const TopicPartition* tp;
+    Entry* entry;
+    std::vector<ChangeRecord> records;
+    int64_t last_offset = -1;
+  };
+  std::vector<Batch> batches;
+  Batch* last = nullptr;
   for (int64_t n = 0; n < max_records; ++n) {
     absl::StatusOr<std::optional<ConsumerRecord>> polled =
         consumer_->Poll(n == 0 ? absl::Milliseconds(10) : absl::ZeroDuration());
@@ -136,34 +145,49 @@ absl::StatusOr<std::vector<TaskId>> ChangelogReader::Restore(
     if (!polled.ok()) return polled.status();
     std::optional<ConsumerRecord>& r = *polled;
     if (!r.has_value()) break;
-    TopicPartition tp{r->topic, r->partition};
-    // Records past the end (the changelog grew) are applied too: every
-    // record read must be applied before the position passes it, because
-    // the position is what the store's offset is set to when it is done.
-    auto it = entries_.find(tp);
-    if (it == entries_.end()) continue;
+    if (last == nullptr || last->tp->partition != r->partition ||
+        last->tp->topic != r->topic) {
+      last = nullptr;
+      for (Batch& b : batches) {
+        if (b.tp->partition == r->partition && b.tp->topic == r->topic) {
+          last = &b;
+          break;
+        }
+      }
+      if (last == nullptr) {
+        // Records past the end (the changelog grew) are applied too: every
+        // record read must be applied before the position passes it,
+        // because the position is what the store's offset is set to when
+        // it is done.
+        auto it = entries_.find(TopicPartition{r->topic, r->partition});
+        if (it == entries_.end()) continue;
+        batches.push_back(Batch{&it->first, &it->second, {}});
+        last = &batches.back();
+      }
+    }
     stats_.bytes.fetch_add(
         static_cast<int64_t>((r->key ? r->key->size() : 0) +
                              (r->value ? r->value->size() : 0)),
         std::memory_order_relaxed);
-    batches[tp].push_back(
-        ChangeRecord{r->key.value_or(""), std::move(r->value)});
-    last_offset[tp] = r->offset;
+    last->records.push_back(ChangeRecord{
+        r->key ? std::move(*r->key) : std::string(), std::move(r->value)});
+    last->last_offset = r->offset;
   }
-  for (auto& [tp, batch] : batches) {
-    Entry& e = entries_.at(tp);
-    const int64_t next = last_offset[tp] + 1;
-    absl::Status s = e.store->Restore(batch, next);
+  for (Batch& b : batches) {
+    Entry& e = *b.entry;
+    const int64_t next = b.last_offset + 1;
+    absl::Status s = e.store->Restore(b.records, next);
     if (!s.ok()) {
       return absl::Status(
-          s.code(), absl::StrCat("restoring state store '", e.store->name(),
-                                 "' from ", tp.ToString(), ": ", s.message()));
+          s.code(),
+          absl::StrCat("restoring state store '", e.store->name(), "' from ",
+                       b.tp->ToString(), ": ", s.message()));
     }
+    const int64_t restored = static_cast<int64_t>(b.records.size());
     e.next = next;
-    e.restored += static_cast<int64_t>(batch.size());
-    restored_since_start_ += static_cast<int64_t>(batch.size());
-    stats_.records.fetch_add(static_cast<int64_t>(batch.size()),
-                             std::memory_order_relaxed);
+    e.restored += restored;
+    restored_since_start_ += restored;
+    stats_.records.fetch_add(restored, std::memory_order_relaxed);
   }
   LogProgress(false);
   return FinishDone();

@@ -107,7 +107,22 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       {"enable.partition.eof", "false"},
       {"socket.nagle.disable", "true"},
       {"fetch.wait.max.ms", "100"},
+      // librdkafka 2.0.2 stops fetching a partition whose prefetch queue
+      // holds queued.min.messages records or queued.max.messages.kbytes, and
+      // then backs off for about a second (2.1 made that
+      // fetch.queue.backoff.ms). A restore drains faster than that: with
+      // the defaults (100,000 records) a full restore of 1M small records
+      // ran ~85% idle. The queue must hold about a second of restore, so
+      // the restore consumer may buffer up to this much while it restores.
+      {"queued.min.messages", "1000000"},
+      {"queued.max.messages.kbytes", "131072"},
+      // One fetch in flight per broker: with librdkafka's 1 MiB per
+      // partition, a large changelog takes one round trip per MiB.
+      {"max.partition.fetch.bytes", "16777216"},
+      {"fetch.max.bytes", "67108864"},
   };
+  for (const auto& [k, v] : config.restore_consumer_config)
+    thread->restore_consumer_config_[k] = v;
   thread->buffered_bytes_ = buffered_bytes != nullptr
                                 ? std::move(buffered_bytes)
                                 : std::make_shared<std::atomic<int64_t>>(0);

@@ -183,13 +183,16 @@ void RocksDBEngine::Close() {
   ClearBuffer();
   if (handle_ != nullptr) {
     // Committed data goes from the memtables to table files, so a restart
-    // need not replay the WAL. Failure costs only that: the WAL has it all.
+    // need not replay the WAL. Failure costs only that: the WAL has it all,
+    // but for restored data, which is lost together with its offset (see
+    // unpersisted_restore_) and restored again.
     rocksdb::FlushOptions flush;
     handle_->db()
         ->Flush(flush, {handle_->data(), handle_->meta()})
         .PermitUncheckedError();
   }
   handle_.reset();
+  unpersisted_restore_ = false;
   meta_.fill(std::nullopt);
 }
 
@@ -260,16 +263,30 @@ absl::Status RocksDBEngine::AppendMeta(const CommitExtras& extras,
   return absl::OkStatus();
 }
 
+absl::Status RocksDBEngine::PersistRestored() {
+  if (!unpersisted_restore_) return absl::OkStatus();
+  BROOK_RETURN_IF_ERROR(FromRocksDB(
+      handle_->db()->Flush(rocksdb::FlushOptions(),
+                           {handle_->data(), handle_->meta()}),
+      absl::StrCat("cannot flush the restored data of ", Describe())));
+  unpersisted_restore_ = false;
+  return absl::OkStatus();
+}
+
 absl::Status RocksDBEngine::Write(rocksdb::WriteBatch* batch,
-                                  const CommitExtras& extras) {
+                                  const CommitExtras& extras, bool wal) {
+  if (wal) BROOK_RETURN_IF_ERROR(PersistRestored());
   for (const auto& [begin, end] : extras.delete_ranges) {
     BROOK_RETURN_IF_ERROR(
         FromRocksDB(batch->DeleteRange(handle_->data(), begin, end),
                     absl::StrCat("cannot prepare the commit of ", Describe())));
   }
+  rocksdb::WriteOptions options;
+  options.disableWAL = !wal;
   BROOK_RETURN_IF_ERROR(
-      FromRocksDB(handle_->db()->Write(rocksdb::WriteOptions(), batch),
+      FromRocksDB(handle_->db()->Write(options, batch),
                   absl::StrCat("cannot commit to ", Describe())));
+  if (!wal) unpersisted_restore_ = true;
   if (extras.changelog_offset) {
     meta_[static_cast<int>(MetaKey::kChangelogOffset)] =
         extras.changelog_offset;
@@ -326,7 +343,7 @@ absl::Status RocksDBEngine::WriteCommitted(
     BROOK_RETURN_IF_ERROR(FromRocksDB(status, context));
   }
   BROOK_RETURN_IF_ERROR(AppendMeta(extras, &batch));
-  return Write(&batch, extras);
+  return Write(&batch, extras, /*wal=*/false);
 }
 
 absl::StatusOr<int64_t> RocksDBEngine::ApproximateNumEntries() {

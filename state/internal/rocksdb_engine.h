@@ -70,7 +70,11 @@ class RocksDBEngine : public StoreEngine {
   absl::Status AppendMeta(const CommitExtras& extras,
                           rocksdb::WriteBatchBase* batch);
   // Writes `batch` and, on success, records the meta values of `extras`.
-  absl::Status Write(rocksdb::WriteBatch* batch, const CommitExtras& extras);
+  // Without the WAL for restored changelog records (see WriteCommitted()).
+  absl::Status Write(rocksdb::WriteBatch* batch, const CommitExtras& extras,
+                     bool wal = true);
+  // Makes restored writes durable before anything is written with the WAL.
+  absl::Status PersistRestored();
   void ClearBuffer();
   std::string Describe() const;
 
@@ -78,6 +82,15 @@ class RocksDBEngine : public StoreEngine {
   const std::shared_ptr<RocksDBResources> resources_;
   std::string path_;  // empty until the first Open()
   std::unique_ptr<RocksDBHandle> handle_;
+  // Restored records are written without the write-ahead log: the
+  // changelog already holds them. They and their changelog offset live
+  // only in the memtables until a flush, which atomic_flush makes one cut
+  // through data and offset, so a crash loses both together and the
+  // restore resumes from the older offset. Before the first write that
+  // goes through the WAL (a commit), the memtables are flushed: otherwise a
+  // crash could replay that commit, offset included, over restored data
+  // that was lost, and the offset would run ahead of the data.
+  bool unpersisted_restore_ = false;
   rocksdb::WriteBatchWithIndex buffer_;
   int64_t buffered_writes_ = 0;
   int64_t buffered_puts_ = 0;

@@ -1,0 +1,56 @@
+// StreamsConfig::Validate(): each error names the config key.
+#include "runtime/streams_config.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+
+namespace brook {
+namespace {
+
+StreamsConfig Valid() {
+  StreamsConfig config;
+  config.application_id = "app";
+  config.bootstrap_servers = "127.0.0.1:9092";
+  return config;
+}
+
+TEST(StreamsConfigTest, DefaultsWithAnIdAndServersAreValid) {
+  EXPECT_TRUE(Valid().Validate().ok()) << Valid().Validate();
+}
+
+TEST(StreamsConfigTest, KeysBrookControlsCannotBeOverridden) {
+  struct Case {
+    const char* what;
+    ClientConfig StreamsConfig::*field;
+    const char* key;
+  };
+  for (const Case& c : {
+           Case{"consumer config", &StreamsConfig::consumer_config,
+                "isolation.level"},
+           Case{"consumer config", &StreamsConfig::consumer_config, "group.id"},
+           Case{"restore consumer config",
+                &StreamsConfig::restore_consumer_config, "isolation.level"},
+           Case{"restore consumer config",
+                &StreamsConfig::restore_consumer_config, "auto.offset.reset"},
+           Case{"restore consumer config",
+                &StreamsConfig::restore_consumer_config, "group.id"},
+           Case{"producer config", &StreamsConfig::producer_config,
+                "transactional.id"},
+       }) {
+    StreamsConfig config = Valid();
+    (config.*c.field)[c.key] = "x";
+    absl::Status s = config.Validate();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.key;
+    EXPECT_TRUE(absl::StrContains(s.message(), c.what)) << s;
+    EXPECT_TRUE(absl::StrContains(s.message(), c.key)) << s;
+  }
+}
+
+TEST(StreamsConfigTest, RestorePrefetchLimitsMayBeTuned) {
+  StreamsConfig config = Valid();
+  config.restore_consumer_config["queued.max.messages.kbytes"] = "16384";
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+}
+
+}  // namespace
+}  // namespace brook
