@@ -217,6 +217,7 @@ absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
   if (!inserted && msg->offset < it->second) {
     LOG(WARNING) << "dropping re-delivered record " << tp.ToString() << "@"
                  << msg->offset << " below next expected offset " << it->second;
+    ++redeliveries_dropped_;
     return std::nullopt;
   }
   it->second = msg->offset + 1;

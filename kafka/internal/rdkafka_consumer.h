@@ -52,6 +52,14 @@ class RdKafkaConsumer final : public Consumer {
   absl::StatusOr<std::unique_ptr<GroupMetadata>> GetGroupMetadata() override;
   absl::Status Close() override;
 
+  // For tests only: the librdkafka handle underneath, so that a test can make
+  // librdkafka re-deliver records (a backwards rd_kafka_seek behind the
+  // wrapper's back) and check that Poll() drops them. Nothing else may use
+  // it: calls on it bypass this wrapper's bookkeeping.
+  rd_kafka_t* raw_handle_for_testing() { return rk_.get(); }
+  // Records Poll() dropped as re-deliveries so far.
+  int64_t redeliveries_dropped() const { return redeliveries_dropped_; }
+
  private:
   RdKafkaConsumer(RebalanceListener* listener, bool has_group)
       : listener_(listener), has_group_(has_group) {}
@@ -74,6 +82,7 @@ class RdKafkaConsumer final : public Consumer {
   // Next offset expected per partition; records below it are stale
   // re-deliveries and are dropped.
   absl::flat_hash_map<TopicPartition, int64_t> next_offset_;
+  int64_t redeliveries_dropped_ = 0;
   // Partitions paused through Pause() and not resumed since.
   absl::flat_hash_set<TopicPartition> paused_;
 };
