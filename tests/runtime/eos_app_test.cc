@@ -398,18 +398,19 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
   EXPECT_TRUE(absl::StrContains(log0, "has not polled for"))
       << "the watchdog did not warn; " << Log(0);
   // One ending only. The stalled record's output is sent before the stall
-  // (eos_app forwards, then sleeps), so a transaction is open throughout,
-  // and the stall (14 s) outlasts transaction.timeout.ms (10 s): the broker
-  // aborts that transaction and bumps the producer's epoch mid-stall. After
-  // the stall the thread finishes its iteration and commits before it polls
-  // again (RunOnce: process, commit, poll), and the commit's first request,
-  // AddOffsetsToTxn, goes to the transaction coordinator, which refuses the
-  // old epoch (in four runs the line read "send offsets to transaction ...
+  // (eos_app forwards, then sleeps), so a transaction is open throughout, and
+  // the stall (14 s) outlasts transaction.timeout.ms (10 s): the broker aborts
+  // that transaction and bumps the producer's epoch mid-stall (by 11 s: the
+  // test broker looks for timed-out transactions every second). After the stall
+  // the thread finishes its iteration and commits before it polls again
+  // (RunOnce: process, commit, poll), and the commit's first request,
+  // AddOffsetsToTxn, goes to the transaction coordinator, which refuses the old
+  // epoch (in four runs the line read "send offsets to transaction ...
   // _FENCED"): the producer is fenced before the group coordinator can say
-  // anything about the generation, and the consumer has had no poll in which
-  // to report the lost assignment. (Before 3e43c07 a revocation commit could
-  // also be cut to 1 ms; and a SIGTERM during the stall ended it as a
-  // shutdown, which the wait for "stall over" above rules out.)
+  // anything about the generation, and the consumer has had no poll in which to
+  // report the lost assignment. (Before 3e43c07 a revocation commit could also
+  // be cut to 1 ms; and a SIGTERM during the stall ended it as a shutdown,
+  // which the wait for "stall over" above rules out.)
   EXPECT_EQ(ending, "producer failed for good")
       << "instance 0 did not learn from its fenced producer; " << Log(0);
   const size_t at = log0.find("producer failed for good", over_at);
