@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 #include "runtime/record.h"
@@ -174,6 +175,11 @@ struct Materialized {
   // Without a changelog the store is not fault-tolerant: its data is lost
   // with the state directory and does not move with its task.
   bool logging_enabled = true;
+  // Windowed aggregations only: how long windows are kept in the store (and
+  // readable through it) after their start (time windows) or end (sessions).
+  // 0: window size + grace (sessions: gap + grace), the least that works; a
+  // smaller value is a Build() error.
+  int64_t retention_ms = 0;
 
   static Materialized As(std::string name) {
     Materialized m;
@@ -188,6 +194,10 @@ struct Materialized {
   }
   Materialized& WithStoreType(StoreType type) {
     store_type = type;
+    return *this;
+  }
+  Materialized& WithRetention(absl::Duration retention) {
+    retention_ms = absl::ToInt64Milliseconds(retention);
     return *this;
   }
 };

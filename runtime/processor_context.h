@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
+#include "runtime/dropped_records.h"
 #include "runtime/punctuation.h"
 #include "runtime/record.h"
 #include "runtime/task_id.h"
@@ -71,6 +72,11 @@ class ProcessorContext {
 
   // Asks for a commit as soon as the current record is done.
   virtual void RequestCommit() = 0;
+
+  // Reports that the processor skipped the current record for `reason`: the
+  // task counts it (metric dropped-records, per reason) and logs it at a
+  // rate limit. Call it once per skipped record.
+  virtual void RecordDropped(DroppedRecordReason reason) = 0;
 };
 
 }  // namespace brook

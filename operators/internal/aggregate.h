@@ -2,7 +2,8 @@
 // grouped stream. For each record it reads the key's aggregate from its
 // key-value store, folds the value in, writes the new aggregate back and
 // forwards the change (new and old aggregate) as the table's update. Records
-// with a null key or a null value are dropped, as Kafka Streams drops them.
+// with a null key or a null value are dropped, as Kafka Streams drops them,
+// and counted (dropped-records).
 // Threading model: one instance per task, used on its stream thread.
 #ifndef BROOK_OPERATORS_INTERNAL_AGGREGATE_H_
 #define BROOK_OPERATORS_INTERNAL_AGGREGATE_H_
@@ -43,6 +44,9 @@ class AggregateProcessor final : public Processor<K, V, K, Change<VR>> {
 
   absl::Status Process(const Record<K, V>& record) override {
     if (!record.key.has_value() || !record.value.has_value()) {
+      context_->RecordDropped(record.key.has_value()
+                                  ? DroppedRecordReason::kNullValue
+                                  : DroppedRecordReason::kNullKey);
       return absl::OkStatus();
     }
     BROOK_ASSIGN_OR_RETURN(std::optional<VR> old, store_->Get(*record.key));

@@ -93,6 +93,9 @@ class FixedKeyProcessor final : public Processor<K, V, K, VOut> {
       return outer->current_system_time_ms();
     }
     void RequestCommit() override { outer->RequestCommit(); }
+    void RecordDropped(DroppedRecordReason reason) override {
+      outer->RecordDropped(reason);
+    }
 
     const std::string name;
     ProcessorContext<K, VOut>* outer = nullptr;

@@ -54,6 +54,9 @@ class TableAggregateProcessor final
 
   absl::Status Process(const Record<K, Change<V>>& record) override {
     if (!record.key.has_value() || !record.value.has_value()) {
+      context_->RecordDropped(record.key.has_value()
+                                  ? DroppedRecordReason::kNullValue
+                                  : DroppedRecordReason::kNullKey);
       return absl::OkStatus();
     }
     const K& key = *record.key;

@@ -35,7 +35,10 @@ class TableSourceProcessor final : public Processor<K, V, K, Change<V>> {
   }
 
   absl::Status Process(const Record<K, V>& record) override {
-    if (!record.key.has_value()) return absl::OkStatus();
+    if (!record.key.has_value()) {
+      context_->RecordDropped(DroppedRecordReason::kNullKey);
+      return absl::OkStatus();
+    }
     BROOK_ASSIGN_OR_RETURN(std::optional<V> old, store_->Get(*record.key));
     if (record.value.has_value()) {
       BROOK_RETURN_IF_ERROR(store_->Put(*record.key, *record.value));

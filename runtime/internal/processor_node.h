@@ -153,6 +153,9 @@ class NodeContext final : public ProcessorContext<KOut, VOut> {
     return task_->system_time_ms();
   }
   void RequestCommit() override { task_->RequestCommit(); }
+  void RecordDropped(DroppedRecordReason reason) override {
+    task_->RecordDropped(*node_, reason);
+  }
 
  private:
   ProcessorNode* const node_;

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 
 #include "kafka/record.h"
+#include "runtime/dropped_records.h"
 #include "runtime/punctuation.h"
 #include "runtime/record.h"
 #include "runtime/task_id.h"
@@ -54,6 +55,9 @@ class TaskContext {
   virtual absl::StatusOr<StateStore*> GetStateStore(const ProcessorNode& node,
                                                     absl::string_view name) = 0;
   virtual void RequestCommit() = 0;
+  // `node` skipped its current record (see ProcessorContext::RecordDropped).
+  virtual void RecordDropped(const ProcessorNode& node,
+                             DroppedRecordReason reason) = 0;
   virtual RecordCollector& collector() = 0;
 };
 
