@@ -477,6 +477,26 @@ TEST_F(StreamThreadTest, AnAbortableSendErrorDuringProcessingAbortsAndRewinds) {
   EXPECT_EQ(producers_.size(), 1u);
 }
 
+// A consumer error from Poll() (here a fatal one) is not retried or
+// swallowed: the iteration ends with it, before anything is processed or
+// committed, and the thread's owner (KafkaStreams) decides what follows.
+TEST_F(StreamThreadTest, AFailedPollEndsTheIterationWithTheConsumersError) {
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, {"a0"});
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunOnce());
+  Append(kIn0, {"a1"});
+  consumer_->FailNextPoll(
+      KafkaError(KafkaErrorClass::kFatal, "injected consumer failure"));
+  const int64_t processed = thread_->stats().records_processed.load();
+  absl::Status s = thread_->RunOnce();
+  EXPECT_TRUE(IsFatal(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("injected consumer failure"));
+  EXPECT_EQ(thread_->stats().records_processed.load(), processed);
+  EXPECT_EQ(producer()->commits(), 0);
+  EXPECT_THAT(Output(), IsEmpty());
+}
+
 TEST_F(StreamThreadTest, ALostAssignmentAbortsAndCommitsNothing) {
   int closes = 0;
   ASSERT_TRUE(Start(Chain(nullptr, [&closes](const TaskId&) { ++closes; })));
