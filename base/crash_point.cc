@@ -6,9 +6,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <string>
-#include <thread>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 #include "base/logging.h"
 
@@ -52,15 +52,17 @@ bool Reached(absl::string_view name) {
   return armed.hits_left.fetch_sub(1) == 1;
 }
 
-void Die(absl::string_view name) {
-  LOG(ERROR) << "crash point " << name << " reached: killing the process";
+void Die(absl::string_view name, absl::string_view where) {
+  LOG(ERROR) << "crash point " << name << " reached" << where
+             << ": killing the process";
   google::FlushLogFiles(google::GLOG_INFO);
   raise(SIGKILL);
 }
 
 // Freezes the whole process until SIGCONT, then returns.
-void Stop(absl::string_view name) {
-  LOG(WARNING) << "crash point " << name << " reached: stopping the process";
+void Stop(absl::string_view name, absl::string_view where) {
+  LOG(WARNING) << "crash point " << name << " reached" << where
+               << ": stopping the process";
   google::FlushLogFiles(google::GLOG_INFO);
   raise(SIGSTOP);
   LOG(WARNING) << "crash point " << name << ": continued after SIGCONT";
@@ -68,21 +70,21 @@ void Stop(absl::string_view name) {
 
 }  // namespace
 
-void CrashPoint(absl::string_view name) {
+void CrashPoint(absl::string_view name) { CrashPoint(name, ""); }
+
+void CrashPoint(absl::string_view name, absl::string_view where) {
   if (!Reached(name)) return;
+  const std::string detail =
+      where.empty() ? "" : absl::StrCat(" (", where, ")");
   if (GetArmed().stop) {
-    Stop(name);
+    Stop(name, detail);
   } else {
-    Die(name);
+    Die(name, detail);
   }
 }
 
-void CrashPointAfter(absl::string_view name, int delay_ms) {
-  if (!Reached(name)) return;
-  std::thread([name = std::string(name), delay_ms] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    Die(name);
-  }).detach();
+bool CrashPointSet(absl::string_view name) {
+  return !GetArmed().name.empty() && GetArmed().name == name;
 }
 
 }  // namespace brook

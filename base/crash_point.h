@@ -19,7 +19,12 @@
 // The commit protocol's points (runtime/internal/task_manager.cc):
 //   commit.after_produce        outputs and changelog records sent, offsets not
 //   commit.after_send_offsets   offsets sent to the transaction, not committed
-//   commit.inside               while CommitTransaction() is in flight
+//   commit.inside               CommitTransaction()'s EndTxn(commit) response
+//                               has arrived from the transaction coordinator
+//                               and librdkafka has not parsed it yet: the
+//                               broker committed, the process never learns it
+//                               (kafka/internal/rdkafka_producer.cc hooks it
+//                               with an on_response_received interceptor)
 //   commit.before_store_write   Kafka transaction committed, stores not written
 // Threading model: thread-safe.
 #ifndef BROOK_BASE_CRASH_POINT_H_
@@ -33,10 +38,14 @@ namespace brook {
 // the armed crash point and its hit count is reached.
 void CrashPoint(absl::string_view name);
 
-// Arms an asynchronous crash: if `name` is the armed point, a thread kills the
-// process `delay_ms` after this call, whatever the caller is doing then
-// (used to die inside a blocking call).
-void CrashPointAfter(absl::string_view name, int delay_ms);
+// As above; `where` is added to the last words (the exact step, for a point
+// reached inside a library's thread).
+void CrashPoint(absl::string_view name, absl::string_view where);
+
+// True if BROOK_CRASH_POINT names `name`, armed or not yet: code that needs
+// a hook installed to reach a point (a librdkafka interceptor) installs it
+// only then.
+bool CrashPointSet(absl::string_view name);
 
 }  // namespace brook
 

@@ -228,6 +228,7 @@ absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
     LOG(WARNING) << "dropping re-delivered record "
                  << last_position_->first.ToString() << "@" << msg->offset
                  << " below next expected offset " << next;
+    ++redeliveries_dropped_;
     return std::nullopt;
   }
   next = msg->offset + 1;

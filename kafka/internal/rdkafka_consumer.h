@@ -53,6 +53,14 @@ class RdKafkaConsumer final : public Consumer {
   absl::StatusOr<std::unique_ptr<GroupMetadata>> GetGroupMetadata() override;
   absl::Status Close() override;
 
+  // For tests only: the librdkafka handle underneath, so that a test can make
+  // librdkafka re-deliver records (a backwards rd_kafka_seek behind the
+  // wrapper's back) and check that Poll() drops them. Nothing else may use
+  // it: calls on it bypass this wrapper's bookkeeping.
+  rd_kafka_t* raw_handle_for_testing() { return rk_.get(); }
+  // Records Poll() dropped as re-deliveries so far.
+  int64_t redeliveries_dropped() const { return redeliveries_dropped_; }
+
  private:
   RdKafkaConsumer(RebalanceListener* listener, bool has_group)
       : listener_(listener), has_group_(has_group) {}
@@ -80,6 +88,7 @@ class RdKafkaConsumer final : public Consumer {
   // mostly share a partition, and comparing saves building a TopicPartition
   // and hashing the topic name per record. Reset whenever an entry goes.
   std::pair<const TopicPartition, int64_t>* last_position_ = nullptr;
+  int64_t redeliveries_dropped_ = 0;
   // Partitions paused through Pause() and not resumed since.
   absl::flat_hash_set<TopicPartition> paused_;
 };

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
+#include "base/crash_point.h"
 #include "base/status_macros.h"
 #include "kafka/errors.h"
 #include "kafka/internal/rdkafka_consumer.h"
@@ -34,9 +35,47 @@ absl::StatusOr<std::unique_ptr<Producer>> RdKafkaProducer::Create(
   BROOK_ASSIGN_OR_RETURN(RdPtr<rd_kafka_conf_t> conf, BuildConf(effective));
   rd_kafka_conf_set_opaque(conf.get(), producer.get());
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &RdKafkaProducer::DeliveryCallback);
+  if (!producer->transactional_id_.empty() && CrashPointSet("commit.inside")) {
+    producer->HookCommitCrashPoint(conf.get());
+  }
   BROOK_ASSIGN_OR_RETURN(producer->rk_,
                          NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
   return std::unique_ptr<Producer>(std::move(producer));
+}
+
+// The Kafka protocol's EndTxn request (ApiKey 26), the last step of a
+// commit: the coordinator answers once the commit is decided and durable in
+// its transaction log; the markers follow from the broker on its own.
+constexpr int16_t kEndTxnApiKey = 26;
+
+void RdKafkaProducer::HookCommitCrashPoint(rd_kafka_conf_t* conf) {
+  rd_kafka_conf_interceptor_add_on_new(conf, "brook-commit-crash-point",
+                                       &RdKafkaProducer::OnNew, this);
+}
+
+rd_kafka_resp_err_t RdKafkaProducer::OnNew(rd_kafka_t* rk,
+                                           const rd_kafka_conf_t* /*conf*/,
+                                           void* opaque, char* /*errstr*/,
+                                           size_t /*errstr_size*/) {
+  return rd_kafka_interceptor_add_on_response_received(
+      rk, "brook-commit-crash-point", &RdKafkaProducer::OnResponseReceived,
+      opaque);
+}
+
+rd_kafka_resp_err_t RdKafkaProducer::OnResponseReceived(
+    rd_kafka_t* /*rk*/, int /*sockfd*/, const char* /*brokername*/,
+    int32_t brokerid, int16_t api_key, int16_t /*api_version*/,
+    int32_t /*corr_id*/, size_t /*size*/, int64_t /*rtt*/,
+    rd_kafka_resp_err_t err, void* opaque) {
+  auto* self = static_cast<RdKafkaProducer*>(opaque);
+  if (api_key != kEndTxnApiKey || err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      !self->committing_.load()) {
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  CrashPoint("commit.inside",
+             absl::StrCat("EndTxn(commit) response from broker ", brokerid,
+                          " received, not yet parsed"));
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 void RdKafkaProducer::DeliveryCallback(rd_kafka_t* rk,
@@ -204,8 +243,11 @@ absl::Status RdKafkaProducer::CommitTransaction(absl::Duration timeout) {
                       absl::StrCat(What("commit transaction"), ": ",
                                    delivery_error_.message()));
   }
-  return FromError(rd_kafka_commit_transaction(rk_.get(), ToTimeoutMs(timeout)),
-                   What("commit transaction"));
+  committing_ = true;
+  rd_kafka_error_t* error =
+      rd_kafka_commit_transaction(rk_.get(), ToTimeoutMs(timeout));
+  committing_ = false;
+  return FromError(error, What("commit transaction"));
 }
 
 absl::flat_hash_map<TopicPartition, int64_t>

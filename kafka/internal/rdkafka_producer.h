@@ -4,6 +4,7 @@
 #ifndef BROOK_KAFKA_INTERNAL_RDKAFKA_PRODUCER_H_
 #define BROOK_KAFKA_INTERNAL_RDKAFKA_PRODUCER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,6 +44,16 @@ class RdKafkaProducer final : public Producer {
                                void* opaque);
   // What a failed call was, with the transactional.id, for error messages.
   std::string What(absl::string_view call) const;
+  // Installs the hook of the commit.inside crash point (base/crash_point.h).
+  void HookCommitCrashPoint(rd_kafka_conf_t* conf);
+  // librdkafka interceptors (called from its threads) of that hook.
+  static rd_kafka_resp_err_t OnNew(rd_kafka_t* rk, const rd_kafka_conf_t* conf,
+                                   void* opaque, char* errstr,
+                                   size_t errstr_size);
+  static rd_kafka_resp_err_t OnResponseReceived(
+      rd_kafka_t* rk, int sockfd, const char* brokername, int32_t brokerid,
+      int16_t api_key, int16_t api_version, int32_t corr_id, size_t size,
+      int64_t rtt, rd_kafka_resp_err_t err, void* opaque);
 
   // A topic this producer wrote to: librdkafka's handle, held (so the
   // pointer stays valid and unique while the producer lives), and the
@@ -57,6 +68,9 @@ class RdKafkaProducer final : public Producer {
   absl::StatusOr<rd_kafka_topic_t*> TopicHandle(const std::string& topic);
 
   const std::string transactional_id_;
+  // True while rd_kafka_commit_transaction() runs: an EndTxn response seen
+  // then answers a commit, not an abort. Read by a librdkafka broker thread.
+  std::atomic<bool> committing_{false};
   RdPtr<rd_kafka_t> rk_;
   // First failed delivery since the last abort (LevelDB's bg_error_).
   absl::Status delivery_error_;

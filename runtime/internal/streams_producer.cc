@@ -86,8 +86,8 @@ absl::Status StreamsProducer::Commit(
     offsets_sent_ = true;
   }
   CrashPoint("commit.after_send_offsets");
-  // Dies from another thread while CommitTransaction() is in flight.
-  CrashPointAfter("commit.inside", 2);
+  // commit.inside is reached inside CommitTransaction(), when the EndTxn
+  // response arrives (kafka/internal/rdkafka_producer.cc).
   BROOK_RETURN_IF_ERROR(RetryWhileRetriable(CallTimeout(), [&] {
     return producer_->CommitTransaction(CallTimeout());
   }));

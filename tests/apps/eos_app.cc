@@ -52,6 +52,11 @@ class Forward final : public brook::Processor<std::string, std::string,
   }
   absl::Status Process(const Record<std::string, std::string>& r) override {
     static std::atomic<int64_t> seen{0};
+    // The record is forwarded first, so the stall always holds a
+    // transaction open (its output is in it): a stall longer than
+    // transaction.timeout.ms always ends with that transaction aborted by
+    // the broker.
+    absl::Status forwarded = context_->Forward(r);
     const int64_t stall_after = absl::GetFlag(FLAGS_stall_after_records);
     if (stall_after > 0 && ++seen == stall_after) {
       LOG(WARNING) << "eos_app: stalling " << absl::GetFlag(FLAGS_stall_ms)
@@ -59,7 +64,7 @@ class Forward final : public brook::Processor<std::string, std::string,
       absl::SleepFor(absl::Milliseconds(absl::GetFlag(FLAGS_stall_ms)));
       LOG(WARNING) << "eos_app: stall over";
     }
-    return context_->Forward(r);
+    return forwarded;
   }
 
  private:
@@ -132,9 +137,9 @@ int main(int argc, char** argv) {
   for (const auto& m : (*app)->Metrics()) {
     std::cerr << "eos_app: " << m.name << " processed " << m.records_processed
               << ", commits " << m.commits << ", aborts " << m.aborts
-              << ", migrations " << m.task_migrations << ", rebalances "
-              << m.rebalances << ", max poll gap " << m.max_poll_gap_ms
-              << " ms\n";
+              << ", migrations " << m.task_migrations << ", producer resets "
+              << m.producer_resets << ", rebalances " << m.rebalances
+              << ", max poll gap " << m.max_poll_gap_ms << " ms\n";
   }
   if ((*app)->state() == brook::KafkaStreams::State::kError) {
     std::cerr << "eos_app: failed: " << (*app)->error() << "\n";

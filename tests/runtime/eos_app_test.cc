@@ -378,20 +378,45 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
       << Log(1);
   EXPECT_GT(later[0], mid[0]);
   EXPECT_GT(later[1], mid[1]);
+  // Let the stall end and instance 0 react before anything is stopped: a
+  // SIGTERM during the stall would make the ending a shutdown's.
+  const absl::Time over_by = absl::Now() + absl::Seconds(30);
+  while (!log_has(0, "eos_app: stall over") && absl::Now() < over_by) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  const std::string before_over = testing::ReadFile(Log(0));
+  ASSERT_TRUE(absl::StrContains(before_over, "eos_app: stall over")) << Log(0);
+  const size_t over_at = before_over.find("eos_app: stall over");
+  const absl::Time ended_by = absl::Now() + absl::Seconds(30);
+  while (FirstEnding(0, over_at).empty() && absl::Now() < ended_by) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  const std::string ending = FirstEnding(0, over_at);
   const int64_t records = writer.Stop();
   DrainAndVerify(records, apps);
   const std::string log0 = testing::ReadFile(Log(0));
-  EXPECT_TRUE(absl::StrContains(log0, "eos_app: stall over")) << Log(0);
   EXPECT_TRUE(absl::StrContains(log0, "has not polled for"))
       << "the watchdog did not warn; " << Log(0);
-  // Depending on timing it learns from the lost assignment, from the stale
-  // generation of its offsets, or from its transaction having been aborted
-  // by the broker (transaction.timeout.ms < the stall): its producer is
-  // fenced.
-  EXPECT_TRUE(absl::StrContains(log0, "assignment lost") ||
-              absl::StrContains(log0, "tasks migrated away") ||
-              absl::StrContains(log0, "producer failed for good"))
-      << "instance 0 did not notice that its tasks moved; " << Log(0);
+  // One ending only. The stalled record's output is sent before the stall
+  // (eos_app forwards, then sleeps), so a transaction is open throughout, and
+  // the stall (14 s) outlasts transaction.timeout.ms (10 s): the broker aborts
+  // that transaction and bumps the producer's epoch mid-stall (by 11 s: the
+  // test broker looks for timed-out transactions every second). After the stall
+  // the thread finishes its iteration and commits before it polls again
+  // (RunOnce: process, commit, poll), and the commit's first request,
+  // AddOffsetsToTxn, goes to the transaction coordinator, which refuses the old
+  // epoch (in four runs the line read "send offsets to transaction ...
+  // _FENCED"): the producer is fenced before the group coordinator can say
+  // anything about the generation, and the consumer has had no poll in which to
+  // report the lost assignment. (Before 3e43c07 a revocation commit could also
+  // be cut to 1 ms; and a SIGTERM during the stall ended it as a shutdown,
+  // which the wait for "stall over" above rules out.)
+  EXPECT_EQ(ending, "producer failed for good")
+      << "instance 0 did not learn from its fenced producer; " << Log(0);
+  const size_t at = log0.find("producer failed for good", over_at);
+  ASSERT_NE(at, std::string::npos) << Log(0);
+  const std::string line = log0.substr(at, log0.find('\n', at) - at);
+  EXPECT_TRUE(absl::StrContains(line, "FENCED")) << line;
 }
 
 // KIP-447 fencing by group generation. Instance 0 freezes (SIGSTOP, every
@@ -498,6 +523,99 @@ TEST_F(EosAppTest, ZombieWokenMidCommitIsFencedByGroupGeneration) {
   EXPECT_TRUE(absl::StrContains(line, "UNKNOWN_MEMBER_ID") ||
               absl::StrContains(line, "ILLEGAL_GENERATION"))
       << line;
+}
+
+// The producer reset path on its own: nothing happens to the group, only the
+// instance's producer is fenced, from outside, by a second producer that
+// calls InitTransactions with the same transactional.id (as a restarted
+// twin of the instance would). The instance must log that its producer failed
+// for good, drop its tasks, create a new producer, rejoin and get its
+// partitions back, and go on: every id once in the read_committed output.
+TEST_F(EosAppTest, ProducerFencedFromOutsideIsResetAndKeepsExactlyOnce) {
+  CreateTopics(2);
+  InputWriter writer(in_, 2, 1000);
+  std::vector<std::unique_ptr<ChildProcess>> apps;
+  apps.push_back(StartInstance(0));
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  std::vector<int64_t> c = Committed();
+  while ((c.size() != 2 || c[0] == 0 || c[1] == 0) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+    c = Committed();
+  }
+  ASSERT_TRUE(c.size() == 2 && c[0] > 0 && c[1] > 0) << Log(0);
+  // The thread's transactional.id (<application.id>-<process id kept in the
+  // state directory>-<thread index>), as its start-up line names it.
+  const std::string log = testing::ReadFile(Log(0));
+  const std::string marker = "started (transactional.id ";
+  const size_t id_at = log.find(marker);
+  ASSERT_NE(id_at, std::string::npos) << Log(0);
+  const size_t id_start = id_at + marker.size();
+  const std::string id =
+      log.substr(id_start, log.find(')', id_start) - id_start);
+  ASSERT_TRUE(absl::StartsWith(id, app_ + "-") && absl::EndsWith(id, "-0"))
+      << id;
+
+  const size_t before = log.size();
+  {
+    ClientConfig config = BaseConfig();
+    config["transactional.id"] = id;
+    auto fencer = Producer::Create(config);
+    ASSERT_TRUE(fencer.ok()) << fencer.status();
+    ASSERT_TRUE((*fencer)->InitTransactions(absl::Seconds(60)).ok());
+  }
+  const absl::Time fenced_by = absl::Now() + absl::Seconds(30);
+  while (FirstEnding(0, before).empty() && absl::Now() < fenced_by) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(FirstEnding(0, before), "producer failed for good") << Log(0);
+  // It rejoins and gets both partitions back, then moves both forward.
+  auto after_fence = [&] { return testing::ReadFile(Log(0)).substr(before); };
+  const absl::Time rejoined_by = absl::Now() + absl::Seconds(30);
+  while (!absl::StrContains(after_fence(), "assigned 2 partitions") &&
+         absl::Now() < rejoined_by) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(absl::StrContains(after_fence(), "assigned 2 partitions"))
+      << "the instance did not rejoin; " << Log(0);
+  ASSERT_TRUE(apps[0]->Running()) << Log(0);
+  const std::vector<int64_t> rejoined = Committed();
+  std::vector<int64_t> later = rejoined;
+  const absl::Time moved_by = absl::Now() + absl::Seconds(30);
+  while ((later.size() != 2 || rejoined.size() != 2 ||
+          later[0] <= rejoined[0] || later[1] <= rejoined[1]) &&
+         absl::Now() < moved_by) {
+    absl::SleepFor(absl::Milliseconds(200));
+    later = Committed();
+  }
+  ASSERT_EQ(rejoined.size(), 2u);
+  ASSERT_EQ(later.size(), 2u);
+  EXPECT_GT(later[0], rejoined[0]) << "no progress after the reset; " << Log(0);
+  EXPECT_GT(later[1], rejoined[1]) << "no progress after the reset; " << Log(0);
+  const int64_t records = writer.Stop();
+  ASSERT_FALSE(writer.failed());
+  DrainAndVerify(records, apps);
+  // The line names the fencing, and the thread counted the reset. One or
+  // two: the outside InitTransactions first has the coordinator abort the
+  // instance's open transaction and retries (CONCURRENT_TRANSACTIONS) until
+  // that is done, and so does the instance's own InitTransactions when it
+  // resets; when the outsider's retry lands last, it fences the new producer
+  // once more (seen in the first runs: "producer resets 2"). It cannot fence
+  // a third time: it returned before any of the checks above.
+  const std::string log0 = after_fence();
+  const size_t at = log0.find("producer failed for good");
+  ASSERT_NE(at, std::string::npos) << Log(0);
+  const std::string line = log0.substr(at, log0.find('\n', at) - at);
+  EXPECT_TRUE(absl::StrContains(line, "FENCED")) << line;
+  const std::string counter = ", producer resets ";
+  const size_t resets_at = log0.rfind(counter);
+  ASSERT_NE(resets_at, std::string::npos) << Log(0);
+  absl::string_view rest =
+      absl::string_view(log0).substr(resets_at + counter.size());
+  int resets = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(',')), &resets))
+      << Log(0);
+  EXPECT_GE(resets, 1) << Log(0);
+  EXPECT_LE(resets, 2) << Log(0);
 }
 
 }  // namespace

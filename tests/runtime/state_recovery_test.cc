@@ -264,10 +264,22 @@ class StateRecoveryTest : public ::testing::Test {
   std::map<std::string, int64_t> expected_;
 };
 
+// A commit step, and whether the broker has committed the transaction by the
+// time the process dies there.
+struct CommitStep {
+  const char* crash_point;
+  bool committed_on_broker;
+};
+
+void PrintTo(const CommitStep& step, std::ostream* os) {
+  *os << step.crash_point;
+}
+
 class CrashPointTest : public StateRecoveryTest,
-                       public ::testing::WithParamInterface<const char*> {};
+                       public ::testing::WithParamInterface<CommitStep> {};
 
 TEST_P(CrashPointTest, KilledAtACommitStepRestartsAtTheCommittedState) {
+  const CommitStep step = GetParam();
   // The crash point is armed only once the first 2,000 records are
   // committed (however many commits that took); the next commit, with state
   // written before it, dies at the crash point.
@@ -275,7 +287,7 @@ TEST_P(CrashPointTest, KilledAtACommitStepRestartsAtTheCommittedState) {
   const std::string state = dir_ + "/a";
   const std::string arm = dir_ + "/arm-crash-point";
   auto app = Start("crash", state, {},
-                   {absl::StrCat("BROOK_CRASH_POINT=", GetParam()),
+                   {absl::StrCat("BROOK_CRASH_POINT=", step.crash_point),
                     "BROOK_CRASH_POINT_ARM_FILE=" + arm});
   const absl::Time deadline = absl::Now() + absl::Seconds(120);
   while (Committed() < 2000 && app->Running() && absl::Now() < deadline) {
@@ -283,43 +295,73 @@ TEST_P(CrashPointTest, KilledAtACommitStepRestartsAtTheCommittedState) {
   }
   ASSERT_TRUE(app->Running())
       << "died before the crash point was armed; log " << Log("crash");
-  ASSERT_GE(Committed(), 2000) << Log("crash");
+  ASSERT_EQ(Committed(), 2000) << Log("crash");
   ArmCrashPoint(arm);
   Produce(2000, 50);
   int status = app->Wait(120000);
   ASSERT_NE(status, -1) << "never reached the crash point; log "
                         << Log("crash");
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << "expected death by SIGKILL at " << GetParam() << "; log "
+      << "expected death by SIGKILL at " << step.crash_point << "; log "
       << Log("crash");
   // The process's last words name the step it died in.
   const std::string log = testing::ReadFile(Log("crash"));
   const std::string last_words =
-      absl::StrCat("crash point ", GetParam(), " reached");
+      absl::StrCat("crash point ", step.crash_point, " reached");
   ASSERT_TRUE(absl::StrContains(log, last_words)) << Log("crash");
   EXPECT_FALSE(absl::StrContains(log.substr(log.find(last_words)),
                                  "count_app: processed"))
       << "the process went on after its crash point; " << Log("crash");
+  if (step.committed_on_broker) {
+    // The broker's side of the step: the crashed transaction committed, its
+    // offsets past the first 2,000 records (the markers follow EndTxn's
+    // answer, so they may take a moment). Nothing else could move them: the
+    // only instance is dead. The two early steps leave a transaction that
+    // only the restart's fencing (or the transaction timeout) ends, by abort;
+    // their committed offsets cannot be read before that (the group's
+    // offsets are unstable), so for them the restore below is the check.
+    EXPECT_TRUE(WaitCommitted(2001, absl::Seconds(30)))
+        << "the transaction the process died in is not committed on the "
+           "broker; "
+        << Log("crash");
+  }
   // More input after the crash, on the same keys.
   Produce(1000, 50);
   app = Start("restart", state);
   ASSERT_TRUE(WaitCommitted(produced_, absl::Seconds(120))) << Log("restart");
   StopCleanly(*app, "restart");
+  // The store is at its last commit before the crash: restore replays the
+  // committed changelog records from its stored offset on, which is the
+  // crashed transaction's share of the changelog if the broker committed it,
+  // and nothing (its records aborted) otherwise.
+  const int64_t restored = Restored("restart");
+  const int64_t tail = CommittedChangelogRecordsIn(RestoreRanges("restart"));
+  EXPECT_EQ(restored, tail)
+      << "restore did not replay exactly the tail; " << Log("restart");
+  if (step.committed_on_broker) {
+    EXPECT_GT(restored, 0) << "the store did not lag the committed changelog; "
+                           << Log("restart");
+  } else {
+    EXPECT_EQ(restored, 0) << "the store lagged behind a transaction that "
+                              "must have aborted; "
+                           << Log("restart");
+  }
   VerifyOutputAndChangelog();
 }
 
-INSTANTIATE_TEST_SUITE_P(CommitSteps, CrashPointTest,
-                         ::testing::Values("commit.after_produce",
-                                           "commit.after_send_offsets",
-                                           "commit.inside",
-                                           "commit.before_store_write"),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name) {
-                             if (c == '.') c = '_';
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    CommitSteps, CrashPointTest,
+    ::testing::Values(CommitStep{"commit.after_produce", false},
+                      CommitStep{"commit.after_send_offsets", false},
+                      CommitStep{"commit.inside", true},
+                      CommitStep{"commit.before_store_write", true}),
+    [](const auto& info) {
+      std::string name = info.param.crash_point;
+      for (char& c : name) {
+        if (c == '.') c = '_';
+      }
+      return name;
+    });
 
 TEST_F(StateRecoveryTest, AbortedTransactionLeavesNoTraceInTheStore) {
   Produce(3000, 30);

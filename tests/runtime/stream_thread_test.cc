@@ -425,6 +425,78 @@ TEST_F(StreamThreadTest, RevocationCommitsBeforeClosingTheTasks) {
   thread_->Shutdown(absl::OkStatus());
 }
 
+// The commit made inside the revocation callback fails (abortable): the
+// revoked and the kept tasks are dropped without commit, the transaction is
+// aborted, and the thread goes on with its new assignment from the committed
+// offsets; the error does not escape the callback.
+TEST_F(StreamThreadTest, ARevocationWhoseCommitFailsDropsTheTasksUncommitted) {
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, {"a0", "a1", "a2"});
+  Append(kIn1, {"b0", "b1"});
+  ASSERT_TRUE(Assign({kIn0, kIn1}));
+  ASSERT_TRUE(RunOnce());
+  ASSERT_EQ(producer()->commits(), 0);
+  producer()->FailNext(
+      FakeProducer::Call::kCommit,
+      KafkaError(KafkaErrorClass::kAbortable, "injected at revocation"));
+  ASSERT_TRUE(Assign({kIn1}));  // in-0 moves to another member
+  EXPECT_EQ(producer()->commits(), 0);
+  EXPECT_EQ(producer()->aborts(), 1);
+  EXPECT_THAT(Output(), IsEmpty());
+  EXPECT_EQ(Aborted().size(), 5u);
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), kOffsetInvalid);
+  EXPECT_EQ(kafka_.CommittedOffset(kIn1), kOffsetInvalid);
+  EXPECT_EQ(thread_->num_tasks(), 1u);  // the task of in-1, made anew
+  EXPECT_EQ(producers_.size(), 1u);     // the abort worked: no reset
+
+  // in-1 is processed again from its committed offset (none), once.
+  ASSERT_TRUE(RunOnce());
+  thread_->Shutdown(absl::OkStatus());
+  EXPECT_THAT(Output(), ElementsAre("b0", "b1"));
+  EXPECT_EQ(kafka_.CommittedOffset(kIn1), 2);
+  EXPECT_EQ(kafka_.CommittedOffset(kIn0), kOffsetInvalid);
+}
+
+// A send that fails during processing (abortable, as librdkafka reports a
+// record it could not produce inside a transaction) is handled as an
+// abortable commit error would be: abort, rewind, process again.
+TEST_F(StreamThreadTest, AnAbortableSendErrorDuringProcessingAbortsAndRewinds) {
+  config_.commit_interval = absl::Milliseconds(1);
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, Numbered("v", 0, 6));
+  ASSERT_TRUE(Assign({kIn0}));
+  producer()->FailNext(
+      FakeProducer::Call::kSend,
+      KafkaError(KafkaErrorClass::kAbortable, "injected send failure"));
+  ASSERT_TRUE(RunUntil([this] { return producer()->aborts() == 1; }));
+  EXPECT_EQ(producer()->commits(), 0);
+  EXPECT_EQ(thread_->num_tasks(), 1u);  // revived, not dropped
+  EXPECT_EQ(thread_->stats().aborts.load(), 1);
+  ASSERT_TRUE(RunUntil([this] { return kafka_.CommittedOffset(kIn0) == 6; }));
+  EXPECT_THAT(Output(), ElementsAreArray(Numbered("v", 0, 6)));
+  EXPECT_EQ(producers_.size(), 1u);
+}
+
+// A consumer error from Poll() (here a fatal one) is not retried or
+// swallowed: the iteration ends with it, before anything is processed or
+// committed, and the thread's owner (KafkaStreams) decides what follows.
+TEST_F(StreamThreadTest, AFailedPollEndsTheIterationWithTheConsumersError) {
+  ASSERT_TRUE(Start(Chain()));
+  Append(kIn0, {"a0"});
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunOnce());
+  Append(kIn0, {"a1"});
+  consumer_->FailNextPoll(
+      KafkaError(KafkaErrorClass::kFatal, "injected consumer failure"));
+  const int64_t processed = thread_->stats().records_processed.load();
+  absl::Status s = thread_->RunOnce();
+  EXPECT_TRUE(IsFatal(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("injected consumer failure"));
+  EXPECT_EQ(thread_->stats().records_processed.load(), processed);
+  EXPECT_EQ(producer()->commits(), 0);
+  EXPECT_THAT(Output(), IsEmpty());
+}
+
 TEST_F(StreamThreadTest, ALostAssignmentAbortsAndCommitsNothing) {
   int closes = 0;
   ASSERT_TRUE(Start(Chain(nullptr, [&closes](const TaskId&) { ++closes; })));

@@ -36,7 +36,11 @@
 // read_uncommitted consumers, timeouts (every `timeout` argument is
 // ignored), delivery reports, more than one consumer group, and wall-clock
 // timestamps (a record keeps the timestamp it was written with, 0
-// included).
+// included). Nor max.poll.interval.ms, the broker timing a transaction out,
+// or an InitTransactions that waits for an older transaction of the same
+// transactional.id to be aborted: tests/runtime/eos_app_test.cc covers those
+// against the broker (the stall past both timeouts, a producer fenced from
+// outside).
 #ifndef BROOK_TESTS_TESTING_FAKE_KAFKA_H_
 #define BROOK_TESTS_TESTING_FAKE_KAFKA_H_
 
