@@ -200,7 +200,17 @@ absl::Status RdKafkaProducer::Send(const ProducerRecord& record) {
     if (!deadline.has_value()) deadline = absl::Now() + absl::Seconds(30);
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() > *deadline) {
       if (headers != nullptr) rd_kafka_headers_destroy(headers);
-      return FromRespErr(err, What(absl::StrCat("produce to ", record.topic)));
+      std::string what = What(absl::StrCat("produce to ", record.topic));
+      if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        // _FATAL alone does not say why (a fenced producer, say): name the
+        // error that made the producer fail for good.
+        char reason[512];
+        const rd_kafka_resp_err_t cause =
+            rd_kafka_fatal_error(rk_.get(), reason, sizeof(reason));
+        absl::StrAppend(&what, " after fatal error ", rd_kafka_err2name(cause),
+                        " (", reason, ")");
+      }
+      return FromRespErr(err, what);
     }
     unserved_sends_ = 0;
     rd_kafka_poll(rk_.get(), 10);
