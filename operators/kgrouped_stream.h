@@ -32,6 +32,7 @@
 #include "operators/ktable.h"
 #include "operators/options.h"
 #include "operators/session_windowed_kstream.h"
+#include "operators/suppressed.h"
 #include "operators/time_windowed_kstream.h"
 #include "operators/windows.h"
 #include "runtime/stores.h"

@@ -129,6 +129,7 @@ class SessionWindowedKStream {
     spec.named = named;
     spec.windows_valid = windows_.Validate();
     spec.min_retention_ms = windows_.gap_ms + windows_.grace_ms;
+    spec.close_delay_ms = windows_.grace_ms + 1;
     spec.windowed_serde = [](SerdePtr<K> ks) {
       return WindowedSerdes::SessionWindowed<K>(std::move(ks));
     };

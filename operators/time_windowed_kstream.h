@@ -126,6 +126,7 @@ class TimeWindowedKStream {
     const TimeWindows& windows = std::get<TimeWindows>(windows_);
     spec.windows_valid = windows.Validate();
     spec.min_retention_ms = windows.size_ms + windows.grace_ms;
+    spec.close_delay_ms = windows.grace_ms;
     spec.windowed_serde = [size = windows.size_ms](SerdePtr<K> ks) {
       return WindowedSerdes::TimeWindowed<K>(std::move(ks), size);
     };
@@ -155,6 +156,7 @@ class TimeWindowedKStream {
       internal::AggregateFn<K, V, VR> fn) const {
     spec.windows_valid = windows.Validate();
     spec.min_retention_ms = 2 * windows.time_difference_ms + windows.grace_ms;
+    spec.close_delay_ms = windows.grace_ms + 1;
     spec.windowed_serde = [size = windows.time_difference_ms](SerdePtr<K> ks) {
       return WindowedSerdes::TimeWindowed<K>(std::move(ks), size);
     };

@@ -46,6 +46,9 @@ class WindowedFold {
     Named named;
     absl::Status windows_valid;  // the window spec's Validate()
     int64_t min_retention_ms = 0;
+    // After a window's end, when it closes: grace, + 1 ms if the end is
+    // inclusive (sessions, sliding windows). For Suppress.
+    int64_t close_delay_ms = 0;
     std::function<SerdePtr<Windowed<K>>(SerdePtr<K>)> windowed_serde;
     std::function<std::shared_ptr<const StoreBuilder>(
         std::string, int64_t, SerdePtr<K>, SerdePtr<VR>, StoreOptions)>
@@ -100,8 +103,10 @@ class WindowedFold {
       windowed_serde = spec.windowed_serde(ks);
     }
     const int id = graph_->Add(std::move(node));
-    return KTable<Windowed<K>, VR>(graph_, id, std::move(windowed_serde),
-                                   std::move(vs), store);
+    KTable<Windowed<K>, VR> table(graph_, id, std::move(windowed_serde),
+                                  std::move(vs), store);
+    table.window_close_delay_ms_ = spec.close_delay_ms;
+    return table;
   }
 
   const SerdePtr<V>& value_serde() const { return value_serde_; }
