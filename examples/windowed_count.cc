@@ -67,8 +67,7 @@ ABSL_FLAG(int64_t, session_timeout_ms, 45000,
 ABSL_FLAG(int64_t, window_size_ms, 60000, "tumbling window size");
 ABSL_FLAG(int64_t, grace_ms, 0,
           "grace period: how late a view may come for its window");
-ABSL_FLAG(int64_t, demo_records, 6000,
-          "views to write without --input_topic");
+ABSL_FLAG(int64_t, demo_records, 6000, "views to write without --input_topic");
 ABSL_FLAG(int32_t, keys, 10, "pages of the demo views");
 ABSL_FLAG(bool, final_results, false,
           "write one final count per page and window, once the window has "
@@ -96,8 +95,8 @@ absl::StatusOr<Topology> WindowedCountTopology(const S& input, const S& output,
   KTable<Windowed<S>, int64_t> counts =
       builder.Stream<S, S>(input)
           .GroupByKey()
-          .WindowedBy(TimeWindows::OfSizeAndGrace(
-              absl::Milliseconds(size_ms), absl::Milliseconds(grace_ms)))
+          .WindowedBy(TimeWindows::OfSizeAndGrace(absl::Milliseconds(size_ms),
+                                                  absl::Milliseconds(grace_ms)))
           .Count(Materialized<S, int64_t>::As("views-per-window"));
   if (final_results) {
     counts = counts.Suppress(
@@ -177,8 +176,8 @@ absl::Status Verify(const ClientConfig& client, const S& output,
       continue;
     }
     const size_t n = r.key->size() - 8;
-    const int64_t start = static_cast<int64_t>(
-        absl::big_endian::Load64(r.key->data() + n));
+    const int64_t start =
+        static_cast<int64_t>(absl::big_endian::Load64(r.key->data() + n));
     const int64_t count =
         static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
     int64_t& seen = last[{r.key->substr(0, n), start}];
@@ -198,13 +197,14 @@ absl::Status Verify(const ClientConfig& client, const S& output,
   for (const auto& [window, n] : last) {
     if (printed++ == 6) break;
     std::cout << "  " << window.first << " ["
-              << absl::FormatTime("%H:%M:%S", absl::FromUnixMillis(window.second),
+              << absl::FormatTime("%H:%M:%S",
+                                  absl::FromUnixMillis(window.second),
                                   absl::UTCTimeZone())
               << ", +" << size_ms / 1000 << "s) " << n << " views\n";
   }
   std::cout << "verified " << records.size() << " count updates for "
             << last.size() << " page windows against the input: "
-            << (problems != 0    ? "MISMATCH"
+            << (problems != 0   ? "MISMATCH"
                 : final_results ? "one final count per window, exactly"
                                 : "every window counted 1..n exactly once")
             << "\n";
@@ -223,7 +223,8 @@ void PrintDropped(const KafkaStreams& streams) {
   }
   std::cerr << "windowed_count: dropped-records";
   if (dropped.empty()) std::cerr << " none";
-  for (const auto& [reason, n] : dropped) std::cerr << " " << reason << "=" << n;
+  for (const auto& [reason, n] : dropped)
+    std::cerr << " " << reason << "=" << n;
   std::cerr << "\n";
 }
 
@@ -247,15 +248,14 @@ absl::Status Run() {
         "--until_done needs generated input: leave --input_topic empty");
   }
   WindowCounts expected;
-  BROOK_ASSIGN_OR_RETURN(
-      examples::ExampleTopics topics,
-      examples::PrepareTopics(flags, client, "views", "counts",
-                              [&](const S& topic) -> absl::Status {
-                                BROOK_ASSIGN_OR_RETURN(
-                                    expected,
-                                    WriteDemo(client, topic, size_ms));
-                                return absl::OkStatus();
-                              }));
+  BROOK_ASSIGN_OR_RETURN(examples::ExampleTopics topics,
+                         examples::PrepareTopics(
+                             flags, client, "views", "counts",
+                             [&](const S& topic) -> absl::Status {
+                               BROOK_ASSIGN_OR_RETURN(
+                                   expected, WriteDemo(client, topic, size_ms));
+                               return absl::OkStatus();
+                             }));
   BROOK_ASSIGN_OR_RETURN(
       Topology topology,
       WindowedCountTopology(topics.input, topics.output, size_ms,

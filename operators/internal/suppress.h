@@ -45,10 +45,11 @@ class WindowSuppressProcessor final
         close_delay_ms_(close_delay_ms),
         key_serde_(std::move(key_serde)) {}
 
-  absl::Status Init(ProcessorContext<Windowed<K>, Change<V>>& context) override {
+  absl::Status Init(
+      ProcessorContext<Windowed<K>, Change<V>>& context) override {
     context_ = &context;
-    BROOK_ASSIGN_OR_RETURN(store_, context.template GetStateStore<Store>(
-                                       store_name_));
+    BROOK_ASSIGN_OR_RETURN(store_,
+                           context.template GetStateStore<Store>(store_name_));
     index_.clear();
     return store_->All([&](const Windowed<K>& key, const BufferedValue<V>&) {
       index_.emplace(IndexKey(key), key);
@@ -67,7 +68,8 @@ class WindowSuppressProcessor final
     const Windowed<K>& key = *record.key;
     if (record.value->new_value.has_value()) {
       BROOK_RETURN_IF_ERROR(store_->Put(
-          key, BufferedValue<V>{*record.value->new_value, record.timestamp_ms}));
+          key,
+          BufferedValue<V>{*record.value->new_value, record.timestamp_ms}));
       index_.emplace(IndexKey(key), key);
     } else {
       BROOK_RETURN_IF_ERROR(store_->Delete(key));
@@ -97,8 +99,10 @@ class WindowSuppressProcessor final
       if (!buffered.has_value()) continue;
       BROOK_RETURN_IF_ERROR(store_->Delete(key));
       BROOK_RETURN_IF_ERROR(context_->Forward(Record<Windowed<K>, Change<V>>{
-          key, Change<V>{std::move(buffered->value), std::nullopt},
-          buffered->max_timestamp_ms, {}}));
+          key,
+          Change<V>{std::move(buffered->value), std::nullopt},
+          buffered->max_timestamp_ms,
+          {}}));
     }
     return absl::OkStatus();
   }

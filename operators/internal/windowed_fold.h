@@ -63,7 +63,8 @@ class WindowedFold {
   KTable<Windowed<K>, VR> Fold(Spec<VR> spec) const {
     const std::string name = graph_->NameOr(spec.named.name, spec.prefix);
     Materialized<K, VR>& m = spec.materialized;
-    const std::string store = graph_->NameOr(m.name, spec.prefix + "STATE-STORE-");
+    const std::string store =
+        graph_->NameOr(m.name, spec.prefix + "STATE-STORE-");
     if (!spec.windows_valid.ok()) {
       graph_->AddError(absl::InvalidArgumentError(absl::StrCat(
           "aggregation '", name, "': ", spec.windows_valid.message())));
@@ -88,9 +89,9 @@ class WindowedFold {
     node.parents = {input_(store)};
     node.input = RecordTypes::Of<K, V>();
     node.output = RecordTypes::Of<Windowed<K>, Change<VR>>();
-    node.add = [store, make = spec.processor](Topology& t,
-                                              const std::string& name,
-                                              std::vector<std::string> parents) {
+    node.add = [store, make = spec.processor](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
       t.AddProcessor<K, V, Windowed<K>, Change<VR>>(
           name, [store, make] { return make(store); }, std::move(parents));
     };

@@ -23,7 +23,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-std::vector<std::string> Results(Driver& h, SerdePtr<Windowed<std::string>> ks) {
+std::vector<std::string> Results(Driver& h,
+                                 SerdePtr<Windowed<std::string>> ks) {
   std::vector<std::string> out;
   for (const ProducerRecord& r : h.Output("out")) {
     auto k = ks->Deserialize("out", r.key.value_or(""));
@@ -40,15 +41,16 @@ TEST(SuppressTest, EmitsOneFinalResultPerWindowWhenItCloses) {
   StreamsBuilder b;
   b.Stream<std::string, std::string>("in")
       .GroupByKey()
-      .WindowedBy(TimeWindows::OfSizeAndGrace(absl::Seconds(10),
-                                              absl::Seconds(5)))
+      .WindowedBy(
+          TimeWindows::OfSizeAndGrace(absl::Seconds(10), absl::Seconds(5)))
       .Count()
       .Suppress(Suppressed::UntilWindowCloses())
       .ToStream()
       .To("out");
   Topology t = MustBuild(b);
   EXPECT_THAT(t.Describe(), HasSubstr("KTABLE-SUPPRESS-0000000003"));
-  EXPECT_THAT(t.Describe(), HasSubstr("KTABLE-SUPPRESS-STATE-STORE-0000000004"));
+  EXPECT_THAT(t.Describe(),
+              HasSubstr("KTABLE-SUPPRESS-STATE-STORE-0000000004"));
   Driver h(t);
   auto ks = WindowedSerdes::TimeWindowed<std::string>(Serdes::String(), 10'000);
   ASSERT_TRUE(h.Pipe("in", "a", "x", 1'000).ok());
@@ -72,7 +74,7 @@ TEST(SuppressTest, EmitsOneFinalResultPerWindowWhenItCloses) {
            "app-KTABLE-SUPPRESS-STATE-STORE-0000000004-changelog")) {
     (r.value.has_value() ? puts : deletes)++;
   }
-  EXPECT_EQ(puts, 7);    // every update but the dropped one
+  EXPECT_EQ(puts, 7);     // every update but the dropped one
   EXPECT_EQ(deletes, 4);  // the four windows emitted
 }
 
@@ -105,9 +107,8 @@ TEST(SuppressTest, SuppressNeedsAWindowedAggregationUpstream) {
       .GroupByKey()
       .WindowedBy(TimeWindows::OfSizeWithNoGrace(absl::Seconds(10)))
       .Count()
-      .Filter([](const Windowed<std::string>&, const int64_t& n) {
-        return n > 1;
-      })
+      .Filter(
+          [](const Windowed<std::string>&, const int64_t& n) { return n > 1; })
       .Suppress(Suppressed::UntilWindowCloses());
   absl::StatusOr<Topology> t = b.Build();
   ASSERT_FALSE(t.ok());

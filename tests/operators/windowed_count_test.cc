@@ -57,9 +57,8 @@ class WindowedCountTest : public ::testing::Test {
     auto producer = Producer::Create(BaseConfig());
     ASSERT_TRUE(producer.ok()) << producer.status();
     for (int64_t i = 0; i < n; ++i, ++views_) {
-      ProducerRecord r{.topic = in_,
-                       .value = "v",
-                       .timestamp_ms = kStartMs + views_ * 200};
+      ProducerRecord r{
+          .topic = in_, .value = "v", .timestamp_ms = kStartMs + views_ * 200};
       if (views_ % 40 == 39) {
         ++null_keys_;
       } else {
@@ -97,13 +96,13 @@ class WindowedCountTest : public ::testing::Test {
     auto producer = Producer::Create(BaseConfig());
     ASSERT_TRUE(producer.ok()) << producer.status();
     for (int page = 0; page < 20; ++page) {
-      ASSERT_TRUE((*producer)
-                      ->Send({.topic = in_,
-                              .key = absl::StrCat("page-", page),
-                              .value = "closer",
-                              .timestamp_ms =
-                                  kStartMs + views_ * 200 + 3'600'000})
-                      .ok());
+      ASSERT_TRUE(
+          (*producer)
+              ->Send({.topic = in_,
+                      .key = absl::StrCat("page-", page),
+                      .value = "closer",
+                      .timestamp_ms = kStartMs + views_ * 200 + 3'600'000})
+              .ok());
     }
     ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
   }
@@ -180,17 +179,17 @@ TEST_F(WindowedCountTest, CountsEachViewOnceAndReportsDroppedNullKeys) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "windowed_count did not stop cleanly; log " << Log("run");
   Verify(out);
-  EXPECT_THAT(ReadLog("run"),
-              ::testing::HasSubstr(absl::StrCat(
-                  "windowed_count: dropped-records null-key=", null_keys_,
-                  "\n")));
+  EXPECT_THAT(
+      ReadLog("run"),
+      ::testing::HasSubstr(absl::StrCat(
+          "windowed_count: dropped-records null-key=", null_keys_, "\n")));
 }
 
 TEST_F(WindowedCountTest, KillNineAndRestartKeepsWindowCountsExact) {
   Produce(60000);
   auto app = Start("first");
-  const int64_t at_kill =
-      static_cast<int64_t>(WaitForCommitted(out_, 5000, absl::Seconds(120)).size());
+  const int64_t at_kill = static_cast<int64_t>(
+      WaitForCommitted(out_, 5000, absl::Seconds(120)).size());
   app->Kill(SIGKILL);
   // Not asserted (a fast machine may finish first), but said: the kill
   // should land mid-way for this test to mean much.
