@@ -13,9 +13,15 @@
 // which the program prints when it stops). With no --output_topic it writes
 // to "<application_id>-counts".
 //
+// --final_results holds each window's updates back and writes only its
+// final count once stream time has passed the window's end + grace
+// (Suppressed::UntilWindowCloses); the demo input then ends with one view
+// per page an hour later, which closes every earlier window.
+//
 // --until_done (generated input only) stops once every view is counted,
 // reads the output back with read_committed, checks that each page and
-// window's counts run 1..n with n its views, and prints the first windows.
+// window's counts run 1..n with n its views (with --final_results: that
+// each window has exactly one result, n), and prints the first windows.
 //
 //   build/examples/windowed_count --bootstrap_servers=127.0.0.1:9092
 //       --until_done
@@ -61,9 +67,11 @@ ABSL_FLAG(int64_t, session_timeout_ms, 45000,
 ABSL_FLAG(int64_t, window_size_ms, 60000, "tumbling window size");
 ABSL_FLAG(int64_t, grace_ms, 0,
           "grace period: how late a view may come for its window");
-ABSL_FLAG(int64_t, demo_records, 6000,
-          "views to write without --input_topic");
+ABSL_FLAG(int64_t, demo_records, 6000, "views to write without --input_topic");
 ABSL_FLAG(int32_t, keys, 10, "pages of the demo views");
+ABSL_FLAG(bool, final_results, false,
+          "write one final count per page and window, once the window has "
+          "closed (Suppressed::UntilWindowCloses), instead of every update");
 ABSL_FLAG(bool, until_done, false,
           "without --input_topic: stop when every view is counted, verify the "
           "output read back with read_committed, print the first windows");
@@ -81,15 +89,20 @@ using WindowCounts = std::map<std::pair<S, int64_t>, int64_t>;
 
 absl::StatusOr<Topology> WindowedCountTopology(const S& input, const S& output,
                                                int64_t size_ms,
-                                               int64_t grace_ms) {
+                                               int64_t grace_ms,
+                                               bool final_results) {
   StreamsBuilder builder;
-  builder.Stream<S, S>(input)
-      .GroupByKey()
-      .WindowedBy(TimeWindows::OfSizeAndGrace(absl::Milliseconds(size_ms),
-                                              absl::Milliseconds(grace_ms)))
-      .Count(Materialized<S, int64_t>::As("views-per-window"))
-      .ToStream()
-      .To(output);
+  KTable<Windowed<S>, int64_t> counts =
+      builder.Stream<S, S>(input)
+          .GroupByKey()
+          .WindowedBy(TimeWindows::OfSizeAndGrace(absl::Milliseconds(size_ms),
+                                                  absl::Milliseconds(grace_ms)))
+          .Count(Materialized<S, int64_t>::As("views-per-window"));
+  if (final_results) {
+    counts = counts.Suppress(
+        Suppressed::UntilWindowCloses().WithName("final-views"));
+  }
+  counts.ToStream().To(output);
   return builder.Build();
 }
 
@@ -111,6 +124,17 @@ absl::StatusOr<WindowCounts> WriteDemo(const ClientConfig& client,
     }
     BROOK_RETURN_IF_ERROR(producer->Send(std::move(r)));
   }
+  if (absl::GetFlag(FLAGS_final_results)) {
+    // An hour later, one view per page: every page's earlier windows close
+    // (these windows stay open: no result for them).
+    for (int32_t k = 0; k < keys; ++k) {
+      BROOK_RETURN_IF_ERROR(producer->Send(
+          {.topic = topic,
+           .key = absl::StrCat("page-", k),
+           .value = "closer",
+           .timestamp_ms = kDemoStartMs + n * kDemoStepMs + 3'600'000}));
+    }
+  }
   BROOK_RETURN_IF_ERROR(producer->Flush(absl::Seconds(60)));
   std::cerr << "windowed_count: wrote " << n << " views to " << topic << "\n";
   return expected;
@@ -121,8 +145,9 @@ absl::StatusOr<WindowCounts> WriteDemo(const ClientConfig& client,
 absl::Status Verify(const ClientConfig& client, const S& output,
                     const WindowCounts& expected, int64_t size_ms,
                     const std::atomic<bool>& stop) {
+  const bool final_results = absl::GetFlag(FLAGS_final_results);
   int64_t total = 0;
-  for (const auto& [window, n] : expected) total += n;
+  for (const auto& [window, n] : expected) total += final_results ? 1 : n;
   std::vector<ConsumerRecord> records;
   const absl::Time deadline = absl::Now() + absl::Minutes(5);
   while (true) {
@@ -151,12 +176,15 @@ absl::Status Verify(const ClientConfig& client, const S& output,
       continue;
     }
     const size_t n = r.key->size() - 8;
-    const int64_t start = static_cast<int64_t>(
-        absl::big_endian::Load64(r.key->data() + n));
+    const int64_t start =
+        static_cast<int64_t>(absl::big_endian::Load64(r.key->data() + n));
     const int64_t count =
         static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
     int64_t& seen = last[{r.key->substr(0, n), start}];
-    if (count != seen + 1 && ++problems <= 5) {
+    if (final_results && seen != 0 && ++problems <= 5) {
+      std::cerr << "windowed_count: " << r.key->substr(0, n) << "@" << start
+                << " has a second final result, " << count << "\n";
+    } else if (!final_results && count != seen + 1 && ++problems <= 5) {
       std::cerr << "windowed_count: " << r.key->substr(0, n) << "@" << start
                 << " went from " << seen << " to " << count << "\n";
     }
@@ -169,14 +197,16 @@ absl::Status Verify(const ClientConfig& client, const S& output,
   for (const auto& [window, n] : last) {
     if (printed++ == 6) break;
     std::cout << "  " << window.first << " ["
-              << absl::FormatTime("%H:%M:%S", absl::FromUnixMillis(window.second),
+              << absl::FormatTime("%H:%M:%S",
+                                  absl::FromUnixMillis(window.second),
                                   absl::UTCTimeZone())
               << ", +" << size_ms / 1000 << "s) " << n << " views\n";
   }
   std::cout << "verified " << records.size() << " count updates for "
             << last.size() << " page windows against the input: "
-            << (problems == 0 ? "every window counted 1..n exactly once"
-                              : "MISMATCH")
+            << (problems != 0   ? "MISMATCH"
+                : final_results ? "one final count per window, exactly"
+                                : "every window counted 1..n exactly once")
             << "\n";
   if (problems != 0) {
     return absl::DataLossError(absl::StrCat("the counts in ", output,
@@ -193,7 +223,8 @@ void PrintDropped(const KafkaStreams& streams) {
   }
   std::cerr << "windowed_count: dropped-records";
   if (dropped.empty()) std::cerr << " none";
-  for (const auto& [reason, n] : dropped) std::cerr << " " << reason << "=" << n;
+  for (const auto& [reason, n] : dropped)
+    std::cerr << " " << reason << "=" << n;
   std::cerr << "\n";
 }
 
@@ -217,19 +248,19 @@ absl::Status Run() {
         "--until_done needs generated input: leave --input_topic empty");
   }
   WindowCounts expected;
-  BROOK_ASSIGN_OR_RETURN(
-      examples::ExampleTopics topics,
-      examples::PrepareTopics(flags, client, "views", "counts",
-                              [&](const S& topic) -> absl::Status {
-                                BROOK_ASSIGN_OR_RETURN(
-                                    expected,
-                                    WriteDemo(client, topic, size_ms));
-                                return absl::OkStatus();
-                              }));
+  BROOK_ASSIGN_OR_RETURN(examples::ExampleTopics topics,
+                         examples::PrepareTopics(
+                             flags, client, "views", "counts",
+                             [&](const S& topic) -> absl::Status {
+                               BROOK_ASSIGN_OR_RETURN(
+                                   expected, WriteDemo(client, topic, size_ms));
+                               return absl::OkStatus();
+                             }));
   BROOK_ASSIGN_OR_RETURN(
       Topology topology,
       WindowedCountTopology(topics.input, topics.output, size_ms,
-                            absl::GetFlag(FLAGS_grace_ms)));
+                            absl::GetFlag(FLAGS_grace_ms),
+                            absl::GetFlag(FLAGS_final_results)));
   std::cerr << topology.Describe();
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                          KafkaStreams::Create(topology, examples::ExampleConfig(

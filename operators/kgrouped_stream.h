@@ -3,7 +3,9 @@
 // keep one aggregate per key in a key-value store (RocksDB unless
 // Materialized says otherwise), backed by a changelog topic, and produce the
 // KTable of the aggregates; each input record forwards its key's new
-// aggregate. Records with a null key or value are dropped.
+// aggregate. Records with a null key or value are dropped and counted
+// (dropped-records). WindowedBy() starts a windowed aggregation
+// (time_windowed_kstream.h, session_windowed_kstream.h).
 //
 // If the key may have changed since the stream was read, the aggregation
 // first writes the records to an internal topic
@@ -32,6 +34,7 @@
 #include "operators/ktable.h"
 #include "operators/options.h"
 #include "operators/session_windowed_kstream.h"
+#include "operators/suppressed.h"
 #include "operators/time_windowed_kstream.h"
 #include "operators/windows.h"
 #include "runtime/stores.h"

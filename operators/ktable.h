@@ -101,6 +101,13 @@ class KTable {
   // The name of the store that holds the table.
   const std::string& store_name() const { return store_name_; }
 
+  // Holds back a windowed aggregation's updates and forwards one final
+  // result per window once it has closed (operators/suppressed.h).
+  // REQUIRES: K is Windowed<...> and the table comes straight from a
+  // windowed aggregation (else a Build() error).
+  template <typename S>
+  KTable Suppress(const S& suppressed, const Named& named = {}) const;
+
  private:
   template <typename, typename>
   friend class KStream;
@@ -170,6 +177,9 @@ class KTable {
   SerdePtr<K> key_serde_;
   SerdePtr<V> value_serde_;
   std::string store_name_;
+  // Tables from a windowed aggregation: how long after a window's end it
+  // closes (grace, + 1 ms where the end is inclusive); -1 otherwise.
+  int64_t window_close_delay_ms_ = -1;
 };
 
 }  // namespace brook

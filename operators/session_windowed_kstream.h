@@ -42,8 +42,8 @@ class SessionWindowedKStream {
  public:
   // Records per key and session (KSTREAM-AGGREGATE-<n>); merged sessions
   // add up.
-  KTable<Windowed<K>, int64_t> Count(
-      Materialized<K, int64_t> materialized = {}, const Named& named = {}) const {
+  KTable<Windowed<K>, int64_t> Count(Materialized<K, int64_t> materialized = {},
+                                     const Named& named = {}) const {
     internal::SessionFns<K, V, int64_t> fns;
     fns.initial = [] { return std::optional<int64_t>(); };
     fns.merge = [](const K&, const int64_t& a, const int64_t& b) {
@@ -129,15 +129,14 @@ class SessionWindowedKStream {
     spec.named = named;
     spec.windows_valid = windows_.Validate();
     spec.min_retention_ms = windows_.gap_ms + windows_.grace_ms;
+    spec.close_delay_ms = windows_.grace_ms + 1;
     spec.windowed_serde = [](SerdePtr<K> ks) {
       return WindowedSerdes::SessionWindowed<K>(std::move(ks));
     };
-    spec.store_builder = [](std::string name, int64_t retention,
-                            SerdePtr<K> ks, SerdePtr<VR> vs,
-                            StoreOptions options) {
-      return Stores::SessionStoreBuilder<K, VR>(std::move(name), retention,
-                                                std::move(ks), std::move(vs),
-                                                options);
+    spec.store_builder = [](std::string name, int64_t retention, SerdePtr<K> ks,
+                            SerdePtr<VR> vs, StoreOptions options) {
+      return Stores::SessionStoreBuilder<K, VR>(
+          std::move(name), retention, std::move(ks), std::move(vs), options);
     };
     spec.processor = [windows = windows_, fns](const std::string& store) {
       return std::make_unique<

@@ -1,14 +1,14 @@
 // TimeWindowedKStream<K, V>: a grouped stream cut into time windows
 // (KGroupedStream::WindowedBy(TimeWindows)) or sliding windows
 // (WindowedBy(SlidingWindows), as in Kafka Streams; see
-// internal/sliding_aggregate.h for how sliding windows are made). Count, Reduce and Aggregate
-// keep one aggregate per key and window in a window store (RocksDB unless
-// Materialized says otherwise; changelogged; retention window size + grace
-// unless Materialized::WithRetention) and produce a KTable<Windowed<K>, VR>:
-// each record forwards the new aggregate of every window it updates. Its
-// key serde is the time-windowed serde of K (Kafka Streams' format, see
-// runtime/windowed.h), so ToStream().To(topic) writes what a Java
-// TimeWindowedDeserializer reads.
+// internal/sliding_aggregate.h for how sliding windows are made). Count, Reduce
+// and Aggregate keep one aggregate per key and window in a window store
+// (RocksDB unless Materialized says otherwise; changelogged; retention window
+// size + grace unless Materialized::WithRetention) and produce a
+// KTable<Windowed<K>, VR>: each record forwards the new aggregate of every
+// window it updates. Its key serde is the time-windowed serde of K (Kafka
+// Streams' format, see runtime/windowed.h), so ToStream().To(topic) writes what
+// a Java TimeWindowedDeserializer reads.
 //
 // Records with a null key or value are dropped and counted
 // (dropped-records, null-key / null-value); so is each window a record
@@ -53,8 +53,8 @@ template <typename K, typename V>
 class TimeWindowedKStream {
  public:
   // Records per key and window (KSTREAM-AGGREGATE-<n>).
-  KTable<Windowed<K>, int64_t> Count(
-      Materialized<K, int64_t> materialized = {}, const Named& named = {}) const {
+  KTable<Windowed<K>, int64_t> Count(Materialized<K, int64_t> materialized = {},
+                                     const Named& named = {}) const {
     return Fold<int64_t>(
         "KSTREAM-AGGREGATE-",
         [](const K&, const V&, const std::optional<int64_t>& count) {
@@ -126,20 +126,18 @@ class TimeWindowedKStream {
     const TimeWindows& windows = std::get<TimeWindows>(windows_);
     spec.windows_valid = windows.Validate();
     spec.min_retention_ms = windows.size_ms + windows.grace_ms;
+    spec.close_delay_ms = windows.grace_ms;
     spec.windowed_serde = [size = windows.size_ms](SerdePtr<K> ks) {
       return WindowedSerdes::TimeWindowed<K>(std::move(ks), size);
     };
-    spec.store_builder = [](std::string name, int64_t retention,
-                            SerdePtr<K> ks, SerdePtr<VR> vs,
-                            StoreOptions options) {
-      return Stores::WindowStoreBuilder<K, VR>(std::move(name), retention,
-                                               std::move(ks), std::move(vs),
-                                               options);
+    spec.store_builder = [](std::string name, int64_t retention, SerdePtr<K> ks,
+                            SerdePtr<VR> vs, StoreOptions options) {
+      return Stores::WindowStoreBuilder<K, VR>(
+          std::move(name), retention, std::move(ks), std::move(vs), options);
     };
     spec.processor = [windows, fn](const std::string& store) {
-      return std::make_unique<
-          internal::TimeWindowAggregateProcessor<K, V, VR>>(store, windows,
-                                                            fn);
+      return std::make_unique<internal::TimeWindowAggregateProcessor<K, V, VR>>(
+          store, windows, fn);
     };
     return fold_.Fold(std::move(spec));
   }
@@ -155,12 +153,12 @@ class TimeWindowedKStream {
       internal::AggregateFn<K, V, VR> fn) const {
     spec.windows_valid = windows.Validate();
     spec.min_retention_ms = 2 * windows.time_difference_ms + windows.grace_ms;
+    spec.close_delay_ms = windows.grace_ms + 1;
     spec.windowed_serde = [size = windows.time_difference_ms](SerdePtr<K> ks) {
       return WindowedSerdes::TimeWindowed<K>(std::move(ks), size);
     };
-    spec.store_builder = [](std::string name, int64_t retention,
-                            SerdePtr<K> ks, SerdePtr<VR> vs,
-                            StoreOptions options) {
+    spec.store_builder = [](std::string name, int64_t retention, SerdePtr<K> ks,
+                            SerdePtr<VR> vs, StoreOptions options) {
       using Agg = internal::TimestampedAggregate<VR>;
       return Stores::WindowStoreBuilder<K, Agg>(
           std::move(name), retention, std::move(ks),

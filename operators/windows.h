@@ -4,8 +4,10 @@
 //   TimeWindows::OfSizeWithNoGrace(absl::Minutes(1))          tumbling
 //   TimeWindows::OfSizeAndGrace(absl::Minutes(5), absl::Seconds(30))
 //       .AdvanceBy(absl::Minutes(1))                           hopping
-//   SessionWindows::OfInactivityGapAndGrace(absl::Minutes(5), absl::Seconds(10))
-//   SlidingWindows::OfTimeDifferenceAndGrace(absl::Seconds(10), absl::Seconds(1))
+//   SessionWindows::OfInactivityGapAndGrace(absl::Minutes(5),
+//   absl::Seconds(10))
+//   SlidingWindows::OfTimeDifferenceAndGrace(absl::Seconds(10),
+//   absl::Seconds(1))
 //
 // Time windows are [start, start + size): the start is inclusive, the end
 // exclusive; hopping windows start every `advance` ms from the epoch, so a

@@ -532,8 +532,8 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
   for (int i = 0; i < kNumDroppedRecordReasons; ++i) {
     const int64_t n = s.dropped_records[i].load(std::memory_order_relaxed);
     if (n > 0) {
-      m.dropped_records[std::string(DroppedRecordReasonName(
-          static_cast<DroppedRecordReason>(i)))] = n;
+      m.dropped_records[std::string(
+          DroppedRecordReasonName(static_cast<DroppedRecordReason>(i)))] = n;
     }
   }
   return m;

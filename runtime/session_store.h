@@ -28,8 +28,8 @@ class SessionStore final : public internal::DelegatingStore {
   using Visitor = std::function<absl::Status(const K& key, int64_t start_ms,
                                              int64_t end_ms, const V&)>;
 
-  SessionStore(std::unique_ptr<SessionBytesStore> inner,
-               SerdePtr<K> key_serde, SerdePtr<V> value_serde)
+  SessionStore(std::unique_ptr<SessionBytesStore> inner, SerdePtr<K> key_serde,
+               SerdePtr<V> value_serde)
       : internal::DelegatingStore(inner.get()),
         inner_(std::move(inner)),
         key_serde_(std::move(key_serde)),

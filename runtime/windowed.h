@@ -104,9 +104,9 @@ class SessionWindowedSerde final : public Serde<Windowed<K>> {
   absl::StatusOr<Windowed<K>> Deserialize(
       absl::string_view topic, absl::string_view bytes) const override {
     if (bytes.size() < 16) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "a session-windowed key needs at least 16 bytes, got ",
-          bytes.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("a session-windowed key needs at least 16 bytes, got ",
+                       bytes.size()));
     }
     const size_t n = bytes.size() - 16;
     absl::StatusOr<K> key = inner_->Deserialize(topic, bytes.substr(0, n));

@@ -63,9 +63,9 @@ class TimestampedAggregateSerde final : public Serde<TimestampedAggregate<VR>> {
   absl::StatusOr<TimestampedAggregate<VR>> Deserialize(
       absl::string_view topic, absl::string_view bytes) const override {
     if (bytes.size() < 8) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("a sliding window aggregate needs at least 8 bytes, got ",
-                       bytes.size()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a sliding window aggregate needs at least 8 bytes, got ",
+          bytes.size()));
     }
     absl::StatusOr<VR> v = inner_->Deserialize(topic, bytes.substr(8));
     if (!v.ok()) return v.status();
@@ -89,10 +89,11 @@ class SlidingWindowAggregateProcessor final
         grace_(windows.grace_ms),
         fn_(std::move(fn)) {}
 
-  absl::Status Init(ProcessorContext<Windowed<K>, Change<VR>>& context) override {
+  absl::Status Init(
+      ProcessorContext<Windowed<K>, Change<VR>>& context) override {
     context_ = &context;
-    BROOK_ASSIGN_OR_RETURN(store_, context.template GetStateStore<Store>(
-                                       store_name_));
+    BROOK_ASSIGN_OR_RETURN(store_,
+                           context.template GetStateStore<Store>(store_name_));
     return absl::OkStatus();
   }
 
@@ -141,9 +142,9 @@ class SlidingWindowAggregateProcessor final
 
   absl::Status ProcessInOrder(const Call& c) {
     const K& key = *c.record.key;
-    BROOK_ASSIGN_OR_RETURN(std::vector<Found> windows,
-                           Windows(key, std::max<int64_t>(0, c.t - 2 * d_),
-                                   c.t + 1));
+    BROOK_ASSIGN_OR_RETURN(
+        std::vector<Found> windows,
+        Windows(key, std::max<int64_t>(0, c.t - 2 * d_), c.t + 1));
     absl::flat_hash_set<int64_t> starts;
     std::optional<Agg> left_source, right_source;
     bool left_exists = false, right_exists = false;
@@ -210,7 +211,8 @@ class SlidingWindowAggregateProcessor final
         combined->max_timestamp_ms > c.t) {
       right_source = combined;
     }
-    if (!right_exists) BROOK_RETURN_IF_ERROR(CreateRightWindow(c, right_source));
+    if (!right_exists)
+      BROOK_RETURN_IF_ERROR(CreateRightWindow(c, right_source));
     if (previous.has_value() && !starts.contains(*previous + 1)) {
       BROOK_RETURN_IF_ERROR(Update(c, *previous + 1, std::nullopt));
     }
@@ -245,10 +247,9 @@ class SlidingWindowAggregateProcessor final
     }
     std::optional<VR> old;
     if (existing.has_value()) old = existing->value;
-    Agg updated{fn_(*c.record.key, *c.record.value, old),
-                existing.has_value()
-                    ? std::max(c.t, existing->max_timestamp_ms)
-                    : c.t};
+    Agg updated{
+        fn_(*c.record.key, *c.record.value, old),
+        existing.has_value() ? std::max(c.t, existing->max_timestamp_ms) : c.t};
     BROOK_ASSIGN_OR_RETURN(bool written,
                            store_->Put(*c.record.key, start, updated));
     if (!written) {  // older than the store's retention

@@ -52,10 +52,11 @@ class TimeWindowAggregateProcessor final
         windows_(windows),
         fn_(std::move(fn)) {}
 
-  absl::Status Init(ProcessorContext<Windowed<K>, Change<VR>>& context) override {
+  absl::Status Init(
+      ProcessorContext<Windowed<K>, Change<VR>>& context) override {
     context_ = &context;
-    BROOK_ASSIGN_OR_RETURN(store_, context.template GetStateStore<Store>(
-                                       store_name_));
+    BROOK_ASSIGN_OR_RETURN(store_,
+                           context.template GetStateStore<Store>(store_name_));
     return absl::OkStatus();
   }
 
@@ -126,10 +127,11 @@ class SessionWindowAggregateProcessor final
         windows_(windows),
         fns_(std::move(fns)) {}
 
-  absl::Status Init(ProcessorContext<Windowed<K>, Change<VR>>& context) override {
+  absl::Status Init(
+      ProcessorContext<Windowed<K>, Change<VR>>& context) override {
     context_ = &context;
-    BROOK_ASSIGN_OR_RETURN(store_, context.template GetStateStore<Store>(
-                                       store_name_));
+    BROOK_ASSIGN_OR_RETURN(store_,
+                           context.template GetStateStore<Store>(store_name_));
     return absl::OkStatus();
   }
 
@@ -150,7 +152,8 @@ class SessionWindowAggregateProcessor final
     BROOK_RETURN_IF_ERROR(store_->FindSessions(
         key, ts - windows_.gap_ms, ts + windows_.gap_ms,
         [&](const K&, int64_t s, int64_t e, const VR& v) {
-          aggregate = aggregate.has_value() ? fns_.merge(key, *aggregate, v) : v;
+          aggregate =
+              aggregate.has_value() ? fns_.merge(key, *aggregate, v) : v;
           start = std::min(start, s);
           end = std::max(end, e);
           merged.push_back(Session{s, e, v});
@@ -166,8 +169,7 @@ class SessionWindowAggregateProcessor final
             store_->Put(key, s.start, s.end, std::nullopt).status());
         BROOK_RETURN_IF_ERROR(context_->Forward(Record<Windowed<K>, Change<VR>>{
             Windowed<K>{key, s.start, s.end},
-            Change<VR>{std::nullopt, std::move(s.value)}, ts,
-            record.headers}));
+            Change<VR>{std::nullopt, std::move(s.value)}, ts, record.headers}));
       }
     }
     VR result = fns_.add(key, *record.value, aggregate);
@@ -177,8 +179,8 @@ class SessionWindowAggregateProcessor final
       return absl::OkStatus();
     }
     return context_->Forward(Record<Windowed<K>, Change<VR>>{
-        Windowed<K>{key, start, end}, Change<VR>{std::move(result), std::nullopt},
-        ts, record.headers});
+        Windowed<K>{key, start, end},
+        Change<VR>{std::move(result), std::nullopt}, ts, record.headers});
   }
 
  private:

@@ -46,6 +46,9 @@ class WindowedFold {
     Named named;
     absl::Status windows_valid;  // the window spec's Validate()
     int64_t min_retention_ms = 0;
+    // After a window's end, when it closes: grace, + 1 ms if the end is
+    // inclusive (sessions, sliding windows). For Suppress.
+    int64_t close_delay_ms = 0;
     std::function<SerdePtr<Windowed<K>>(SerdePtr<K>)> windowed_serde;
     std::function<std::shared_ptr<const StoreBuilder>(
         std::string, int64_t, SerdePtr<K>, SerdePtr<VR>, StoreOptions)>
@@ -60,7 +63,8 @@ class WindowedFold {
   KTable<Windowed<K>, VR> Fold(Spec<VR> spec) const {
     const std::string name = graph_->NameOr(spec.named.name, spec.prefix);
     Materialized<K, VR>& m = spec.materialized;
-    const std::string store = graph_->NameOr(m.name, spec.prefix + "STATE-STORE-");
+    const std::string store =
+        graph_->NameOr(m.name, spec.prefix + "STATE-STORE-");
     if (!spec.windows_valid.ok()) {
       graph_->AddError(absl::InvalidArgumentError(absl::StrCat(
           "aggregation '", name, "': ", spec.windows_valid.message())));
@@ -85,9 +89,9 @@ class WindowedFold {
     node.parents = {input_(store)};
     node.input = RecordTypes::Of<K, V>();
     node.output = RecordTypes::Of<Windowed<K>, Change<VR>>();
-    node.add = [store, make = spec.processor](Topology& t,
-                                              const std::string& name,
-                                              std::vector<std::string> parents) {
+    node.add = [store, make = spec.processor](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
       t.AddProcessor<K, V, Windowed<K>, Change<VR>>(
           name, [store, make] { return make(store); }, std::move(parents));
     };
@@ -100,8 +104,10 @@ class WindowedFold {
       windowed_serde = spec.windowed_serde(ks);
     }
     const int id = graph_->Add(std::move(node));
-    return KTable<Windowed<K>, VR>(graph_, id, std::move(windowed_serde),
-                                   std::move(vs), store);
+    KTable<Windowed<K>, VR> table(graph_, id, std::move(windowed_serde),
+                                  std::move(vs), store);
+    table.window_close_delay_ms_ = spec.close_delay_ms;
+    return table;
   }
 
   const SerdePtr<V>& value_serde() const { return value_serde_; }

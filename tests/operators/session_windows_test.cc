@@ -39,8 +39,8 @@ std::vector<std::string> Sessions(Driver& h, const std::string& topic,
       auto n = Serdes::Int64()->Deserialize(topic, *r.value);
       v = n.ok() ? std::to_string(*n) : "?";
     }
-    out.push_back(absl::StrCat(k->key, "@[", k->start_ms, ",", k->end_ms,
-                               "]=", v));
+    out.push_back(
+        absl::StrCat(k->key, "@[", k->start_ms, ",", k->end_ms, "]=", v));
   }
   return out;
 }
@@ -64,16 +64,16 @@ TEST(SessionWindowsTest, RecordsWithinTheGapExtendAndMergeSessions) {
   ASSERT_TRUE(h.Pipe("in", "a", "x", 20'000).ok());  // a new session
   ASSERT_TRUE(h.Pipe("in", "a", "x", 10'000).ok());  // 2 s from each: alone
   ASSERT_TRUE(h.Pipe("in", "b", "x", 4'000).ok());   // other key: alone
-  EXPECT_THAT(Sessions(h, "out"),
-              ElementsAre("a@[0,0]=1", "a@[0,0]=null", "a@[0,3000]=2",
-                          "a@[20000,20000]=1", "a@[10000,10000]=1",
-                          "b@[4000,4000]=1"));
+  EXPECT_THAT(
+      Sessions(h, "out"),
+      ElementsAre("a@[0,0]=1", "a@[0,0]=null", "a@[0,3000]=2",
+                  "a@[20000,20000]=1", "a@[10000,10000]=1", "b@[4000,4000]=1"));
   // 7000 is within 5 s of [0,3000] and of [10000,10000]: all three merge.
   ASSERT_TRUE(h.Pipe("in", "a", "x", 7'000).ok());
-  EXPECT_THAT(Sessions(h, "out"),
-              ::testing::IsSupersetOf({"a@[0,3000]=null",
-                                       "a@[10000,10000]=null",
-                                       "a@[0,10000]=4"}));
+  EXPECT_THAT(
+      Sessions(h, "out"),
+      ::testing::IsSupersetOf(
+          {"a@[0,3000]=null", "a@[10000,10000]=null", "a@[0,10000]=4"}));
   EXPECT_EQ(Sessions(h, "out").back(), "a@[0,10000]=4");
   EXPECT_EQ(Sessions(h, "out").size(), 9u);
   // A record inside a session replaces it (its key is the same).
@@ -123,9 +123,10 @@ TEST(SessionWindowsTest, NullKeysAndValuesAreDroppedAndCounted) {
 
 TEST(SessionWindowsTest, AggregateMergesWithTheMergerAndReduceWithTheReducer) {
   StreamsBuilder b;
-  auto sessions = b.Stream<std::string, std::string>("in").GroupByKey().WindowedBy(
-      SessionWindows::OfInactivityGapAndGrace(absl::Seconds(5),
-                                              absl::Seconds(100)));
+  auto sessions =
+      b.Stream<std::string, std::string>("in").GroupByKey().WindowedBy(
+          SessionWindows::OfInactivityGapAndGrace(absl::Seconds(5),
+                                                  absl::Seconds(100)));
   sessions
       .Aggregate([] { return std::string("<"); },
                  [](const std::string&, const std::string& v,
@@ -154,8 +155,11 @@ TEST(SessionWindowsTest, AggregateMergesWithTheMergerAndReduceWithTheReducer) {
 
 TEST(SessionWindowsTest, AnInvalidGapIsABuildError) {
   StreamsBuilder b;
-  b.Stream<std::string, std::string>("in").GroupByKey().WindowedBy(
-      SessionWindows::OfInactivityGapWithNoGrace(absl::ZeroDuration())).Count();
+  b.Stream<std::string, std::string>("in")
+      .GroupByKey()
+      .WindowedBy(
+          SessionWindows::OfInactivityGapWithNoGrace(absl::ZeroDuration()))
+      .Count();
   absl::StatusOr<Topology> t = b.Build();
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.status().message(), HasSubstr("inactivity gap must be > 0"));

@@ -73,8 +73,7 @@ TEST(SlidingWindowsTest, EachRecordMakesItsLeftAndRightWindows) {
   ASSERT_TRUE(h.Pipe("in", "b", "x", 110).ok());
   auto all = Windows(h, "out");
   std::vector<std::string> b(all.begin() + 7, all.end());
-  EXPECT_THAT(b, ElementsAre("b@[90,100]=1", "b@[101,111]=1",
-                             "b@[100,110]=2"));
+  EXPECT_THAT(b, ElementsAre("b@[90,100]=1", "b@[101,111]=1", "b@[100,110]=2"));
 }
 
 TEST(SlidingWindowsTest, LateRecordsAreDroppedAndCounted) {
@@ -89,9 +88,8 @@ TEST(SlidingWindowsTest, LateRecordsAreDroppedAndCounted) {
   // Updates [190,200] and makes its right window [193,203]; its left
   // window [182,192] is closed.
   ASSERT_TRUE(h.Pipe("in", "a", "x", 192).ok());
-  EXPECT_THAT(Windows(h, "out"),
-              ElementsAre("a@[90,100]=1", "a@[190,200]=1", "a@[190,200]=2",
-                          "a@[193,203]=1"));
+  EXPECT_THAT(Windows(h, "out"), ElementsAre("a@[90,100]=1", "a@[190,200]=1",
+                                             "a@[190,200]=2", "a@[193,203]=1"));
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kWindowClosed), 3);
 }
 
@@ -135,8 +133,11 @@ TEST(SlidingWindowsTest, ReduceOverSlidingWindows) {
 
 TEST(SlidingWindowsTest, AnInvalidTimeDifferenceIsABuildError) {
   StreamsBuilder b;
-  b.Stream<std::string, std::string>("in").GroupByKey().WindowedBy(
-      SlidingWindows::OfTimeDifferenceWithNoGrace(absl::ZeroDuration())).Count();
+  b.Stream<std::string, std::string>("in")
+      .GroupByKey()
+      .WindowedBy(
+          SlidingWindows::OfTimeDifferenceWithNoGrace(absl::ZeroDuration()))
+      .Count();
   absl::StatusOr<Topology> t = b.Build();
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.status().message(), HasSubstr("time difference must be > 0"));

@@ -39,8 +39,8 @@ std::vector<std::string> Windows(Driver& h, const std::string& topic,
       auto n = Serdes::Int64()->Deserialize(topic, *r.value);
       v = n.ok() ? std::to_string(*n) : "?";
     }
-    out.push_back(absl::StrCat(k->key, "@[", k->start_ms, ",", k->end_ms,
-                               ")=", v));
+    out.push_back(
+        absl::StrCat(k->key, "@[", k->start_ms, ",", k->end_ms, ")=", v));
   }
   return out;
 }
@@ -58,15 +58,15 @@ Topology CountTopology(TimeWindows windows,
 }
 
 TEST(TimeWindowsTest, StartIsInclusiveAndEndExclusive) {
-  Driver h(CountTopology(TimeWindows::OfSizeAndGrace(absl::Seconds(10),
-                                                     absl::Seconds(100))));
+  Driver h(CountTopology(
+      TimeWindows::OfSizeAndGrace(absl::Seconds(10), absl::Seconds(100))));
   ASSERT_TRUE(h.Pipe("in", "a", "x", 0).ok());
   ASSERT_TRUE(h.Pipe("in", "a", "x", 9'999).ok());
   ASSERT_TRUE(h.Pipe("in", "a", "x", 10'000).ok());
   ASSERT_TRUE(h.Pipe("in", "b", "x", 10'000).ok());
   EXPECT_THAT(Windows(h, "out", 10'000),
-              ElementsAre("a@[0,10000)=1", "a@[0,10000)=2",
-                          "a@[10000,20000)=1", "b@[10000,20000)=1"));
+              ElementsAre("a@[0,10000)=1", "a@[0,10000)=2", "a@[10000,20000)=1",
+                          "b@[10000,20000)=1"));
 }
 
 TEST(TimeWindowsTest, HoppingWindowsOverlap) {
@@ -90,12 +90,13 @@ TEST(TimeWindowsTest, RecordsWithinGraceCountAndLaterOnesAreDroppedAndCounted) {
   ASSERT_TRUE(h.Pipe("in", "a", "x", 1'000).ok());
   ASSERT_TRUE(h.Pipe("in", "a", "x", 14'999).ok());  // closes at 15000
   ASSERT_TRUE(h.Pipe("in", "a", "x", 3'000).ok());   // in grace
-  ASSERT_TRUE(h.Pipe("in", "b", "x", 15'000).ok());  // stream time = end + grace
-  ASSERT_TRUE(h.Pipe("in", "a", "x", 4'000).ok());   // too late
-  ASSERT_TRUE(h.Pipe("in", "c", "x", 9'999).ok());   // too late, new key
+  ASSERT_TRUE(
+      h.Pipe("in", "b", "x", 15'000).ok());         // stream time = end + grace
+  ASSERT_TRUE(h.Pipe("in", "a", "x", 4'000).ok());  // too late
+  ASSERT_TRUE(h.Pipe("in", "c", "x", 9'999).ok());  // too late, new key
   EXPECT_THAT(Windows(h, "out", 10'000),
-              ElementsAre("a@[0,10000)=1", "a@[10000,20000)=1",
-                          "a@[0,10000)=2", "b@[10000,20000)=1"));
+              ElementsAre("a@[0,10000)=1", "a@[10000,20000)=1", "a@[0,10000)=2",
+                          "b@[10000,20000)=1"));
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kWindowClosed), 2);
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullKey), 0);
 }
@@ -112,10 +113,11 @@ TEST(TimeWindowsTest, HoppingRecordPartlyLateUpdatesOnlyOpenWindows) {
   Driver h(CountTopology(TimeWindows::OfSizeWithNoGrace(absl::Seconds(10))
                              .AdvanceBy(absl::Seconds(5))));
   ASSERT_TRUE(h.Pipe("in", "a", "x", 10'000).ok());
-  ASSERT_TRUE(h.Pipe("in", "a", "x", 7'000).ok());  // [0,10) closed, [5,15) open
-  EXPECT_THAT(Windows(h, "out", 10'000),
-              ElementsAre("a@[5000,15000)=1", "a@[10000,20000)=1",
-                          "a@[5000,15000)=2"));
+  ASSERT_TRUE(
+      h.Pipe("in", "a", "x", 7'000).ok());  // [0,10) closed, [5,15) open
+  EXPECT_THAT(
+      Windows(h, "out", 10'000),
+      ElementsAre("a@[5000,15000)=1", "a@[10000,20000)=1", "a@[5000,15000)=2"));
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kWindowClosed), 1);
 }
 
@@ -133,8 +135,8 @@ TEST(TimeWindowsTest, NullKeysAndValuesAreDroppedAndCounted) {
 TEST(TimeWindowsTest, NullKeysBeforeARepartitionAreCounted) {
   StreamsBuilder b;
   b.Stream<std::string, std::string>("in")
-      .SelectKey([](const std::optional<std::string>&, const std::string& v)
-                     -> std::optional<std::string> {
+      .SelectKey([](const std::optional<std::string>&,
+                    const std::string& v) -> std::optional<std::string> {
         if (v == "drop") return std::nullopt;
         return v;
       })
@@ -154,8 +156,9 @@ TEST(TimeWindowsTest, NullKeysBeforeARepartitionAreCounted) {
 
 TEST(TimeWindowsTest, ReduceAndAggregate) {
   StreamsBuilder b;
-  auto windowed = b.Stream<std::string, std::string>("in").GroupByKey().WindowedBy(
-      TimeWindows::OfSizeWithNoGrace(absl::Seconds(10)));
+  auto windowed =
+      b.Stream<std::string, std::string>("in").GroupByKey().WindowedBy(
+          TimeWindows::OfSizeWithNoGrace(absl::Seconds(10)));
   windowed
       .Reduce([](const std::string& agg, const std::string& v) {
         return agg + "+" + v;
@@ -220,9 +223,11 @@ TEST(TimeWindowsTest, TheTypedWindowStoreFetchesByKeyAndTimeRange) {
 TEST(TimeWindowsTest, InvalidWindowsAndShortRetentionAreBuildErrors) {
   {
     StreamsBuilder b;
-    b.Stream<std::string, std::string>("in").GroupByKey().WindowedBy(
-        TimeWindows::OfSizeWithNoGrace(absl::Seconds(10))
-            .AdvanceBy(absl::Seconds(11))).Count();
+    b.Stream<std::string, std::string>("in")
+        .GroupByKey()
+        .WindowedBy(TimeWindows::OfSizeWithNoGrace(absl::Seconds(10))
+                        .AdvanceBy(absl::Seconds(11)))
+        .Count();
     absl::StatusOr<Topology> t = b.Build();
     ASSERT_FALSE(t.ok());
     EXPECT_THAT(t.status().message(), HasSubstr("advance must be in (0, size"));
@@ -232,8 +237,8 @@ TEST(TimeWindowsTest, InvalidWindowsAndShortRetentionAreBuildErrors) {
     StreamsBuilder b;
     b.Stream<std::string, std::string>("in")
         .GroupByKey()
-        .WindowedBy(TimeWindows::OfSizeAndGrace(absl::Seconds(10),
-                                                absl::Seconds(5)))
+        .WindowedBy(
+            TimeWindows::OfSizeAndGrace(absl::Seconds(10), absl::Seconds(5)))
         .Count(Materialized<std::string, int64_t>::As("c").WithRetention(
             absl::Seconds(14)));
     absl::StatusOr<Topology> t = b.Build();

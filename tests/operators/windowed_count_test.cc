@@ -57,9 +57,8 @@ class WindowedCountTest : public ::testing::Test {
     auto producer = Producer::Create(BaseConfig());
     ASSERT_TRUE(producer.ok()) << producer.status();
     for (int64_t i = 0; i < n; ++i, ++views_) {
-      ProducerRecord r{.topic = in_,
-                       .value = "v",
-                       .timestamp_ms = kStartMs + views_ * 200};
+      ProducerRecord r{
+          .topic = in_, .value = "v", .timestamp_ms = kStartMs + views_ * 200};
       if (views_ % 40 == 39) {
         ++null_keys_;
       } else {
@@ -78,6 +77,60 @@ class WindowedCountTest : public ::testing::Test {
   std::unique_ptr<testing::ChildProcess> Start(const std::string& name) {
     return testing::StartExample("windowed_count", app_, in_, out_,
                                  dir_ + "/state", Log(name));
+  }
+  // With --final_results (suppress until the window closes).
+  std::unique_ptr<testing::ChildProcess> StartFinal(const std::string& name) {
+    return std::make_unique<testing::ChildProcess>(
+        std::vector<std::string>{
+            testing::BinaryPath("examples/windowed_count"),
+            "--bootstrap_servers=" + testing::BootstrapServers(),
+            "--application_id=" + app_, "--input_topic=" + in_,
+            "--output_topic=" + out_, "--state_dir=" + dir_ + "/state",
+            "--session_timeout_ms=6000", "--final_results"},
+        Log(name));
+  }
+
+  // One view per page an hour after the last: closes every page's earlier
+  // windows in every partition (the windows of these views stay open).
+  void ProduceClosers() {
+    auto producer = Producer::Create(BaseConfig());
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    for (int page = 0; page < 20; ++page) {
+      ASSERT_TRUE(
+          (*producer)
+              ->Send({.topic = in_,
+                      .key = absl::StrCat("page-", page),
+                      .value = "closer",
+                      .timestamp_ms = kStartMs + views_ * 200 + 3'600'000})
+              .ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
+  }
+
+  // Exactly one final result per page and window, equal to its views.
+  void VerifyFinal(const std::vector<ConsumerRecord>& out) {
+    std::map<std::pair<std::string, int64_t>, int64_t> results;
+    int64_t broken = 0;
+    for (const ConsumerRecord& r : out) {
+      ASSERT_TRUE(r.key.has_value() && r.key->size() > 8 &&
+                  r.value.has_value() && r.value->size() == 8);
+      const size_t n = r.key->size() - 8;
+      const std::pair<std::string, int64_t> window{
+          r.key->substr(0, n),
+          static_cast<int64_t>(absl::big_endian::Load64(r.key->data() + n))};
+      const int64_t count =
+          static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
+      auto [it, fresh] = results.emplace(window, count);
+      if (!fresh && broken++ < 5) {
+        ADD_FAILURE() << window.first << " in the window at " << window.second
+                      << " has a second final result " << count << " at "
+                      << r.partition << "@" << r.offset << " (first "
+                      << it->second << ")";
+      }
+    }
+    EXPECT_EQ(broken, 0);
+    EXPECT_EQ(out.size(), expected_.size());
+    EXPECT_TRUE(results == expected_) << "final counts differ from the input's";
   }
 
   void Verify(const std::vector<ConsumerRecord>& out) {
@@ -126,17 +179,17 @@ TEST_F(WindowedCountTest, CountsEachViewOnceAndReportsDroppedNullKeys) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "windowed_count did not stop cleanly; log " << Log("run");
   Verify(out);
-  EXPECT_THAT(ReadLog("run"),
-              ::testing::HasSubstr(absl::StrCat(
-                  "windowed_count: dropped-records null-key=", null_keys_,
-                  "\n")));
+  EXPECT_THAT(
+      ReadLog("run"),
+      ::testing::HasSubstr(absl::StrCat(
+          "windowed_count: dropped-records null-key=", null_keys_, "\n")));
 }
 
 TEST_F(WindowedCountTest, KillNineAndRestartKeepsWindowCountsExact) {
   Produce(60000);
   auto app = Start("first");
-  const int64_t at_kill =
-      static_cast<int64_t>(WaitForCommitted(out_, 5000, absl::Seconds(120)).size());
+  const int64_t at_kill = static_cast<int64_t>(
+      WaitForCommitted(out_, 5000, absl::Seconds(120)).size());
   app->Kill(SIGKILL);
   // Not asserted (a fast machine may finish first), but said: the kill
   // should land mid-way for this test to mean much.
@@ -150,6 +203,39 @@ TEST_F(WindowedCountTest, KillNineAndRestartKeepsWindowCountsExact) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "windowed_count did not stop cleanly; log " << Log("restart");
   Verify(out);
+}
+
+// Suppress: each window's final count comes out exactly once, also when the
+// instance is killed mid-way, and when it is killed while the last window
+// of every page sits in its buffer: the restarted instance emits those from
+// the buffer it restored from the changelog.
+TEST_F(WindowedCountTest, KillNineWithFinalResultsEmitsEachWindowOnce) {
+  Produce(60000);
+  auto app = StartFinal("first");
+  const int64_t windows = static_cast<int64_t>(expected_.size());
+  const int64_t at_kill = static_cast<int64_t>(
+      WaitForCommitted(out_, windows / 8, absl::Seconds(120)).size());
+  app->Kill(SIGKILL);
+  std::cout << "killed windowed_count --final_results with " << at_kill
+            << " of " << windows << " final results committed\n";
+  app = StartFinal("restart");
+  // Every window but each page's last has closed; the last ones wait in the
+  // buffer for later views.
+  const int64_t closed = static_cast<int64_t>(
+      WaitForCommitted(out_, windows - 20, absl::Seconds(180)).size());
+  EXPECT_EQ(closed, windows - 20);
+  app->Kill(SIGKILL);
+  ProduceClosers();
+  app = StartFinal("after-closers");
+  std::vector<ConsumerRecord> out =
+      WaitForCommitted(out_, windows, absl::Seconds(180));
+  // Nothing more may come: look again for stray duplicates.
+  absl::SleepFor(absl::Seconds(3));
+  out = WaitForCommitted(out_, windows, absl::Seconds(30));
+  const int status = app->Stop(SIGTERM, 60000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "windowed_count did not stop cleanly; log " << Log("after-closers");
+  VerifyFinal(out);
 }
 
 }  // namespace

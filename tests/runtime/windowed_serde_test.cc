@@ -21,13 +21,14 @@ std::string Bytes(std::initializer_list<int> bytes) {
 }
 
 TEST(WindowedSerdeTest, TimeWindowedKeyIsKeyThenStartBigEndian) {
-  auto serde = WindowedSerdes::TimeWindowed<std::string>(Serdes::String(),
-                                                         60'000);
+  auto serde =
+      WindowedSerdes::TimeWindowed<std::string>(Serdes::String(), 60'000);
   // "page" in the window [1700000000000, 1700000060000).
   const std::string wire =
       "page" + Bytes({0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x00});
-  EXPECT_EQ(serde->Serialize("t", {"page", 1'700'000'000'000, 1'700'000'060'000}),
-            wire);
+  EXPECT_EQ(
+      serde->Serialize("t", {"page", 1'700'000'000'000, 1'700'000'060'000}),
+      wire);
   auto back = serde->Deserialize("t", wire);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, (Windowed<std::string>{"page", 1'700'000'000'000,
@@ -35,8 +36,7 @@ TEST(WindowedSerdeTest, TimeWindowedKeyIsKeyThenStartBigEndian) {
 }
 
 TEST(WindowedSerdeTest, TimeWindowedKeyWrapsTheInnerSerde) {
-  auto serde =
-      WindowedSerdes::TimeWindowed<int64_t>(Serdes::Int64(), 1'000);
+  auto serde = WindowedSerdes::TimeWindowed<int64_t>(Serdes::Int64(), 1'000);
   const std::string wire = Bytes({0, 0, 0, 0, 0, 0, 0, 42,  //
                                   0, 0, 0, 0, 0, 0, 0x03, 0xE8});
   EXPECT_EQ(serde->Serialize("t", {42, 1'000, 2'000}), wire);
@@ -58,7 +58,7 @@ TEST(WindowedSerdeTest, SessionWindowedKeyIsKeyThenEndThenStart) {
   auto serde = WindowedSerdes::SessionWindowed<std::string>(Serdes::String());
   const std::string wire = "user" +
                            Bytes({0, 0, 0, 0, 0, 0, 0x07, 0xD0}) +  // end 2000
-                           Bytes({0, 0, 0, 0, 0, 0, 0x03, 0xE8});   // start 1000
+                           Bytes({0, 0, 0, 0, 0, 0, 0x03, 0xE8});  // start 1000
   EXPECT_EQ(serde->Serialize("t", {"user", 1'000, 2'000}), wire);
   auto back = serde->Deserialize("t", wire);
   ASSERT_TRUE(back.ok());

@@ -1,0 +1,121 @@
+// WindowSuppressProcessor: Suppressed::UntilWindowCloses. It buffers the
+// latest update of each window of a windowed aggregation in a key-value
+// store (in memory, changelogged, so the buffer survives a crash with the
+// transaction that wrote it) and forwards each window's final value once
+// stream time reaches the window's end + the close delay (grace, + 1 ms
+// for inclusive ends). A window whose latest update is a delete (a merged
+// session) forwards nothing. Forwarding a result and removing it from the
+// buffer happen in one transaction, so each window's final result is
+// emitted exactly once under exactly-once.
+//
+// Stream time is the highest timestamp the processor has seen. The buffer
+// is indexed in memory by deadline; Init() rebuilds the index from the
+// store, after restore.
+// Threading model: one instance per task, used on its stream thread.
+#ifndef BROOK_OPERATORS_INTERNAL_SUPPRESS_H_
+#define BROOK_OPERATORS_INTERNAL_SUPPRESS_H_
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "base/status_macros.h"
+#include "operators/internal/change.h"
+#include "operators/internal/sliding_aggregate.h"
+#include "runtime/key_value_store.h"
+#include "runtime/processor.h"
+#include "runtime/windowed.h"
+
+namespace brook::internal {
+
+// A buffered final result: the value, with the timestamp of the update that
+// set it (in TimestampedAggregate's max_timestamp_ms).
+template <typename V>
+using BufferedValue = TimestampedAggregate<V>;
+
+template <typename K, typename V>
+class WindowSuppressProcessor final
+    : public Processor<Windowed<K>, Change<V>, Windowed<K>, Change<V>> {
+ public:
+  WindowSuppressProcessor(std::string store_name, int64_t close_delay_ms,
+                          SerdePtr<Windowed<K>> key_serde)
+      : store_name_(std::move(store_name)),
+        close_delay_ms_(close_delay_ms),
+        key_serde_(std::move(key_serde)) {}
+
+  absl::Status Init(
+      ProcessorContext<Windowed<K>, Change<V>>& context) override {
+    context_ = &context;
+    BROOK_ASSIGN_OR_RETURN(store_,
+                           context.template GetStateStore<Store>(store_name_));
+    index_.clear();
+    return store_->All([&](const Windowed<K>& key, const BufferedValue<V>&) {
+      index_.emplace(IndexKey(key), key);
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status Process(const Record<Windowed<K>, Change<V>>& record) override {
+    if (!record.key.has_value() || !record.value.has_value()) {
+      context_->RecordDropped(record.key.has_value()
+                                  ? DroppedRecordReason::kNullValue
+                                  : DroppedRecordReason::kNullKey);
+      return absl::OkStatus();
+    }
+    observed_ms_ = std::max(observed_ms_, record.timestamp_ms);
+    const Windowed<K>& key = *record.key;
+    if (record.value->new_value.has_value()) {
+      BROOK_RETURN_IF_ERROR(store_->Put(
+          key,
+          BufferedValue<V>{*record.value->new_value, record.timestamp_ms}));
+      index_.emplace(IndexKey(key), key);
+    } else {
+      BROOK_RETURN_IF_ERROR(store_->Delete(key));
+      index_.erase(IndexKey(key));
+    }
+    return EmitClosed();
+  }
+
+ private:
+  using Store = KeyValueStore<Windowed<K>, BufferedValue<V>>;
+  // (deadline, serialized key): closed windows first, a stable order
+  // within one deadline.
+  using IndexKey_ = std::pair<int64_t, std::string>;
+
+  IndexKey_ IndexKey(const Windowed<K>& key) const {
+    return {key.end_ms + close_delay_ms_,
+            key_serde_->Serialize(store_name_, key)};
+  }
+
+  absl::Status EmitClosed() {
+    while (!index_.empty() && index_.begin()->first.first <= observed_ms_) {
+      auto it = index_.begin();
+      const Windowed<K> key = it->second;
+      index_.erase(it);
+      BROOK_ASSIGN_OR_RETURN(std::optional<BufferedValue<V>> buffered,
+                             store_->Get(key));
+      if (!buffered.has_value()) continue;
+      BROOK_RETURN_IF_ERROR(store_->Delete(key));
+      BROOK_RETURN_IF_ERROR(context_->Forward(Record<Windowed<K>, Change<V>>{
+          key,
+          Change<V>{std::move(buffered->value), std::nullopt},
+          buffered->max_timestamp_ms,
+          {}}));
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string store_name_;
+  const int64_t close_delay_ms_;
+  const SerdePtr<Windowed<K>> key_serde_;
+  ProcessorContext<Windowed<K>, Change<V>>* context_ = nullptr;
+  Store* store_ = nullptr;
+  std::map<IndexKey_, Windowed<K>> index_;
+  int64_t observed_ms_ = -1;
+};
+
+}  // namespace brook::internal
+
+#endif  // BROOK_OPERATORS_INTERNAL_SUPPRESS_H_
