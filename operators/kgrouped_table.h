@@ -158,14 +158,18 @@ class KGroupedTable {
     node.parents = {parent};
     node.input = internal::RecordTypes::Of<K, Changes>();
     node.output = internal::RecordTypes::Of<K, internal::Change<VR>>();
-    node.add = [store, add, subtract](Topology& t, const std::string& name,
-                                      std::vector<std::string> parents) {
+    const internal::Caching caching = materialized.caching_enabled
+                                          ? internal::Caching::kEnabled
+                                          : internal::Caching::kDisabled;
+    node.add = [store, add, subtract, caching](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
       t.AddProcessor<K, Changes, K, internal::Change<VR>>(
           name,
-          [store, add, subtract] {
+          [store, add, subtract, caching] {
             return std::make_unique<
                 internal::TableAggregateProcessor<K, V, VR>>(store, add,
-                                                             subtract);
+                                                             subtract, caching);
           },
           std::move(parents));
     };

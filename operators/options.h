@@ -174,6 +174,10 @@ struct Materialized {
   // Without a changelog the store is not fault-tolerant: its data is lost
   // with the state directory and does not move with its task.
   bool logging_enabled = true;
+  // Whether a record cache holds the table's updates until commit, once
+  // statestore.cache.max.bytes (StreamsConfig) gives caches a budget; off,
+  // every input record gives its own update downstream whatever the budget.
+  bool caching_enabled = true;
 
   static Materialized As(std::string name) {
     Materialized m;
@@ -188,6 +192,14 @@ struct Materialized {
   }
   Materialized& WithStoreType(StoreType type) {
     store_type = type;
+    return *this;
+  }
+  Materialized& WithCachingDisabled() {
+    caching_enabled = false;
+    return *this;
+  }
+  Materialized& WithCachingEnabled() {
+    caching_enabled = true;
     return *this;
   }
 };

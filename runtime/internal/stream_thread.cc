@@ -118,6 +118,7 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       .store_context = std::move(stores),
       .default_timestamp_extractor = config.default_timestamp_extractor,
       .clock_ms = [] { return absl::ToUnixMillis(absl::Now()); },
+      .cache_max_bytes = config.cache_max_bytes,
   };
   // Repartition topics: internal topics this topology reads. Their consumed
   // records are deleted after commits (repartition.purge.interval.ms).
