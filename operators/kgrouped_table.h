@@ -232,7 +232,7 @@ class KGroupedTable {
 // KTable::GroupBy needs the complete KGroupedTable.
 template <typename K, typename V>
 template <typename F>
-auto KTable<K, V>::GroupBy(F selector) const {
+auto KTable<K, V>::GroupBy(F selector, const Named& named) const {
   // Checked before the result type is computed, so that a wrong selector
   // gives this message and not pages of substitution notes.
   if constexpr (!internal::kTakesKeyValue<K, V, F>) {
@@ -249,7 +249,8 @@ auto KTable<K, V>::GroupBy(F selector) const {
     } else {
       return GroupBy(std::move(selector),
                      Grouped<internal::UnwrapT<typename R::first_type>,
-                             internal::UnwrapT<typename R::second_type>>{});
+                             internal::UnwrapT<typename R::second_type>>{},
+                     named);
     }
   }
 }
@@ -257,7 +258,8 @@ auto KTable<K, V>::GroupBy(F selector) const {
 template <typename K, typename V>
 template <typename F, typename KR, typename VR>
 KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector,
-                                            Grouped<KR, VR> grouped) const {
+                                            Grouped<KR, VR> grouped,
+                                            const Named& named) const {
   static_assert(internal::kTakesKeyValue<K, V, F>,
                 "KTable::GroupBy: the selector must be callable as "
                 "std::pair<KR, VR>(const K&, const V&) (either may be "
@@ -315,7 +317,7 @@ KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector,
   };
   internal::DslNode node;
   node.kind = internal::DslNode::Kind::kStateless;
-  node.name = graph_->NewName("KTABLE-SELECT-");
+  node.name = graph_->NameOr(named.name, "KTABLE-SELECT-");
   node.parents = {node_};
   node.input = internal::RecordTypes::Of<K, internal::Change<V>>();
   node.output = internal::RecordTypes::Of<KR, internal::Change<VR>>();
