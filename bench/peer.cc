@@ -3,8 +3,9 @@
 // (bench/kstreams/.../KStreamsPeer.java), so that the two differ only in
 // the runtime:
 //   passthrough  input -> output, string keys and values
-//   count        count by key in a RocksDB store (no record cache), each
-//                update to the output as an 8-byte big-endian count
+//   count        count by key in a RocksDB store (no record cache unless
+//                --cache_max_bytes gives one), each update to the output
+//                as an 8-byte big-endian count
 //
 //   build/bench/brook_peer --workload=count --guarantee=eos
 //       --bootstrap_servers=127.0.0.1:9092 --application_id=a
@@ -32,6 +33,8 @@ ABSL_FLAG(std::string, output_topic, "", "output topic");
 ABSL_FLAG(std::string, state_dir, "/tmp/brook-peer", "state.dir");
 ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
 ABSL_FLAG(int64_t, commit_interval_ms, 100, "commit.interval.ms");
+ABSL_FLAG(int64_t, cache_max_bytes, 0,
+          "statestore.cache.max.bytes (0: no record cache)");
 
 namespace brook {
 namespace {
@@ -66,6 +69,7 @@ absl::Status Run() {
   config.num_stream_threads = absl::GetFlag(FLAGS_threads);
   config.commit_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_commit_interval_ms));
+  config.cache_max_bytes = absl::GetFlag(FLAGS_cache_max_bytes);
   const S guarantee = absl::GetFlag(FLAGS_guarantee);
   if (guarantee != "eos" && guarantee != "alos") {
     return absl::InvalidArgumentError(
