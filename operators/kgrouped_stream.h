@@ -28,8 +28,12 @@
 
 #include "operators/internal/aggregate.h"
 #include "operators/internal/graph.h"
+#include "operators/internal/windowed_fold.h"
 #include "operators/ktable.h"
 #include "operators/options.h"
+#include "operators/session_windowed_kstream.h"
+#include "operators/time_windowed_kstream.h"
+#include "operators/windows.h"
 #include "runtime/stores.h"
 
 namespace brook {
@@ -91,9 +95,33 @@ class KGroupedStream {
         std::move(materialized), named);
   }
 
+  // Windowed aggregations (time_windowed_kstream.h,
+  // session_windowed_kstream.h). The repartition, if needed, is named as
+  // for the aggregations above.
+  TimeWindowedKStream<K, V> WindowedBy(const TimeWindows& windows) const {
+    return TimeWindowedKStream<K, V>(MakeWindowedFold(), windows);
+  }
+  TimeWindowedKStream<K, V> WindowedBy(const SlidingWindows& windows) const {
+    return TimeWindowedKStream<K, V>(MakeWindowedFold(), windows);
+  }
+  SessionWindowedKStream<K, V> WindowedBy(const SessionWindows& windows) const {
+    return SessionWindowedKStream<K, V>(MakeWindowedFold(), windows);
+  }
+
  private:
   template <typename, typename>
   friend class KStream;
+
+  internal::WindowedFold<K, V> MakeWindowedFold() const {
+    KGroupedStream self = *this;
+    return internal::WindowedFold<K, V>(
+        graph_,
+        [self](const std::string& store) {
+          if (!self.repartition_required_) return self.node_;
+          return self.Repartition(self.name_.empty() ? store : self.name_);
+        },
+        key_serde_, value_serde_);
+  }
 
   KGroupedStream(std::shared_ptr<internal::DslGraph> graph, int node,
                  SerdePtr<K> key_serde, SerdePtr<V> value_serde,
@@ -169,7 +197,9 @@ class KGroupedStream {
     filter.input = filter.output = internal::RecordTypes::Of<K, V>();
     filter.step = [](const void* in, const internal::Next& next) {
       const auto& r = *static_cast<const Record<K, V>*>(in);
-      return r.key.has_value() ? next(in) : absl::OkStatus();
+      if (r.key.has_value()) return next(in);
+      next.RecordDropped(DroppedRecordReason::kNullKey);
+      return absl::OkStatus();
     };
     const int filter_id = graph_->Add(std::move(filter));
 

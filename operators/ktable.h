@@ -27,6 +27,10 @@ template <typename K, typename V>
 class KStream;
 template <typename K, typename V>
 class KGroupedTable;
+namespace internal {
+template <typename K, typename V>
+class WindowedFold;
+}  // namespace internal
 
 template <typename K, typename V>
 class KTable {
@@ -107,6 +111,8 @@ class KTable {
   friend class KGroupedTable;
   template <typename, typename>
   friend class KTable;
+  template <typename, typename>
+  friend class internal::WindowedFold;
   friend class StreamsBuilder;
 
   KTable(std::shared_ptr<internal::DslGraph> graph, int node,

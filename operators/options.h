@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 #include "runtime/record.h"
@@ -178,6 +179,11 @@ struct Materialized {
   // statestore.cache.max.bytes (StreamsConfig) gives caches a budget; off,
   // every input record gives its own update downstream whatever the budget.
   bool caching_enabled = true;
+  // Windowed aggregations only: how long windows are kept in the store (and
+  // readable through it) after their start (time windows) or end (sessions).
+  // 0: window size + grace (sessions: gap + grace), the least that works; a
+  // smaller value is a Build() error.
+  int64_t retention_ms = 0;
 
   static Materialized As(std::string name) {
     Materialized m;
@@ -200,6 +206,10 @@ struct Materialized {
   }
   Materialized& WithCachingEnabled() {
     caching_enabled = true;
+    return *this;
+  }
+  Materialized& WithRetention(absl::Duration retention) {
+    retention_ms = absl::ToInt64Milliseconds(retention);
     return *this;
   }
 };

@@ -468,6 +468,9 @@ void KafkaStreams::ReapReplacedThreads() {
     retired_.restored_bytes += m.restored_bytes;
     retired_.stores_restored += m.stores_restored;
     retired_.stores_wiped += m.stores_wiped;
+    for (const auto& [reason, n] : m.dropped_records) {
+      retired_.dropped_records[reason] += n;
+    }
     ++retired_threads_;
   }
   LOG(INFO) << "freed " << metrics.size() << " replaced stream thread(s)";
@@ -526,6 +529,13 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
   m.stores_restored = r.stores_restored.load();
   m.stores_wiped = r.stores_wiped.load();
   m.restore_remaining_records = r.remaining_records.load();
+  for (int i = 0; i < kNumDroppedRecordReasons; ++i) {
+    const int64_t n = s.dropped_records[i].load(std::memory_order_relaxed);
+    if (n > 0) {
+      m.dropped_records[std::string(DroppedRecordReasonName(
+          static_cast<DroppedRecordReason>(i)))] = n;
+    }
+  }
   return m;
 }
 

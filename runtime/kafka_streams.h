@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -85,6 +86,16 @@ struct StreamThreadMetrics {
   int64_t stores_restored = 0;
   int64_t stores_wiped = 0;  // corrupt, or ahead of their changelog
   int64_t restore_remaining_records = 0;
+  // Records skipped by processors (Kafka Streams' dropped-records), by
+  // DroppedRecordReasonName(): null keys and values an aggregation or
+  // group-by cannot use, records too late for a window's grace period.
+  // Each drop is also logged, at a rate limit.
+  std::map<std::string, int64_t> dropped_records;
+  int64_t dropped_records_total() const {
+    int64_t n = 0;
+    for (const auto& [reason, count] : dropped_records) n += count;
+    return n;
+  }
 };
 
 class KafkaStreams {

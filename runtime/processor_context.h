@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
+#include "runtime/dropped_records.h"
 #include "runtime/punctuation.h"
 #include "runtime/record.h"
 #include "runtime/task_id.h"
@@ -91,6 +92,11 @@ class ProcessorContext {
   // statestore.cache.max.bytes (StreamsConfig): the byte budget of each
   // record cache that a processor keeps in front of a store; 0: no caching.
   virtual int64_t cache_max_bytes() const = 0;
+
+  // Reports that the processor skipped the current record for `reason`: the
+  // task counts it (metric dropped-records, per reason) and logs it at a
+  // rate limit. Call it once per skipped record.
+  virtual void RecordDropped(DroppedRecordReason reason) = 0;
 };
 
 }  // namespace brook

@@ -1,16 +1,32 @@
 #include "runtime/stores.h"
 
 namespace brook {
-namespace {
+namespace internal {
 
-// Windowed changelogs are compacted and also deleted by time, so that keys of
-// expired windows do not stay forever; a day of slack, as Kafka Streams'
-// windowstore.changelog.additional.retention.ms.
 std::map<std::string, std::string> WindowedChangelogConfig(
     int64_t retention_ms) {
   return {{"cleanup.policy", "compact,delete"},
           {"retention.ms", absl::StrCat(retention_ms + 24 * 3600 * 1000)}};
 }
+
+std::unique_ptr<WindowBytesStore> NewWindowBytesStore(
+    const std::string& name, int64_t retention_ms, const StoreOptions& options,
+    const StoreContext& context) {
+  if (!options.persistent) return NewInMemoryWindowStore(name, retention_ms);
+  return NewRocksDBWindowStore(name, retention_ms, 0, context.rocksdb);
+}
+
+std::unique_ptr<SessionBytesStore> NewSessionBytesStore(
+    const std::string& name, int64_t retention_ms, const StoreOptions& options,
+    const StoreContext& context) {
+  if (!options.persistent) return NewInMemorySessionStore(name, retention_ms);
+  return NewRocksDBSessionStore(name, retention_ms, context.rocksdb);
+}
+
+}  // namespace internal
+namespace {
+
+using internal::WindowedChangelogConfig;
 
 enum class WindowKind { kWindow, kSession };
 
@@ -30,13 +46,11 @@ class WindowBuilder final : public StoreBuilder {
   std::unique_ptr<StateStore> Build(
       const StoreContext& context) const override {
     if (kind_ == WindowKind::kSession) {
-      if (!options_.persistent)
-        return NewInMemorySessionStore(name_, retention_ms_);
-      return NewRocksDBSessionStore(name_, retention_ms_, context.rocksdb);
+      return internal::NewSessionBytesStore(name_, retention_ms_, options_,
+                                            context);
     }
-    if (!options_.persistent)
-      return NewInMemoryWindowStore(name_, retention_ms_);
-    return NewRocksDBWindowStore(name_, retention_ms_, 0, context.rocksdb);
+    return internal::NewWindowBytesStore(name_, retention_ms_, options_,
+                                         context);
   }
 
  private:

@@ -17,6 +17,7 @@
 #ifndef BROOK_RUNTIME_STORES_H_
 #define BROOK_RUNTIME_STORES_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,8 @@
 
 #include "runtime/key_value_store.h"
 #include "runtime/serde.h"
+#include "runtime/session_store.h"
+#include "runtime/window_store.h"
 #include "state/state_store.h"
 #include "state/stores.h"
 
@@ -45,16 +48,81 @@ class Stores {
       std::string name, SerdePtr<K> key_serde, SerdePtr<V> value_serde,
       StoreOptions options = {});
 
-  // Window and session stores are handed out untyped for now
-  // (GetStateStore<WindowBytesStore>): the DSL's windows will type them.
-  // retention_ms bounds how long windows are kept.
+  // Untyped window and session stores (GetStateStore<WindowBytesStore>,
+  // GetStateStore<SessionBytesStore>). retention_ms bounds how long windows
+  // are kept. Their changelogs are compacted and deleted after retention + 1
+  // day.
   static std::shared_ptr<const StoreBuilder> WindowStoreBuilder(
       std::string name, int64_t retention_ms, StoreOptions options = {});
   static std::shared_ptr<const StoreBuilder> SessionStoreBuilder(
       std::string name, int64_t retention_ms, StoreOptions options = {});
+
+  // Typed: GetStateStore<WindowStore<K, V>> and
+  // GetStateStore<SessionStore<K, V>> (runtime/window_store.h,
+  // runtime/session_store.h).
+  template <typename K, typename V>
+  static std::shared_ptr<const StoreBuilder> WindowStoreBuilder(
+      std::string name, int64_t retention_ms, SerdePtr<K> key_serde,
+      SerdePtr<V> value_serde, StoreOptions options = {});
+  template <typename K, typename V>
+  static std::shared_ptr<const StoreBuilder> SessionStoreBuilder(
+      std::string name, int64_t retention_ms, SerdePtr<K> key_serde,
+      SerdePtr<V> value_serde, StoreOptions options = {});
 };
 
 namespace internal {
+
+// The byte stores the untyped builders make.
+std::unique_ptr<WindowBytesStore> NewWindowBytesStore(
+    const std::string& name, int64_t retention_ms, const StoreOptions& options,
+    const StoreContext& context);
+std::unique_ptr<SessionBytesStore> NewSessionBytesStore(
+    const std::string& name, int64_t retention_ms, const StoreOptions& options,
+    const StoreContext& context);
+// Compacted, and deleted after retention + 1 day (Kafka Streams'
+// windowstore.changelog.additional.retention.ms), so that keys of expired
+// windows do not stay forever.
+std::map<std::string, std::string> WindowedChangelogConfig(
+    int64_t retention_ms);
+
+// A typed window (S = WindowStore<K, V>) or session store builder.
+template <typename S, bool kSession>
+class TypedWindowStoreBuilder final : public StoreBuilder {
+ public:
+  TypedWindowStoreBuilder(std::string name, int64_t retention_ms,
+                          SerdePtr<typename S::KeyType> key_serde,
+                          SerdePtr<typename S::ValueType> value_serde,
+                          StoreOptions options)
+      : name_(std::move(name)),
+        retention_ms_(retention_ms),
+        key_serde_(std::move(key_serde)),
+        value_serde_(std::move(value_serde)),
+        options_(options) {}
+  const std::string& name() const override { return name_; }
+  bool logging_enabled() const override { return options_.logging_enabled; }
+  std::map<std::string, std::string> changelog_config() const override {
+    return WindowedChangelogConfig(retention_ms_);
+  }
+  std::unique_ptr<StateStore> Build(
+      const StoreContext& context) const override {
+    if constexpr (kSession) {
+      return std::make_unique<S>(
+          NewSessionBytesStore(name_, retention_ms_, options_, context),
+          key_serde_, value_serde_);
+    } else {
+      return std::make_unique<S>(
+          NewWindowBytesStore(name_, retention_ms_, options_, context),
+          key_serde_, value_serde_);
+    }
+  }
+
+ private:
+  const std::string name_;
+  const int64_t retention_ms_;
+  const SerdePtr<typename S::KeyType> key_serde_;
+  const SerdePtr<typename S::ValueType> value_serde_;
+  const StoreOptions options_;
+};
 
 template <typename K, typename V>
 class KeyValueStoreBuilderImpl final : public StoreBuilder {
@@ -91,6 +159,26 @@ std::shared_ptr<const StoreBuilder> Stores::KeyValueStoreBuilder(
     StoreOptions options) {
   return std::make_shared<internal::KeyValueStoreBuilderImpl<K, V>>(
       std::move(name), std::move(key_serde), std::move(value_serde), options);
+}
+
+template <typename K, typename V>
+std::shared_ptr<const StoreBuilder> Stores::WindowStoreBuilder(
+    std::string name, int64_t retention_ms, SerdePtr<K> key_serde,
+    SerdePtr<V> value_serde, StoreOptions options) {
+  return std::make_shared<
+      internal::TypedWindowStoreBuilder<WindowStore<K, V>, false>>(
+      std::move(name), retention_ms, std::move(key_serde),
+      std::move(value_serde), options);
+}
+
+template <typename K, typename V>
+std::shared_ptr<const StoreBuilder> Stores::SessionStoreBuilder(
+    std::string name, int64_t retention_ms, SerdePtr<K> key_serde,
+    SerdePtr<V> value_serde, StoreOptions options) {
+  return std::make_shared<
+      internal::TypedWindowStoreBuilder<SessionStore<K, V>, true>>(
+      std::move(name), retention_ms, std::move(key_serde),
+      std::move(value_serde), options);
 }
 
 }  // namespace brook

@@ -106,6 +106,14 @@ TopologyTestDriver::TopologyTestDriver(
       wall_clock_ms_(options_.initial_wall_clock_ms),
       collector_(std::make_unique<Collector>(this)) {}
 
+int64_t TopologyTestDriver::DroppedRecords(DroppedRecordReason reason) const {
+  int64_t n = 0;
+  for (const auto& task : tasks_) {
+    n += task->dropped_records()[static_cast<int>(reason)];
+  }
+  return n;
+}
+
 TopologyTestDriver::~TopologyTestDriver() {
   for (auto& task : tasks_) task->Close(internal::CloseMode::kClean);
   tasks_.clear();

@@ -41,6 +41,7 @@
 #include "absl/time/time.h"
 
 #include "kafka/record.h"
+#include "runtime/dropped_records.h"
 #include "runtime/record.h"
 #include "runtime/serde.h"
 #include "runtime/timestamp_extractor.h"
@@ -141,6 +142,10 @@ class TopologyTestDriver {
   // are due, then commits.
   absl::Status AdvanceWallClockTime(absl::Duration by);
   int64_t wall_clock_ms() const { return wall_clock_ms_; }
+
+  // Records the topology's processors dropped for `reason`, over all tasks
+  // (the metric dropped-records).
+  int64_t DroppedRecords(DroppedRecordReason reason) const;
 
   // The store `name` (of the task that has it); nullptr if none has.
   StateStore* GetStateStore(const std::string& name);

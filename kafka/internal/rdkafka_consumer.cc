@@ -89,6 +89,7 @@ absl::Status RdKafkaConsumer::Assign(
   auto list = ToList(partitions);
   BROOK_RETURN_IF_ERROR(
       FromRespErr(rd_kafka_assign(rk_.get(), list.get()), "rd_kafka_assign"));
+  last_position_ = nullptr;
   next_offset_.clear();
   for (const TopicPartitionOffset& p : partitions) {
     if (p.offset >= 0) next_offset_[p.tp] = p.offset;
@@ -139,6 +140,7 @@ void RdKafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
       ResumeAllPaused("rebalance error");
       status = FromRespErr(rd_kafka_assign(rk_.get(), nullptr),
                            "rd_kafka_assign(NULL) after rebalance error");
+      last_position_ = nullptr;
       next_offset_.clear();
       break;
     }
@@ -147,6 +149,7 @@ void RdKafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
 }
 
 void RdKafkaConsumer::Forget(const TopicPartition& tp) {
+  last_position_ = nullptr;
   next_offset_.erase(tp);
 }
 
@@ -212,17 +215,25 @@ absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
         return std::nullopt;
     }
   }
-  TopicPartition tp{rd_kafka_topic_name(msg->rkt), msg->partition};
-  auto [it, inserted] = next_offset_.try_emplace(tp, msg->offset);
-  if (!inserted && msg->offset < it->second) {
-    LOG(WARNING) << "dropping re-delivered record " << tp.ToString() << "@"
-                 << msg->offset << " below next expected offset " << it->second;
+  const char* topic = rd_kafka_topic_name(msg->rkt);
+  if (last_position_ == nullptr ||
+      last_position_->first.partition != msg->partition ||
+      last_position_->first.topic != topic) {
+    auto [it, inserted] = next_offset_.try_emplace(
+        TopicPartition{topic, msg->partition}, msg->offset);
+    last_position_ = &*it;
+  }
+  int64_t& next = last_position_->second;
+  if (msg->offset < next) {
+    LOG(WARNING) << "dropping re-delivered record "
+                 << last_position_->first.ToString() << "@" << msg->offset
+                 << " below next expected offset " << next;
     return std::nullopt;
   }
-  it->second = msg->offset + 1;
+  next = msg->offset + 1;
 
   ConsumerRecord record;
-  record.topic = std::move(tp.topic);
+  record.topic = last_position_->first.topic;
   record.partition = msg->partition;
   record.offset = msg->offset;
   rd_kafka_timestamp_type_t ts_type;
@@ -308,6 +319,7 @@ absl::Status RdKafkaConsumer::Seek(
     if (p.offset >= 0) {
       next_offset_[p.tp] = p.offset;
     } else {
+      last_position_ = nullptr;
       next_offset_.erase(p.tp);
     }
   }

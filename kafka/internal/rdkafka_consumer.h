@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 
 #include "kafka/consumer.h"
 #include "kafka/internal/rdkafka_handle.h"
@@ -73,7 +74,12 @@ class RdKafkaConsumer final : public Consumer {
   absl::Status rebalance_error_;
   // Next offset expected per partition; records below it are stale
   // re-deliveries and are dropped.
-  absl::flat_hash_map<TopicPartition, int64_t> next_offset_;
+  // Node-based, so that last_position_ stays valid while others are added.
+  absl::node_hash_map<TopicPartition, int64_t> next_offset_;
+  // The entry of next_offset_ the last record updated: consecutive records
+  // mostly share a partition, and comparing saves building a TopicPartition
+  // and hashing the topic name per record. Reset whenever an entry goes.
+  std::pair<const TopicPartition, int64_t>* last_position_ = nullptr;
   // Partitions paused through Pause() and not resumed since.
   absl::flat_hash_set<TopicPartition> paused_;
 };

@@ -30,6 +30,7 @@ struct RdKafkaDeleter {
   void operator()(rd_kafka_error_t* e) const { rd_kafka_error_destroy(e); }
   void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
   void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
   void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
   void operator()(rd_kafka_consumer_group_metadata_t* g) const {
     rd_kafka_consumer_group_metadata_destroy(g);

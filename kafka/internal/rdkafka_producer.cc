@@ -1,5 +1,7 @@
 #include "kafka/internal/rdkafka_producer.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -42,9 +44,22 @@ void RdKafkaProducer::DeliveryCallback(rd_kafka_t* rk,
                                        void* opaque) {
   auto* self = static_cast<RdKafkaProducer*>(opaque);
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    int64_t& max = self->delivered_[TopicPartition{
-        rd_kafka_topic_name(msg->rkt), msg->partition}];
-    max = std::max(max, static_cast<int64_t>(msg->offset));
+    auto it = self->topics_.find(msg->rkt);
+    if (it == self->topics_.end()) {
+      // Not expected (the report carries the handle Send() used), but an
+      // offset must never go missing: find the topic by name.
+      auto by_name = self->topic_by_name_.find(
+          absl::string_view(rd_kafka_topic_name(msg->rkt)));
+      if (by_name == self->topic_by_name_.end()) return;
+      it = self->topics_.find(by_name->second);
+    }
+    if (it == self->topics_.end() || msg->partition < 0) return;
+    std::vector<int64_t>& delivered = it->second.delivered;
+    if (static_cast<size_t>(msg->partition) >= delivered.size()) {
+      delivered.resize(msg->partition + 1, -1);
+    }
+    delivered[msg->partition] =
+        std::max(delivered[msg->partition], static_cast<int64_t>(msg->offset));
     return;
   }
   if (!self->delivery_error_.ok()) return;
@@ -79,8 +94,32 @@ std::string RdKafkaProducer::What(absl::string_view call) const {
   return absl::StrCat(call, " (transactional.id '", transactional_id_, "')");
 }
 
+RdKafkaProducer::~RdKafkaProducer() {
+  // The topic handles go before the client they belong to; rk_ is destroyed
+  // after this body, with every report served.
+  topic_by_name_.clear();
+  topics_.clear();
+}
+
+absl::StatusOr<rd_kafka_topic_t*> RdKafkaProducer::TopicHandle(
+    const std::string& topic) {
+  auto it = topic_by_name_.find(topic);
+  if (it != topic_by_name_.end()) return it->second;
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(rk_.get(), topic.c_str(),
+                                                /*conf=*/nullptr);
+  if (handle == nullptr) {
+    return FromRespErr(rd_kafka_last_error(),
+                       What(absl::StrCat("produce to ", topic)));
+  }
+  topics_[handle] =
+      TopicState{.name = topic, .handle = RdPtr<rd_kafka_topic_t>(handle)};
+  topic_by_name_[topic] = handle;
+  return handle;
+}
+
 absl::Status RdKafkaProducer::Send(const ProducerRecord& record) {
   if (!delivery_error_.ok()) return delivery_error_;
+  BROOK_ASSIGN_OR_RETURN(rd_kafka_topic_t * topic, TopicHandle(record.topic));
   rd_kafka_headers_t* headers = nullptr;
   if (!record.headers.empty()) {
     headers = rd_kafka_headers_new(record.headers.size());
@@ -99,23 +138,32 @@ absl::Status RdKafkaProducer::Send(const ProducerRecord& record) {
   const size_t value_size = record.value ? record.value->size() : 0;
   const int32_t partition =
       record.partition < 0 ? RD_KAFKA_PARTITION_UA : record.partition;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::optional<absl::Time> deadline;
   while (true) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
-        RD_KAFKA_V_PARTITION(partition),
+        rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_size),
         RD_KAFKA_V_VALUE(value, value_size),
         RD_KAFKA_V_TIMESTAMP(record.timestamp_ms), RD_KAFKA_V_HEADERS(headers),
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_poll(rk_.get(), 0);  // serve delivery reports
+      // Delivery reports are served every kServeEvery sends, not after
+      // each one (a poll per send cost a queue lock and a wake-up per
+      // record); Flush() serves the rest, and a failed delivery is still
+      // reported by the next call after it is served.
+      constexpr int64_t kServeEvery = 256;
+      if (++unserved_sends_ >= kServeEvery) {
+        unserved_sends_ = 0;
+        rd_kafka_poll(rk_.get(), 0);
+      }
       return delivery_error_;
     }
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() > deadline) {
+    if (!deadline.has_value()) deadline = absl::Now() + absl::Seconds(30);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() > *deadline) {
       if (headers != nullptr) rd_kafka_headers_destroy(headers);
       return FromRespErr(err, What(absl::StrCat("produce to ", record.topic)));
     }
+    unserved_sends_ = 0;
     rd_kafka_poll(rk_.get(), 10);
   }
 }
@@ -162,7 +210,16 @@ absl::Status RdKafkaProducer::CommitTransaction(absl::Duration timeout) {
 
 absl::flat_hash_map<TopicPartition, int64_t>
 RdKafkaProducer::TakeDeliveredOffsets() {
-  return std::exchange(delivered_, {});
+  absl::flat_hash_map<TopicPartition, int64_t> taken;
+  for (auto& [handle, state] : topics_) {
+    for (size_t p = 0; p < state.delivered.size(); ++p) {
+      if (state.delivered[p] < 0) continue;
+      taken[TopicPartition{state.name, static_cast<int32_t>(p)}] =
+          state.delivered[p];
+      state.delivered[p] = -1;
+    }
+  }
+  return taken;
 }
 
 absl::Status RdKafkaProducer::AbortTransaction(absl::Duration timeout) {
@@ -171,7 +228,9 @@ absl::Status RdKafkaProducer::AbortTransaction(absl::Duration timeout) {
                 What("abort transaction"));
   if (status.ok()) {
     delivery_error_ = absl::OkStatus();
-    delivered_.clear();
+    for (auto& [handle, state] : topics_) {
+      std::fill(state.delivered.begin(), state.delivered.end(), -1);
+    }
   }
   return status;
 }

@@ -4,8 +4,12 @@
 #ifndef BROOK_KAFKA_INTERNAL_RDKAFKA_PRODUCER_H_
 #define BROOK_KAFKA_INTERNAL_RDKAFKA_PRODUCER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "kafka/internal/rdkafka_handle.h"
 #include "kafka/producer.h"
@@ -16,7 +20,7 @@ class RdKafkaProducer final : public Producer {
  public:
   static absl::StatusOr<std::unique_ptr<Producer>> Create(
       const ClientConfig& config);
-  ~RdKafkaProducer() override = default;
+  ~RdKafkaProducer() override;
 
   absl::Status Send(const ProducerRecord& record) override;
   absl::Status Flush(absl::Duration timeout) override;
@@ -40,12 +44,26 @@ class RdKafkaProducer final : public Producer {
   // What a failed call was, with the transactional.id, for error messages.
   std::string What(absl::string_view call) const;
 
+  // A topic this producer wrote to: librdkafka's handle, held (so the
+  // pointer stays valid and unique while the producer lives), and the
+  // highest delivered offset per partition since TakeDeliveredOffsets(),
+  // -1 for none. Keyed by the handle, a delivery report updates it without
+  // building a topic name.
+  struct TopicState {
+    std::string name;
+    RdPtr<rd_kafka_topic_t> handle;
+    std::vector<int64_t> delivered;
+  };
+  absl::StatusOr<rd_kafka_topic_t*> TopicHandle(const std::string& topic);
+
   const std::string transactional_id_;
   RdPtr<rd_kafka_t> rk_;
   // First failed delivery since the last abort (LevelDB's bg_error_).
   absl::Status delivery_error_;
-  // Highest delivered offset per partition since TakeDeliveredOffsets().
-  absl::flat_hash_map<TopicPartition, int64_t> delivered_;
+  absl::flat_hash_map<std::string, rd_kafka_topic_t*> topic_by_name_;
+  absl::flat_hash_map<const rd_kafka_topic_t*, TopicState> topics_;
+  // Sends since delivery reports were last served (see Send()).
+  int64_t unserved_sends_ = 0;
 };
 
 }  // namespace brook::internal

@@ -2,9 +2,9 @@
 // grouped stream. For each record it reads the key's aggregate from its
 // key-value store, folds the value in, writes the new aggregate back and
 // forwards the change (new and old aggregate) as the table's update. Records
-// with a null key or a null value are dropped, as Kafka Streams drops them.
-// With a record cache (record_cache.h) the store write and the forward wait
-// for the commit, once per key.
+// with a null key or a null value are dropped, as Kafka Streams drops them,
+// and counted (dropped-records). With a record cache (record_cache.h) the
+// store write and the forward wait for the commit, once per key.
 // Threading model: one instance per task, used on its stream thread.
 #ifndef BROOK_OPERATORS_INTERNAL_AGGREGATE_H_
 #define BROOK_OPERATORS_INTERNAL_AGGREGATE_H_
@@ -39,6 +39,7 @@ class AggregateProcessor final : public Processor<K, V, K, Change<VR>> {
         caching_(caching) {}
 
   absl::Status Init(ProcessorContext<K, Change<VR>>& context) override {
+    context_ = &context;
     BROOK_ASSIGN_OR_RETURN(
         cache_, (OpenCachedStore<K, VR>(context, store_name_, caching_)));
     return absl::OkStatus();
@@ -46,6 +47,9 @@ class AggregateProcessor final : public Processor<K, V, K, Change<VR>> {
 
   absl::Status Process(const Record<K, V>& record) override {
     if (!record.key.has_value() || !record.value.has_value()) {
+      context_->RecordDropped(record.key.has_value()
+                                  ? DroppedRecordReason::kNullValue
+                                  : DroppedRecordReason::kNullKey);
       return absl::OkStatus();
     }
     BROOK_ASSIGN_OR_RETURN(std::optional<VR> old, cache_->Get(*record.key));
@@ -58,6 +62,7 @@ class AggregateProcessor final : public Processor<K, V, K, Change<VR>> {
   const std::string store_name_;
   AggregateFn<K, V, VR> fn_;
   const Caching caching_;
+  ProcessorContext<K, Change<VR>>* context_ = nullptr;
   std::unique_ptr<CachedStore<K, VR>> cache_;
 };
 

@@ -99,6 +99,9 @@ class FixedKeyProcessor final : public Processor<K, V, K, VOut> {
     int64_t cache_max_bytes() const override {
       return outer->cache_max_bytes();
     }
+    void RecordDropped(DroppedRecordReason reason) override {
+      outer->RecordDropped(reason);
+    }
 
     const std::string name;
     ProcessorContext<K, VOut>* outer = nullptr;

@@ -42,6 +42,8 @@ class Next {
   // May the step move fields out of the record it was given? Only if the
   // previous step made it (Temporary) and it was passed on unchanged.
   bool input_temporary() const { return input_temporary_; }
+  // The step skips its record for `reason` (ProcessorContext::RecordDropped).
+  void RecordDropped(DroppedRecordReason reason) const;
 
  private:
   FusedNode* const node_;
@@ -60,6 +62,10 @@ class FusedNode final : public ProcessorNode {
 
   absl::Status ProcessErased(const void* record) override {
     return Run(0, record, /*temporary=*/false);
+  }
+
+  void RecordDropped(DroppedRecordReason reason) {
+    task_->RecordDropped(*this, reason);
   }
 
   // Runs steps[index..] on `record`; past the last step, forwards it.
@@ -86,6 +92,9 @@ inline absl::Status Next::Temporary(void* record) const {
 }
 inline absl::Status Next::Pass(const void* record) const {
   return node_->Run(index_, record, input_temporary_);
+}
+inline void Next::RecordDropped(DroppedRecordReason reason) const {
+  node_->RecordDropped(reason);
 }
 
 // The key and headers of a step's new record: moved out of the input when

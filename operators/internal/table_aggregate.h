@@ -50,6 +50,7 @@ class TableAggregateProcessor final
         caching_(caching) {}
 
   absl::Status Init(ProcessorContext<K, Change<VR>>& context) override {
+    context_ = &context;
     BROOK_ASSIGN_OR_RETURN(
         cache_, (OpenCachedStore<K, VR>(context, store_name_, caching_)));
     return absl::OkStatus();
@@ -57,6 +58,9 @@ class TableAggregateProcessor final
 
   absl::Status Process(const Record<K, Change<V>>& record) override {
     if (!record.key.has_value() || !record.value.has_value()) {
+      context_->RecordDropped(record.key.has_value()
+                                  ? DroppedRecordReason::kNullValue
+                                  : DroppedRecordReason::kNullKey);
       return absl::OkStatus();
     }
     const K& key = *record.key;
@@ -82,6 +86,7 @@ class TableAggregateProcessor final
   AggregateFn<K, V, VR> add_;
   SubtractFn<K, V, VR> subtract_;
   const Caching caching_;
+  ProcessorContext<K, Change<VR>>* context_ = nullptr;
   std::unique_ptr<CachedStore<K, VR>> cache_;
 };
 

@@ -29,13 +29,17 @@ class TableSourceProcessor final : public Processor<K, V, K, Change<V>> {
       : store_name_(std::move(store_name)), caching_(caching) {}
 
   absl::Status Init(ProcessorContext<K, Change<V>>& context) override {
+    context_ = &context;
     BROOK_ASSIGN_OR_RETURN(
         cache_, (OpenCachedStore<K, V>(context, store_name_, caching_)));
     return absl::OkStatus();
   }
 
   absl::Status Process(const Record<K, V>& record) override {
-    if (!record.key.has_value()) return absl::OkStatus();
+    if (!record.key.has_value()) {
+      context_->RecordDropped(DroppedRecordReason::kNullKey);
+      return absl::OkStatus();
+    }
     BROOK_ASSIGN_OR_RETURN(std::optional<V> old, cache_->Get(*record.key));
     if (!record.value.has_value() && !old.has_value()) {
       return absl::OkStatus();
@@ -47,6 +51,7 @@ class TableSourceProcessor final : public Processor<K, V, K, Change<V>> {
  private:
   const std::string store_name_;
   const Caching caching_;
+  ProcessorContext<K, Change<V>>* context_ = nullptr;
   std::unique_ptr<CachedStore<K, V>> cache_;
 };
 

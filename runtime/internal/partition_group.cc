@@ -19,15 +19,17 @@ int64_t RecordBytes(const ConsumerRecord& r) {
 
 }  // namespace
 
-RecordQueue* PartitionGroup::Find(const TopicPartition& tp) {
+RecordQueue* PartitionGroup::Find(absl::string_view topic, int32_t partition) {
   for (RecordQueue& q : queues_) {
-    if (q.partition() == tp) return &q;
+    if (q.partition().partition == partition && q.partition().topic == topic) {
+      return &q;
+    }
   }
   return nullptr;
 }
 
 absl::Status PartitionGroup::Add(ConsumerRecord record) {
-  RecordQueue* q = Find({record.topic, record.partition});
+  RecordQueue* q = Find(record.topic, record.partition);
   if (q == nullptr) {
     return absl::NotFoundError(absl::StrCat("partition ", record.topic, "-",
                                             record.partition,

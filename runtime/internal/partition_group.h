@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 #include "runtime/internal/record_queue.h"
 
@@ -39,7 +40,9 @@ class PartitionGroup {
   void Clear();
 
  private:
-  RecordQueue* Find(const TopicPartition& tp);
+  // By topic and partition, without building a TopicPartition (this runs
+  // per record).
+  RecordQueue* Find(absl::string_view topic, int32_t partition);
 
   std::vector<RecordQueue> queues_;
   int64_t stream_time_ = -1;

@@ -157,6 +157,9 @@ class NodeContext final : public ProcessorContext<KOut, VOut> {
     task_->RegisterCommitHook(node_, std::move(hook));
   }
   int64_t cache_max_bytes() const override { return task_->cache_max_bytes(); }
+  void RecordDropped(DroppedRecordReason reason) override {
+    task_->RecordDropped(*node_, reason);
+  }
 
  private:
   ProcessorNode* const node_;

@@ -282,6 +282,30 @@ void StreamTask::MarkCommitted() {
   commit_requested_ = false;
 }
 
+void StreamTask::RecordDropped(const ProcessorNode& node,
+                               DroppedRecordReason reason) {
+  constexpr int64_t kDropLogIntervalMs = 10'000;
+  ++dropped_[static_cast<int>(reason)];
+  ++drops_since_log_;
+  if (options_.on_dropped_record) options_.on_dropped_record(reason);
+  const int64_t now = options_.clock_ms ? options_.clock_ms() : 0;
+  if (last_drop_log_ms_ >= 0 && now - last_drop_log_ms_ < kDropLogIntervalMs) {
+    return;
+  }
+  std::string where;
+  if (metadata_.has_value()) {
+    where = absl::StrCat(" (input ", metadata_->topic, "-",
+                         metadata_->partition, "@", metadata_->offset, ")");
+  }
+  LOG(WARNING) << "task " << id_.ToString() << ": processor '" << node.name()
+               << "' dropped a record" << where
+               << ", reason: " << DroppedRecordReasonName(reason) << "; "
+               << drops_since_log_ << " dropped since the last message, "
+               << "metric dropped-records";
+  drops_since_log_ = 0;
+  last_drop_log_ms_ = now;
+}
+
 void StreamTask::Close(CloseMode mode) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;

@@ -53,6 +53,9 @@ struct TaskOptions {
   // statestore.cache.max.bytes, handed to processors
   // (ProcessorContext::cache_max_bytes).
   int64_t cache_max_bytes = 0;
+  // Called for every record a processor drops (the thread's metric); may be
+  // empty.
+  std::function<void(DroppedRecordReason)> on_dropped_record;
 };
 
 enum class CloseMode { kClean, kDirty };
@@ -158,6 +161,13 @@ class StreamTask final : public TaskContext {
                           std::function<absl::Status()> hook) override;
   int64_t cache_max_bytes() const override { return options_.cache_max_bytes; }
   RecordCollector& collector() override { return *collector_; }
+  // Counts the drop, reports it to on_dropped_record and logs it: the first
+  // drop, then at most one line per kDropLogInterval of the task's clock,
+  // with the number dropped since the previous line.
+  void RecordDropped(const ProcessorNode& node,
+                     DroppedRecordReason reason) override;
+  // Records dropped by this task's processors since it was created.
+  const DroppedRecordCounts& dropped_records() const { return dropped_; }
 
  private:
   absl::Status ProcessOne(StampedRecord record);
@@ -191,6 +201,9 @@ class StreamTask final : public TaskContext {
   bool commit_requested_ = false;
   bool initialized_ = false;  // nodes made and Init() run
   int64_t processed_total_ = 0;
+  DroppedRecordCounts dropped_{};
+  int64_t drops_since_log_ = 0;
+  int64_t last_drop_log_ms_ = -1;  // -1: never logged
 };
 
 }  // namespace brook::internal

@@ -119,6 +119,11 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       .default_timestamp_extractor = config.default_timestamp_extractor,
       .clock_ms = [] { return absl::ToUnixMillis(absl::Now()); },
       .cache_max_bytes = config.cache_max_bytes,
+      .on_dropped_record =
+          [stats = &thread->stats_](DroppedRecordReason reason) {
+            stats->dropped_records[static_cast<int>(reason)].fetch_add(
+                1, std::memory_order_relaxed);
+          },
   };
   // Repartition topics: internal topics this topology reads. Their consumed
   // records are deleted after commits (repartition.purge.interval.ms).
@@ -249,7 +254,10 @@ absl::StatusOr<int64_t> StreamThread::PollRecords() {
     if (polled == 0) NotePoll(/*entering=*/true);
     absl::StatusOr<std::optional<ConsumerRecord>> record =
         consumer_->Poll(polled == 0 ? first_timeout : absl::ZeroDuration());
-    NotePoll(/*entering=*/false);
+    // The first poll may block, and any poll may run a rebalance callback;
+    // the clock is read after the first and once the batch ends (below),
+    // not per record: the polls between return at once.
+    if (polled == 0) NotePoll(/*entering=*/false);
     if (!callback_error_.ok())
       return std::exchange(callback_error_, absl::OkStatus());
     if (!record.ok()) return record.status();
@@ -257,6 +265,7 @@ absl::StatusOr<int64_t> StreamThread::PollRecords() {
     BROOK_RETURN_IF_ERROR(task_manager_->AddRecord(**std::move(record)));
     ++polled;
   }
+  if (polled > 0) NotePoll(/*entering=*/false);
   return polled;
 }
 

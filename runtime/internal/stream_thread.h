@@ -30,6 +30,7 @@
 #ifndef BROOK_RUNTIME_INTERNAL_STREAM_THREAD_H_
 #define BROOK_RUNTIME_INTERNAL_STREAM_THREAD_H_
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -63,6 +64,8 @@ struct StreamThreadStats {
       0};  // tasks dropped unclean and rejoined
   std::atomic<int64_t> producer_resets{0};
   std::atomic<int64_t> max_poll_gap_micros{0};
+  // Records dropped by processors, per DroppedRecordReason.
+  std::array<std::atomic<int64_t>, kNumDroppedRecordReasons> dropped_records{};
 };
 
 class StreamThread final : private RebalanceListener {

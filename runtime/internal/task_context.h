@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 
 #include "kafka/record.h"
+#include "runtime/dropped_records.h"
 #include "runtime/punctuation.h"
 #include "runtime/record.h"
 #include "runtime/task_id.h"
@@ -59,6 +60,9 @@ class TaskContext {
   virtual void RegisterCommitHook(ProcessorNode* node,
                                   std::function<absl::Status()> hook) = 0;
   virtual int64_t cache_max_bytes() const = 0;
+  // `node` skipped its current record (see ProcessorContext::RecordDropped).
+  virtual void RecordDropped(const ProcessorNode& node,
+                             DroppedRecordReason reason) = 0;
   virtual RecordCollector& collector() = 0;
 };
 

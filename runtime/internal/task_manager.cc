@@ -75,6 +75,7 @@ absl::Status TaskManager::CreateTasks(
   for (const auto& [id, tps] : assignment) {
     auto task =
         std::make_unique<StreamTask>(id, plan_, tps, task_options_, producer_);
+    last_route_ = nullptr;
     for (const TopicPartition& tp : tps) task_by_partition_[tp] = task.get();
     // Input waits until the task runs.
     BROOK_RETURN_IF_ERROR(consumer_->Pause(tps));
@@ -170,20 +171,27 @@ void TaskManager::CloseAll(CloseMode mode) {
     task->Close(mode);
   }
   tasks_.clear();
+  last_route_ = nullptr;
   task_by_partition_.clear();
   paused_.clear();
   next_task_ = 0;
 }
 
 absl::Status TaskManager::AddRecord(ConsumerRecord record) {
-  TopicPartition tp{record.topic, record.partition};
-  auto it = task_by_partition_.find(tp);
-  if (it == task_by_partition_.end()) {
-    // A record fetched before its partition was revoked; dropping it is safe
-    // because nothing consumed it.
-    return absl::OkStatus();
+  if (last_route_ == nullptr ||
+      last_route_->first.partition != record.partition ||
+      last_route_->first.topic != record.topic) {
+    auto it =
+        task_by_partition_.find(TopicPartition{record.topic, record.partition});
+    if (it == task_by_partition_.end()) {
+      // A record fetched before its partition was revoked; dropping it is
+      // safe because nothing consumed it.
+      return absl::OkStatus();
+    }
+    last_route_ = &*it;
   }
-  StreamTask& task = *it->second;
+  const TopicPartition& tp = last_route_->first;
+  StreamTask& task = *last_route_->second;
   const int64_t before = task.buffered_bytes();
   BROOK_RETURN_IF_ERROR(task.AddRecord(std::move(record)));
   const int64_t total =

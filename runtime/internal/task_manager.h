@@ -117,6 +117,11 @@ class TaskManager {
 
   std::map<TaskId, std::unique_ptr<StreamTask>> tasks_;
   absl::flat_hash_map<TopicPartition, StreamTask*> task_by_partition_;
+  // The entry of task_by_partition_ the last record was routed by:
+  // consecutive records mostly share a partition, and comparing saves a
+  // hash of the topic name per record. Reset whenever task_by_partition_
+  // changes (a rehash moves its entries).
+  const std::pair<const TopicPartition, StreamTask*>* last_route_ = nullptr;
   absl::flat_hash_set<TopicPartition> paused_;
   std::vector<TopicPartitionOffset> last_committed_;
   size_t next_task_ = 0;  // round-robin start
