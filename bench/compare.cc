@@ -18,8 +18,8 @@
 // input record (both workloads emit one per record, with no record cache),
 // under at-least-once at least that many. count_cached runs count with the
 // record cache on in both peers (--cache_max_bytes): per key the counts must
-// strictly increase and the last ones add up to the input records. A run that fails is INVALID and
-// left out of the medians.
+// strictly increase and the last ones add up to the input records. A run that
+// fails is INVALID and left out of the medians.
 //
 // The report (stdout, and --out) is a Markdown table of medians with the
 // ratios Brook / Kafka Streams; with gnuplot installed, a PNG of throughput
@@ -325,9 +325,9 @@ absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
     std::cerr << v.Name() << ": " << n << " count updates for " << env.records
               << " records\n";
     if (v.guarantee == "eos" ? total != env.records : total < env.records) {
-      return absl::DataLossError(absl::StrCat(v.Name(), ": final counts add up to ",
-                                              total, " for ", env.records,
-                                              " input records"));
+      return absl::DataLossError(
+          absl::StrCat(v.Name(), ": final counts add up to ", total, " for ",
+                       env.records, " input records"));
     }
   } else if (v.guarantee == "eos" ? n != env.records : n < env.records) {
     return absl::DataLossError(absl::StrCat(v.Name(), ": ", n,

@@ -235,16 +235,16 @@ absl::StatusOr<RunResult> RunOnce(const S& bootstrap, const S& input,
           static_cast<int64_t>(absl::big_endian::Load64(c.value->data()));
       int64_t& prev = last[*c.key];
       if (n <= prev) {
-        return absl::DataLossError(absl::StrCat(app, ": word ", *c.key,
-                                                " went from ", prev, " to ", n));
+        return absl::DataLossError(absl::StrCat(
+            app, ": word ", *c.key, " went from ", prev, " to ", n));
       }
       prev = n;
     }
     int64_t total = 0;
     for (const auto& [word, n] : last) total += n;
     if (total != words) {
-      return absl::DataLossError(absl::StrCat(
-          app, ": final counts add up to ", total, " for ", words, " words"));
+      return absl::DataLossError(absl::StrCat(app, ": final counts add up to ",
+                                              total, " for ", words, " words"));
     }
   } else if (eos ? r.output != words : r.output < words) {
     return absl::DataLossError(absl::StrCat(
@@ -295,11 +295,10 @@ absl::Status Main() {
   const std::vector<Variant> variants =
       chain ? std::vector<Variant>{Variant::kHand, Variant::kFused,
                                    Variant::kUnfused}
-      : workload == "cache"
-          ? std::vector<Variant>{Variant::kWordCountEos,
-                                 Variant::kWordCountEosCached}
-          : std::vector<Variant>{Variant::kWordCountEos,
-                                 Variant::kWordCountAlos};
+      : workload == "cache" ? std::vector<Variant>{Variant::kWordCountEos,
+                                                   Variant::kWordCountEosCached}
+                            : std::vector<Variant>{Variant::kWordCountEos,
+                                                   Variant::kWordCountAlos};
   std::map<Variant, std::vector<double>> rate, cpu_us, changelog, output;
   for (int run = 0; run < absl::GetFlag(FLAGS_repetitions); ++run) {
     for (Variant v : variants) {

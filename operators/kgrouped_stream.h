@@ -162,11 +162,15 @@ class KGroupedStream {
     const internal::Caching caching = materialized.caching_enabled
                                           ? internal::Caching::kEnabled
                                           : internal::Caching::kDisabled;
-    node.add = [store, fn, caching](Topology& t, const std::string& name,
-                                    std::vector<std::string> parents) {
+    node.add = [store, fn, caching, graph = graph_.get()](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      const internal::Caching c = graph->StoreReadByName(store)
+                                      ? internal::Caching::kDisabled
+                                      : caching;
       t.AddProcessor<K, V, K, internal::Change<VR>>(
           name,
-          [store, fn, caching] {
+          [store, fn, caching = c] {
             return std::make_unique<internal::AggregateProcessor<K, V, VR>>(
                 store, fn, caching);
           },

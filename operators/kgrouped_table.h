@@ -161,12 +161,15 @@ class KGroupedTable {
     const internal::Caching caching = materialized.caching_enabled
                                           ? internal::Caching::kEnabled
                                           : internal::Caching::kDisabled;
-    node.add = [store, add, subtract, caching](
+    node.add = [store, add, subtract, caching, graph = graph_.get()](
                    Topology& t, const std::string& name,
                    std::vector<std::string> parents) {
+      const internal::Caching c = graph->StoreReadByName(store)
+                                      ? internal::Caching::kDisabled
+                                      : caching;
       t.AddProcessor<K, Changes, K, internal::Change<VR>>(
           name,
-          [store, add, subtract, caching] {
+          [store, add, subtract, caching = c] {
             return std::make_unique<
                 internal::TableAggregateProcessor<K, V, VR>>(store, add,
                                                              subtract, caching);
@@ -257,8 +260,7 @@ auto KTable<K, V>::GroupBy(F selector, const Named& named) const {
 
 template <typename K, typename V>
 template <typename F, typename KR, typename VR>
-KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector,
-                                            Grouped<KR, VR> grouped,
+KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector, Grouped<KR, VR> grouped,
                                             const Named& named) const {
   static_assert(internal::kTakesKeyValue<K, V, F>,
                 "KTable::GroupBy: the selector must be callable as "

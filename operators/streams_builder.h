@@ -110,11 +110,15 @@ class StreamsBuilder {
     const internal::Caching caching = materialized.caching_enabled
                                           ? internal::Caching::kEnabled
                                           : internal::Caching::kDisabled;
-    node.add = [store, caching](Topology& t, const std::string& name,
-                                std::vector<std::string> parents) {
+    node.add = [store, caching, graph = graph_.get()](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      const internal::Caching c = graph->StoreReadByName(store)
+                                      ? internal::Caching::kDisabled
+                                      : caching;
       t.AddProcessor<K, V, K, internal::Change<V>>(
           name,
-          [store, caching] {
+          [store, caching = c] {
             return std::make_unique<internal::TableSourceProcessor<K, V>>(
                 store, caching);
           },

@@ -201,9 +201,9 @@ class CachedStore {
     } else {
       BROOK_RETURN_IF_ERROR(store_->Delete(e.key));
     }
-    return listener_(Record<K, Change<V>>{
-        e.key, Change<V>{e.value, std::move(oldest)}, e.timestamp_ms,
-        e.headers});
+    return listener_(Record<K, Change<V>>{e.key,
+                                          Change<V>{e.value, std::move(oldest)},
+                                          e.timestamp_ms, e.headers});
   }
 
   KeyValueStore<K, V>* const store_;

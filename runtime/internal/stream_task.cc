@@ -154,9 +154,9 @@ absl::Status StreamTask::PrepareCommit() {
   for (auto& [node, hook] : commit_hooks_) {
     absl::Status s = hook();
     if (!s.ok()) {
-      return Annotate(s, absl::StrCat("task ", id_.ToString(),
-                                      ": commit hook of '", node->name(),
-                                      "' failed"));
+      return Annotate(
+          s, absl::StrCat("task ", id_.ToString(), ": commit hook of '",
+                          node->name(), "' failed"));
     }
   }
   return absl::OkStatus();

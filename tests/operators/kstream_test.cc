@@ -257,8 +257,7 @@ TEST(RepartitionTest, NamedNamesTheNodesAndTheTopicWithoutRepartitioned) {
       .To("out");
   const S d = MustBuild(both).Describe();
   EXPECT_THAT(d, HasSubstr("Sink: move-sink (topic: by-x-repartition)"));
-  EXPECT_THAT(d,
-              HasSubstr("Source: move-source (topics: [by-x-repartition])"));
+  EXPECT_THAT(d, HasSubstr("Source: move-source (topics: [by-x-repartition])"));
 }
 
 struct Point {

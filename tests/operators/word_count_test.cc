@@ -107,8 +107,8 @@ class WordCountTest : public ::testing::Test {
         for (const ConsumerRecord& r : *out) {
           if (r.key.has_value() && r.value.has_value() &&
               r.value->size() == 8) {
-            last[*r.key] = static_cast<int64_t>(
-                absl::big_endian::Load64(r.value->data()));
+            last[*r.key] =
+                static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
           }
         }
         if (last == expected_) break;
