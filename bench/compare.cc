@@ -16,8 +16,10 @@
 // Then the peer gets SIGTERM, and the output is read back with
 // read_committed: under exactly-once it must hold exactly one record per
 // input record (both workloads emit one per record, with no record cache),
-// under at-least-once at least that many. A run that fails is INVALID and
-// left out of the medians.
+// under at-least-once at least that many. count_cached runs count with the
+// record cache on in both peers (--cache_max_bytes): per key the counts must
+// strictly increase and the last ones add up to the input records. A run that
+// fails is INVALID and left out of the medians.
 //
 // --mode=latency instead feeds each run's own input topic live, at
 // --latency_rate records/s with each record stamped with its send time, and
@@ -74,7 +76,11 @@ ABSL_FLAG(int32_t, keys, 10000, "distinct keys (k0..)");
 ABSL_FLAG(int32_t, partitions, 6, "partitions of the input and outputs");
 ABSL_FLAG(std::vector<std::string>, workloads,
           std::vector<std::string>({"passthrough", "count"}),
-          "passthrough, count");
+          "passthrough, count, count_cached (count with the record cache on "
+          "in both, --cache_max_bytes)");
+ABSL_FLAG(int64_t, cache_max_bytes, int64_t{10} << 20,
+          "statestore.cache.max.bytes of both peers in count_cached (Kafka "
+          "Streams' default)");
 ABSL_FLAG(std::vector<std::string>, guarantees,
           std::vector<std::string>({"eos", "alos"}), "eos, alos");
 ABSL_FLAG(int32_t, repetitions, 3, "rounds; each runs every variant once");
@@ -232,8 +238,12 @@ absl::Status Preload(const Env& env) {
 // The command line of `v`'s peer, reading `input` and writing `output`.
 std::vector<S> PeerArgs(const Env& env, const Variant& v, const S& app,
                         const S& input, const S& output, const S& work) {
+  // count_cached is count with the record cache on, in both runtimes.
+  const bool cached = v.workload == "count_cached";
   std::vector<S> peer_flags = {
-      absl::StrCat("--workload=", v.workload),
+      absl::StrCat("--workload=", cached ? S("count") : v.workload),
+      absl::StrCat("--cache_max_bytes=",
+                   cached ? absl::GetFlag(FLAGS_cache_max_bytes) : 0),
       absl::StrCat("--guarantee=", v.guarantee),
       absl::StrCat("--bootstrap_servers=", env.bootstrap),
       absl::StrCat("--application_id=", app),
@@ -329,7 +339,33 @@ absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
       auto out, ReadTopic(env.client, output, IsolationLevel::kReadCommitted,
                           absl::Minutes(2)));
   const int64_t n = static_cast<int64_t>(out.size());
-  if (v.guarantee == "eos" ? n != env.records : n < env.records) {
+  if (v.workload == "count_cached") {
+    // One update per key and commit: per key the counts strictly increase
+    // (exactly-once) and the last ones add up to the input records.
+    std::map<S, int64_t> last;
+    for (const ConsumerRecord& r : out) {
+      if (!r.key || !r.value || r.value->size() != 8) {
+        return absl::DataLossError(absl::StrCat(v.Name(), ": a bad count"));
+      }
+      int64_t count = 0;
+      for (unsigned char c : *r.value) count = (count << 8) | c;
+      int64_t& prev = last[*r.key];
+      if (v.guarantee == "eos" && count <= prev) {
+        return absl::DataLossError(absl::StrCat(
+            v.Name(), ": key ", *r.key, " went from ", prev, " to ", count));
+      }
+      prev = std::max(prev, count);
+    }
+    int64_t total = 0;
+    for (const auto& [key, count] : last) total += count;
+    std::cerr << v.Name() << ": " << n << " count updates for " << env.records
+              << " records\n";
+    if (v.guarantee == "eos" ? total != env.records : total < env.records) {
+      return absl::DataLossError(
+          absl::StrCat(v.Name(), ": final counts add up to ", total, " for ",
+                       env.records, " input records"));
+    }
+  } else if (v.guarantee == "eos" ? n != env.records : n < env.records) {
     return absl::DataLossError(absl::StrCat(v.Name(), ": ", n,
                                             " output records for ", env.records,
                                             " input records"));
@@ -548,10 +584,12 @@ void ThroughputReport(const Env& env, const std::vector<std::pair<S, S>>& rows,
   report << absl::StrFormat(
       "Brook vs Kafka Streams 3.9.1, %d records (%d-byte values, %d keys), "
       "%d partitions, %d stream thread(s), commit.interval.ms=%d, no record "
-      "cache, medians of %d alternated runs (%d invalid)\n\n",
+      "cache (count_cached: statestore.cache.max.bytes=%d in both), medians "
+      "of %d alternated runs (%d invalid)\n\n",
       env.records, absl::GetFlag(FLAGS_value_bytes), absl::GetFlag(FLAGS_keys),
       absl::GetFlag(FLAGS_partitions), absl::GetFlag(FLAGS_threads),
-      absl::GetFlag(FLAGS_commit_interval_ms), absl::GetFlag(FLAGS_repetitions),
+      absl::GetFlag(FLAGS_commit_interval_ms),
+      absl::GetFlag(FLAGS_cache_max_bytes), absl::GetFlag(FLAGS_repetitions),
       invalid);
   report << "| workload | Brook records/s | Kafka Streams records/s | ratio | "
             "Brook CPU us/record | KS CPU us/record | ratio | Brook peak RSS "

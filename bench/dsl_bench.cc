@@ -17,6 +17,13 @@
 //   peek) under exactly-once, written with the DSL (fused, and one node
 //   per operator) and hand-written as one processor (the bench/fusion_bench
 //   chain, with Kafka, serdes and transactions around it).
+// --workload=cache: the word count under exactly-once with the record cache
+//   off (statestore.cache.max.bytes=0, Brook's default) and on
+//   (--cache_max_bytes, 10 MiB as Kafka Streams' default). Also reports the
+//   changelog records and count updates each wrote (read back
+//   read_committed). With the cache the output is checked differently: per
+//   word the counts strictly increase, and the last ones add up to the
+//   words.
 //
 //   build/bench/dsl_bench --bootstrap_servers=$(scripts/kafka bootstrap)
 #include <sys/resource.h>
@@ -30,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/internal/endian.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -46,7 +54,9 @@
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, workload, "word_count", "word_count or chain");
+ABSL_FLAG(std::string, workload, "word_count", "word_count, chain or cache");
+ABSL_FLAG(int64_t, cache_max_bytes, int64_t{10} << 20,
+          "statestore.cache.max.bytes of --workload=cache's cached variant");
 ABSL_FLAG(std::string, bootstrap_servers, "",
           "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
 ABSL_FLAG(int64_t, lines, 200000, "input lines");
@@ -117,9 +127,17 @@ struct RunResult {
   double seconds = 0;
   double cpu_seconds = 0;
   int64_t output = 0;
+  int64_t changelog = 0;  // records in the counts store's changelog
 };
 
-enum class Variant { kWordCountEos, kWordCountAlos, kFused, kUnfused, kHand };
+enum class Variant {
+  kWordCountEos,
+  kWordCountAlos,
+  kFused,
+  kUnfused,
+  kHand,
+  kWordCountEosCached
+};
 
 const char* VariantName(Variant v) {
   switch (v) {
@@ -133,6 +151,8 @@ const char* VariantName(Variant v) {
       return "chain, DSL one node per operator";
     case Variant::kHand:
       return "chain, hand-written processor";
+    case Variant::kWordCountEosCached:
+      return "word count, exactly_once_v2, record cache on";
   }
   return "?";
 }
@@ -166,6 +186,8 @@ absl::StatusOr<RunResult> RunOnce(const S& bootstrap, const S& input,
                                     : ProcessingGuarantee::kAtLeastOnce;
   config.commit_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_commit_interval_ms));
+  const bool cached = variant == Variant::kWordCountEosCached;
+  if (cached) config.cache_max_bytes = absl::GetFlag(FLAGS_cache_max_bytes);
   BROOK_ASSIGN_OR_RETURN(auto streams, KafkaStreams::Create(*topology, config));
   const int64_t lines = absl::GetFlag(FLAGS_lines);
   // Records the sub-topologies process, and records expected out.
@@ -201,9 +223,39 @@ absl::StatusOr<RunResult> RunOnce(const S& bootstrap, const S& input,
       auto out, ReadTopic(client, output, IsolationLevel::kReadCommitted,
                           absl::Seconds(120)));
   r.output = static_cast<int64_t>(out.size());
-  if (eos ? r.output != words : r.output < words) {
+  if (cached) {
+    // Counts have gaps: per word they must strictly increase, and the last
+    // ones must add up to the words.
+    std::map<S, int64_t> last;
+    for (const ConsumerRecord& c : out) {
+      if (!c.key || !c.value || c.value->size() != 8) {
+        return absl::DataLossError(absl::StrCat(app, ": a malformed count"));
+      }
+      const int64_t n =
+          static_cast<int64_t>(absl::big_endian::Load64(c.value->data()));
+      int64_t& prev = last[*c.key];
+      if (n <= prev) {
+        return absl::DataLossError(absl::StrCat(
+            app, ": word ", *c.key, " went from ", prev, " to ", n));
+      }
+      prev = n;
+    }
+    int64_t total = 0;
+    for (const auto& [word, n] : last) total += n;
+    if (total != words) {
+      return absl::DataLossError(absl::StrCat(app, ": final counts add up to ",
+                                              total, " for ", words, " words"));
+    }
+  } else if (eos ? r.output != words : r.output < words) {
     return absl::DataLossError(absl::StrCat(
         app, ": ", r.output, " count updates for ", words, " words"));
+  }
+  if (!chain) {
+    BROOK_ASSIGN_OR_RETURN(
+        auto changelog,
+        ReadTopic(client, app + "-counts-changelog",
+                  IsolationLevel::kReadCommitted, absl::Seconds(120)));
+    r.changelog = static_cast<int64_t>(changelog.size());
   }
   admin->DeleteTopic(output, absl::Seconds(30)).IgnoreError();  // best effort
   std::filesystem::remove_all(absl::GetFlag(FLAGS_state_dir) + "/" + app);
@@ -225,9 +277,9 @@ absl::Status Main() {
         "no broker: pass --bootstrap_servers or set BROOK_BOOTSTRAP_SERVERS");
   }
   const S workload = absl::GetFlag(FLAGS_workload);
-  if (workload != "word_count" && workload != "chain") {
+  if (workload != "word_count" && workload != "chain" && workload != "cache") {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--workload='", workload, "': expected word_count or chain"));
+        "--workload='", workload, "': expected word_count, chain or cache"));
   }
   const bool chain = workload == "chain";
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
@@ -243,18 +295,23 @@ absl::Status Main() {
   const std::vector<Variant> variants =
       chain ? std::vector<Variant>{Variant::kHand, Variant::kFused,
                                    Variant::kUnfused}
-            : std::vector<Variant>{Variant::kWordCountEos,
-                                   Variant::kWordCountAlos};
-  std::map<Variant, std::vector<double>> rate, cpu_us;
+      : workload == "cache" ? std::vector<Variant>{Variant::kWordCountEos,
+                                                   Variant::kWordCountEosCached}
+                            : std::vector<Variant>{Variant::kWordCountEos,
+                                                   Variant::kWordCountAlos};
+  std::map<Variant, std::vector<double>> rate, cpu_us, changelog, output;
   for (int run = 0; run < absl::GetFlag(FLAGS_repetitions); ++run) {
     for (Variant v : variants) {
       BROOK_ASSIGN_OR_RETURN(RunResult r, RunOnce(bootstrap, input, v, run));
       rate[v].push_back(per_run / r.seconds);
       cpu_us[v].push_back(r.cpu_seconds * 1e6 / per_run);
+      changelog[v].push_back(static_cast<double>(r.changelog));
+      output[v].push_back(static_cast<double>(r.output));
       std::cerr << absl::StrFormat(
-          "run %d %s: %.2f s, %.0f records/s, %.2f us CPU/record, %d out\n",
+          "run %d %s: %.2f s, %.0f records/s, %.2f us CPU/record, %d out, "
+          "%d changelog\n",
           run, VariantName(v), r.seconds, per_run / r.seconds,
-          r.cpu_seconds * 1e6 / per_run, r.output);
+          r.cpu_seconds * 1e6 / per_run, r.output, r.changelog);
     }
   }
   admin->DeleteTopic(input, absl::Seconds(30)).IgnoreError();  // best effort
@@ -275,12 +332,26 @@ absl::Status Main() {
         absl::GetFlag(FLAGS_threads), absl::GetFlag(FLAGS_commit_interval_ms),
         absl::GetFlag(FLAGS_repetitions));
   }
-  std::cout << absl::StrFormat(
-      "| variant | %s/s | CPU us per %s |\n|---|--:|--:|\n",
-      chain ? "records" : "words", chain ? "record" : "word");
-  for (Variant v : variants) {
-    std::cout << absl::StrFormat("| %s | %.0f | %.2f |\n", VariantName(v),
-                                 Median(rate[v]), Median(cpu_us[v]));
+  if (workload == "cache") {
+    std::cout << absl::StrFormat(
+        "cached variant: statestore.cache.max.bytes=%d\n"
+        "| variant | words/s | CPU us per word | count updates out | "
+        "changelog records |\n|---|--:|--:|--:|--:|\n",
+        absl::GetFlag(FLAGS_cache_max_bytes));
+    for (Variant v : variants) {
+      std::cout << absl::StrFormat("| %s | %.0f | %.2f | %.0f | %.0f |\n",
+                                   VariantName(v), Median(rate[v]),
+                                   Median(cpu_us[v]), Median(output[v]),
+                                   Median(changelog[v]));
+    }
+  } else {
+    std::cout << absl::StrFormat(
+        "| variant | %s/s | CPU us per %s |\n|---|--:|--:|\n",
+        chain ? "records" : "words", chain ? "record" : "word");
+    for (Variant v : variants) {
+      std::cout << absl::StrFormat("| %s | %.0f | %.2f |\n", VariantName(v),
+                                   Median(rate[v]), Median(cpu_us[v]));
+    }
   }
   const Variant base = variants[0];
   for (size_t i = 1; i < variants.size(); ++i) {

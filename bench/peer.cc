@@ -3,8 +3,9 @@
 // (bench/kstreams/.../KStreamsPeer.java), so that the two differ only in
 // the runtime:
 //   passthrough  input -> output, string keys and values
-//   count        count by key in a RocksDB store (no record cache), each
-//                update to the output as an 8-byte big-endian count
+//   count        count by key in a RocksDB store (no record cache unless
+//                --cache_max_bytes gives one), each update to the output
+//                as an 8-byte big-endian count
 //
 //   build/bench/brook_peer --workload=count --guarantee=eos
 //       --bootstrap_servers=127.0.0.1:9092 --application_id=a
@@ -37,6 +38,8 @@ ABSL_FLAG(int64_t, buffered_records_per_partition, 0,
           "buffered.records.per.partition; 0 = Brook's default");
 ABSL_FLAG(std::vector<std::string>, consumer_config, {},
           "extra librdkafka consumer settings, key=value,...");
+ABSL_FLAG(int64_t, cache_max_bytes, 0,
+          "statestore.cache.max.bytes (0: no record cache)");
 
 namespace brook {
 namespace {
@@ -83,6 +86,7 @@ absl::Status Run() {
     }
     config.consumer_config[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  config.cache_max_bytes = absl::GetFlag(FLAGS_cache_max_bytes);
   const S guarantee = absl::GetFlag(FLAGS_guarantee);
   if (guarantee != "eos" && guarantee != "alos") {
     return absl::InvalidArgumentError(

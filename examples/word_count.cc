@@ -30,6 +30,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -73,6 +74,10 @@ ABSL_FLAG(bool, until_done, false,
 ABSL_FLAG(int32_t, top, 10, "words printed by --until_done");
 ABSL_FLAG(int64_t, session_timeout_ms, 45000,
           "session.timeout.ms: how long a crashed instance keeps its tasks");
+ABSL_FLAG(int64_t, cache_max_bytes, 0,
+          "statestore.cache.max.bytes: the record cache of the counts store "
+          "(0: off, one output per word occurrence; e.g. 10485760: one "
+          "output per word and commit)");
 
 namespace brook {
 namespace {
@@ -255,9 +260,10 @@ absl::Status Run() {
   BROOK_ASSIGN_OR_RETURN(Topology topology,
                          WordCountTopology(topics.input, topics.output));
   std::cerr << topology.Describe();
+  StreamsConfig config = examples::ExampleConfig(flags, bootstrap);
+  config.cache_max_bytes = absl::GetFlag(FLAGS_cache_max_bytes);
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
-                         KafkaStreams::Create(topology, examples::ExampleConfig(
-                                                            flags, bootstrap)));
+                         KafkaStreams::Create(topology, std::move(config)));
   std::cerr << "word_count: counting words of " << topics.input << " into "
             << topics.output << "; stop with Ctrl-C\n";
   if (!until_done) return examples::RunUntilStopped(*streams);

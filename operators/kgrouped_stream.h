@@ -162,13 +162,20 @@ class KGroupedStream {
     node.parents = {parent};
     node.input = internal::RecordTypes::Of<K, V>();
     node.output = internal::RecordTypes::Of<K, internal::Change<VR>>();
-    node.add = [store, fn](Topology& t, const std::string& name,
-                           std::vector<std::string> parents) {
+    const internal::Caching caching = materialized.caching_enabled
+                                          ? internal::Caching::kEnabled
+                                          : internal::Caching::kDisabled;
+    node.add = [store, fn, caching, graph = graph_.get()](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      const internal::Caching c = graph->StoreReadByName(store)
+                                      ? internal::Caching::kDisabled
+                                      : caching;
       t.AddProcessor<K, V, K, internal::Change<VR>>(
           name,
-          [store, fn] {
+          [store, fn, caching = c] {
             return std::make_unique<internal::AggregateProcessor<K, V, VR>>(
-                store, fn);
+                store, fn, caching);
           },
           std::move(parents));
     };

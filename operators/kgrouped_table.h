@@ -158,14 +158,21 @@ class KGroupedTable {
     node.parents = {parent};
     node.input = internal::RecordTypes::Of<K, Changes>();
     node.output = internal::RecordTypes::Of<K, internal::Change<VR>>();
-    node.add = [store, add, subtract](Topology& t, const std::string& name,
-                                      std::vector<std::string> parents) {
+    const internal::Caching caching = materialized.caching_enabled
+                                          ? internal::Caching::kEnabled
+                                          : internal::Caching::kDisabled;
+    node.add = [store, add, subtract, caching, graph = graph_.get()](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      const internal::Caching c = graph->StoreReadByName(store)
+                                      ? internal::Caching::kDisabled
+                                      : caching;
       t.AddProcessor<K, Changes, K, internal::Change<VR>>(
           name,
-          [store, add, subtract] {
+          [store, add, subtract, caching = c] {
             return std::make_unique<
                 internal::TableAggregateProcessor<K, V, VR>>(store, add,
-                                                             subtract);
+                                                             subtract, caching);
           },
           std::move(parents));
     };
@@ -228,7 +235,7 @@ class KGroupedTable {
 // KTable::GroupBy needs the complete KGroupedTable.
 template <typename K, typename V>
 template <typename F>
-auto KTable<K, V>::GroupBy(F selector) const {
+auto KTable<K, V>::GroupBy(F selector, const Named& named) const {
   // Checked before the result type is computed, so that a wrong selector
   // gives this message and not pages of substitution notes.
   if constexpr (!internal::kTakesKeyValue<K, V, F>) {
@@ -245,15 +252,16 @@ auto KTable<K, V>::GroupBy(F selector) const {
     } else {
       return GroupBy(std::move(selector),
                      Grouped<internal::UnwrapT<typename R::first_type>,
-                             internal::UnwrapT<typename R::second_type>>{});
+                             internal::UnwrapT<typename R::second_type>>{},
+                     named);
     }
   }
 }
 
 template <typename K, typename V>
 template <typename F, typename KR, typename VR>
-KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector,
-                                            Grouped<KR, VR> grouped) const {
+KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector, Grouped<KR, VR> grouped,
+                                            const Named& named) const {
   static_assert(internal::kTakesKeyValue<K, V, F>,
                 "KTable::GroupBy: the selector must be callable as "
                 "std::pair<KR, VR>(const K&, const V&) (either may be "
@@ -311,7 +319,7 @@ KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector,
   };
   internal::DslNode node;
   node.kind = internal::DslNode::Kind::kStateless;
-  node.name = graph_->NewName("KTABLE-SELECT-");
+  node.name = graph_->NameOr(named.name, "KTABLE-SELECT-");
   node.parents = {node_};
   node.input = internal::RecordTypes::Of<K, internal::Change<V>>();
   node.output = internal::RecordTypes::Of<KR, internal::Change<VR>>();

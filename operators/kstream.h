@@ -380,10 +380,15 @@ class KStream {
   // go to a partition the producer picks at random), unlike the repartition
   // before an aggregation, which drops them. The result counts as
   // partitioned by its key: a later GroupByKey does not repartition again.
-  KStream Repartition(Repartitioned<K, V> repartitioned = {}) const {
-    const std::string base =
-        graph_->NameOr(repartitioned.name, "KSTREAM-REPARTITION-");
+  // `named` names the two nodes, <named>-sink and <named>-source, and, when
+  // Repartitioned has no name, the topic too (<named>-repartition).
+  KStream Repartition(Repartitioned<K, V> repartitioned = {},
+                      const Named& named = {}) const {
+    const std::string base = graph_->NameOr(
+        repartitioned.name.empty() ? named.name : repartitioned.name,
+        "KSTREAM-REPARTITION-");
     const std::string topic = base + "-repartition";
+    const std::string nodes = named.name.empty() ? topic : named.name;
     SerdePtr<K> ks =
         repartitioned.key_serde ? repartitioned.key_serde : key_serde_;
     SerdePtr<V> vs =
@@ -402,7 +407,7 @@ class KStream {
                                      repartitioned.number_of_partitions};
     internal::DslNode sink;
     sink.kind = internal::DslNode::Kind::kSink;
-    sink.name = topic + "-sink";
+    sink.name = nodes + "-sink";
     sink.parents = {node_};
     sink.input = internal::RecordTypes::Of<K, V>();
     sink.internal_topic = topic;
@@ -415,7 +420,7 @@ class KStream {
     graph_->Add(std::move(sink));
     internal::DslNode source;
     source.kind = internal::DslNode::Kind::kSource;
-    source.name = topic + "-source";
+    source.name = nodes + "-source";
     source.output = internal::RecordTypes::Of<K, V>();
     source.internal_topic = topic;
     source.internal_topic_options = options;
@@ -425,6 +430,9 @@ class KStream {
     };
     const int id = graph_->Add(std::move(source));
     return KStream(graph_, id, ks, vs, false);
+  }
+  KStream Repartition(const Named& named) const {
+    return Repartition(Repartitioned<K, V>{}, named);
   }
 
   // Writes each record to the topic extractor(key, value, context) names

@@ -92,11 +92,12 @@ class KTable {
   // row's group and the value it contributes), for Count, Reduce or
   // Aggregate with a subtractor (see kgrouped_table.h). Always goes through
   // a repartition topic, written with Grouped's serdes (default: the
-  // types').
+  // types'). `named` names the selecting node (else KTABLE-SELECT-<n>).
   template <typename F>
-  auto GroupBy(F selector) const;
+  auto GroupBy(F selector, const Named& named = {}) const;
   template <typename F, typename KR, typename VR>
-  KGroupedTable<KR, VR> GroupBy(F selector, Grouped<KR, VR> grouped) const;
+  KGroupedTable<KR, VR> GroupBy(F selector, Grouped<KR, VR> grouped,
+                                const Named& named = {}) const;
 
   // The name of the store that holds the table.
   const std::string& store_name() const { return store_name_; }

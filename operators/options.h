@@ -175,6 +175,10 @@ struct Materialized {
   // Without a changelog the store is not fault-tolerant: its data is lost
   // with the state directory and does not move with its task.
   bool logging_enabled = true;
+  // Whether a record cache holds the table's updates until commit, once
+  // statestore.cache.max.bytes (StreamsConfig) gives caches a budget; off,
+  // every input record gives its own update downstream whatever the budget.
+  bool caching_enabled = true;
   // Windowed aggregations only: how long windows are kept in the store (and
   // readable through it) after their start (time windows) or end (sessions).
   // 0: window size + grace (sessions: gap + grace), the least that works; a
@@ -194,6 +198,14 @@ struct Materialized {
   }
   Materialized& WithStoreType(StoreType type) {
     store_type = type;
+    return *this;
+  }
+  Materialized& WithCachingDisabled() {
+    caching_enabled = false;
+    return *this;
+  }
+  Materialized& WithCachingEnabled() {
+    caching_enabled = true;
     return *this;
   }
   Materialized& WithRetention(absl::Duration retention) {

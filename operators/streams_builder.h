@@ -107,13 +107,20 @@ class StreamsBuilder {
     node.parents = {source.node_};
     node.input = internal::RecordTypes::Of<K, V>();
     node.output = internal::RecordTypes::Of<K, internal::Change<V>>();
-    node.add = [store](Topology& t, const std::string& name,
-                       std::vector<std::string> parents) {
+    const internal::Caching caching = materialized.caching_enabled
+                                          ? internal::Caching::kEnabled
+                                          : internal::Caching::kDisabled;
+    node.add = [store, caching, graph = graph_.get()](
+                   Topology& t, const std::string& name,
+                   std::vector<std::string> parents) {
+      const internal::Caching c = graph->StoreReadByName(store)
+                                      ? internal::Caching::kDisabled
+                                      : caching;
       t.AddProcessor<K, V, K, internal::Change<V>>(
           name,
-          [store] {
+          [store, caching = c] {
             return std::make_unique<internal::TableSourceProcessor<K, V>>(
-                store);
+                store, caching);
           },
           std::move(parents));
     };

@@ -79,6 +79,8 @@ class KeyValueStore final : public internal::DelegatingStore {
   }
 
   KeyValueBytesStore* bytes() { return inner_.get(); }
+  const SerdePtr<K>& key_serde() const { return key_serde_; }
+  const SerdePtr<V>& value_serde() const { return value_serde_; }
 
  private:
   std::string SerializeKey(const K& key) const {

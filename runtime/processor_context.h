@@ -6,6 +6,7 @@
 #define BROOK_RUNTIME_PROCESSOR_CONTEXT_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -72,6 +73,25 @@ class ProcessorContext {
 
   // Asks for a commit as soon as the current record is done.
   virtual void RequestCommit() = 0;
+
+  // Registers `hook`, which the task calls at the start of each of its
+  // commits: before the producer is flushed and the consumed offsets are
+  // sent to the transaction (at-least-once: before the flush and the offset
+  // commit). Whatever the hook writes to stores and forwards is part of that
+  // commit. This is how a processor that holds back updates (the DSL's
+  // record cache) writes them out exactly at commit points. Hooks run in the
+  // order the processors' Init() ran, which is the topology's node order
+  // (parents before children), so a hook's forwards reach a child before the
+  // child's own hook runs. An error fails the commit as a processing error
+  // fails the task. After an abort or a dirty close the hook is not called:
+  // the processor is dropped with the task's uncommitted state, and what it
+  // held back with it. A hook runs with no record_metadata(), as a
+  // punctuator does. REQUIRES: called from Init().
+  virtual void RegisterCommitHook(std::function<absl::Status()> hook) = 0;
+
+  // statestore.cache.max.bytes (StreamsConfig): the byte budget of each
+  // record cache that a processor keeps in front of a store; 0: no caching.
+  virtual int64_t cache_max_bytes() const = 0;
 
   // Reports that the processor skipped the current record for `reason`: the
   // task counts it (metric dropped-records, per reason) and logs it at a

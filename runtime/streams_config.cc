@@ -44,6 +44,9 @@ absl::Status StreamsConfig::Validate() const {
   if (poll_timeout < absl::ZeroDuration()) {
     return Invalid("poll.ms", "must not be negative");
   }
+  if (cache_max_bytes < 0) {
+    return Invalid("statestore.cache.max.bytes", "must not be negative");
+  }
   if (restore_records_per_iteration < 1) {
     return Invalid("restore.records.per.iteration", "must be positive");
   }

@@ -73,6 +73,19 @@ struct StreamsConfig {
   // a hot partition from starving the others and the consumer polled.
   int64_t max_records_per_task_per_iteration = 100;
 
+  // statestore.cache.max.bytes: the byte budget of the record cache in
+  // front of each table-producing DSL store (aggregations, Table()) in each
+  // task. A cache keeps a key's updates until the next commit (or until it
+  // is the least recently used entry over budget) and then writes and
+  // forwards one update per key: fewer changelog records and downstream
+  // updates when keys repeat within a commit interval. 0 turns caching off:
+  // every input record gives its own update downstream. Brook's default is
+  // 0, unlike Kafka Streams' 10 MiB, so that output follows input one to
+  // one unless asked otherwise; set e.g. 10 << 20 for Kafka Streams'
+  // behaviour. Unlike Kafka Streams, the budget applies to each store of
+  // each task, not to the whole instance.
+  int64_t cache_max_bytes = 0;
+
   // restore.records.per.iteration: changelog records a thread restores per
   // loop iteration before it processes and polls again.
   int64_t restore_records_per_iteration = 10000;

@@ -14,8 +14,12 @@
 // Model: every topic has one partition, so each sub-topology is one task
 // (partition 0). PipeInput() processes the record and, before it returns,
 // every record it causes on topics the topology reads (repartition topics),
-// then commits as the runtime does after a Kafka transaction: stores write
-// their changes durably. Internal topics have their full names
+// then commits as the runtime does: processors' commit hooks run first (a
+// record cache writes out and forwards what it held back, and what that
+// causes is processed too), then stores write their changes durably, as
+// after a Kafka transaction. With `commit_after_each_input` false only
+// Commit() commits, which shows what a commit interval holding several
+// records does. Internal topics have their full names
 // ("<application_id>-<name>"). Wall-clock time starts at
 // `initial_wall_clock_ms` and moves only with AdvanceWallClockTime().
 // Not modelled: several partitions, rebalances, aborts, restore from a
@@ -66,6 +70,12 @@ struct TopologyTestDriverOptions {
   // kNotFound for them, as from a cluster without the topic. Every other
   // topic exists.
   std::vector<std::string> missing_topics;
+  // statestore.cache.max.bytes (StreamsConfig) for the tasks' processors;
+  // 0 (the default, as in StreamsConfig): no record caches.
+  int64_t cache_max_bytes = 0;
+  // Commit after each PipeInput() and AdvanceWallClockTime(), as Kafka
+  // Streams' driver does. false: only Commit() commits.
+  bool commit_after_each_input = true;
 };
 
 class TopologyTestDriver {
@@ -124,6 +134,10 @@ class TopologyTestDriver {
     return out;
   }
 
+  // Commits as described above. Needed only with `commit_after_each_input`
+  // false; otherwise every input already ends with a commit.
+  absl::Status Commit();
+
   // Moves the wall clock forward and runs the wall-clock punctuators that
   // are due, then commits.
   absl::Status AdvanceWallClockTime(absl::Duration by);
@@ -148,8 +162,10 @@ class TopologyTestDriver {
   TopologyTestDriver(std::shared_ptr<const internal::TopologyPlan> plan,
                      TopologyTestDriverOptions options, bool owns_dir);
   absl::Status Deliver(const ProducerRecord& record);
-  // Processes buffered records until none is left, then commits.
+  // Processes buffered records until none is left, then commits unless
+  // `commit_after_each_input` is false.
   absl::Status Drain();
+  absl::Status ProcessAll();
 
   const std::shared_ptr<const internal::TopologyPlan> plan_;
   const TopologyTestDriverOptions options_;

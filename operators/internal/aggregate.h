@@ -3,18 +3,21 @@
 // key-value store, folds the value in, writes the new aggregate back and
 // forwards the change (new and old aggregate) as the table's update. Records
 // with a null key or a null value are dropped, as Kafka Streams drops them,
-// and counted (dropped-records).
+// and counted (dropped-records). With a record cache (record_cache.h) the
+// store write and the forward wait for the commit, once per key.
 // Threading model: one instance per task, used on its stream thread.
 #ifndef BROOK_OPERATORS_INTERNAL_AGGREGATE_H_
 #define BROOK_OPERATORS_INTERNAL_AGGREGATE_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "base/status_macros.h"
 #include "operators/internal/change.h"
+#include "operators/internal/record_cache.h"
 #include "runtime/key_value_store.h"
 #include "runtime/processor.h"
 
@@ -29,16 +32,16 @@ using AggregateFn =
 template <typename K, typename V, typename VR>
 class AggregateProcessor final : public Processor<K, V, K, Change<VR>> {
  public:
-  AggregateProcessor(std::string store_name, AggregateFn<K, V, VR> fn)
-      : store_name_(std::move(store_name)), fn_(std::move(fn)) {}
+  AggregateProcessor(std::string store_name, AggregateFn<K, V, VR> fn,
+                     Caching caching = Caching::kEnabled)
+      : store_name_(std::move(store_name)),
+        fn_(std::move(fn)),
+        caching_(caching) {}
 
   absl::Status Init(ProcessorContext<K, Change<VR>>& context) override {
     context_ = &context;
-    using Store = KeyValueStore<K, VR>;
-    absl::StatusOr<Store*> store =
-        context.template GetStateStore<Store>(store_name_);
-    if (!store.ok()) return store.status();
-    store_ = *store;
+    BROOK_ASSIGN_OR_RETURN(
+        cache_, (OpenCachedStore<K, VR>(context, store_name_, caching_)));
     return absl::OkStatus();
   }
 
@@ -49,20 +52,18 @@ class AggregateProcessor final : public Processor<K, V, K, Change<VR>> {
                                   : DroppedRecordReason::kNullKey);
       return absl::OkStatus();
     }
-    BROOK_ASSIGN_OR_RETURN(std::optional<VR> old, store_->Get(*record.key));
-    VR aggregate = fn_(*record.key, *record.value, old);
-    BROOK_RETURN_IF_ERROR(store_->Put(*record.key, aggregate));
-    std::optional<VR> new_value(aggregate);
-    return context_->Forward(Record<K, Change<VR>>{
-        record.key, Change<VR>{std::move(new_value), std::move(old)},
-        record.timestamp_ms, record.headers});
+    BROOK_ASSIGN_OR_RETURN(std::optional<VR> old, cache_->Get(*record.key));
+    std::optional<VR> aggregate(fn_(*record.key, *record.value, old));
+    return cache_->Put(*record.key, std::move(aggregate), old,
+                       record.timestamp_ms, record.headers);
   }
 
  private:
   const std::string store_name_;
   AggregateFn<K, V, VR> fn_;
+  const Caching caching_;
   ProcessorContext<K, Change<VR>>* context_ = nullptr;
-  KeyValueStore<K, VR>* store_ = nullptr;
+  std::unique_ptr<CachedStore<K, VR>> cache_;
 };
 
 }  // namespace brook::internal

@@ -93,6 +93,12 @@ class FixedKeyProcessor final : public Processor<K, V, K, VOut> {
       return outer->current_system_time_ms();
     }
     void RequestCommit() override { outer->RequestCommit(); }
+    void RegisterCommitHook(std::function<absl::Status()> hook) override {
+      outer->RegisterCommitHook(std::move(hook));
+    }
+    int64_t cache_max_bytes() const override {
+      return outer->cache_max_bytes();
+    }
     void RecordDropped(DroppedRecordReason reason) override {
       outer->RecordDropped(reason);
     }

@@ -32,6 +32,15 @@ void DslGraph::AddStateStore(std::shared_ptr<const StoreBuilder> builder) {
   named_stores_.push_back(std::move(builder));
 }
 
+bool DslGraph::StoreReadByName(const std::string& store) const {
+  for (const DslNode& n : nodes_) {
+    for (const std::string& name : n.store_names) {
+      if (name == store) return true;
+    }
+  }
+  return false;
+}
+
 void DslGraph::AddError(absl::Status error) {
   if (first_error_.ok()) first_error_ = std::move(error);
 }

@@ -79,6 +79,11 @@ class DslGraph {
   // A store that processors connect to by name (KStream::Process).
   void AddStateStore(std::shared_ptr<const StoreBuilder> builder);
 
+  // True if a node reads `store` by name (DslNode::store_names: a
+  // stream-table join, a Process). Such a store gets no record cache: its
+  // held-back updates would be seen by its owner only.
+  bool StoreReadByName(const std::string& store) const;
+
   // Records the first error of an operator call; Build() returns it.
   void AddError(absl::Status error);
 

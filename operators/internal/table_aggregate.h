@@ -9,12 +9,16 @@
 // aggregate), as Kafka Streams' KTableAggregate and KTableReduce do. A group
 // whose count drops to zero keeps its zero (Kafka Streams does the same).
 // Records with a null key or no value, and updates that leave the store as
-// it was (a subtract from an absent group), forward nothing.
+// it was (a subtract from an absent group), forward nothing. With a record
+// cache (record_cache.h) the store write and the forward wait for the
+// commit, once per group, carrying the group's aggregate before the first
+// update held back.
 // Threading model: one instance per task, used on its stream thread.
 #ifndef BROOK_OPERATORS_INTERNAL_TABLE_AGGREGATE_H_
 #define BROOK_OPERATORS_INTERNAL_TABLE_AGGREGATE_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,6 +26,7 @@
 #include "base/status_macros.h"
 #include "operators/internal/aggregate.h"
 #include "operators/internal/change.h"
+#include "operators/internal/record_cache.h"
 #include "runtime/key_value_store.h"
 #include "runtime/processor.h"
 
@@ -37,18 +42,17 @@ class TableAggregateProcessor final
     : public Processor<K, Change<V>, K, Change<VR>> {
  public:
   TableAggregateProcessor(std::string store_name, AggregateFn<K, V, VR> add,
-                          SubtractFn<K, V, VR> subtract)
+                          SubtractFn<K, V, VR> subtract,
+                          Caching caching = Caching::kEnabled)
       : store_name_(std::move(store_name)),
         add_(std::move(add)),
-        subtract_(std::move(subtract)) {}
+        subtract_(std::move(subtract)),
+        caching_(caching) {}
 
   absl::Status Init(ProcessorContext<K, Change<VR>>& context) override {
     context_ = &context;
-    using Store = KeyValueStore<K, VR>;
-    absl::StatusOr<Store*> store =
-        context.template GetStateStore<Store>(store_name_);
-    if (!store.ok()) return store.status();
-    store_ = *store;
+    BROOK_ASSIGN_OR_RETURN(
+        cache_, (OpenCachedStore<K, VR>(context, store_name_, caching_)));
     return absl::OkStatus();
   }
 
@@ -61,7 +65,7 @@ class TableAggregateProcessor final
     }
     const K& key = *record.key;
     const Change<V>& change = *record.value;
-    BROOK_ASSIGN_OR_RETURN(std::optional<VR> old, store_->Get(key));
+    BROOK_ASSIGN_OR_RETURN(std::optional<VR> old, cache_->Get(key));
     std::optional<VR> aggregate = old;
     bool changed = false;
     if (change.old_value.has_value() && aggregate.has_value()) {
@@ -73,18 +77,17 @@ class TableAggregateProcessor final
       changed = true;
     }
     if (!changed) return absl::OkStatus();
-    BROOK_RETURN_IF_ERROR(store_->Put(key, *aggregate));
-    return context_->Forward(Record<K, Change<VR>>{
-        record.key, Change<VR>{std::move(aggregate), std::move(old)},
-        record.timestamp_ms, record.headers});
+    return cache_->Put(key, std::move(aggregate), old, record.timestamp_ms,
+                       record.headers);
   }
 
  private:
   const std::string store_name_;
   AggregateFn<K, V, VR> add_;
   SubtractFn<K, V, VR> subtract_;
+  const Caching caching_;
   ProcessorContext<K, Change<VR>>* context_ = nullptr;
-  KeyValueStore<K, VR>* store_ = nullptr;
+  std::unique_ptr<CachedStore<K, VR>> cache_;
 };
 
 }  // namespace brook::internal

@@ -2,17 +2,20 @@
 // table (StreamsBuilder::Table) in its store and forwards each update as a
 // Change. A null value (tombstone) deletes the key; a tombstone for a key
 // the table does not hold changes nothing and forwards nothing. Records
-// with a null key are dropped.
+// with a null key are dropped. With a record cache (record_cache.h) the
+// store write and the forward wait for the commit, once per key.
 // Threading model: one instance per task, used on its stream thread.
 #ifndef BROOK_OPERATORS_INTERNAL_TABLE_SOURCE_H_
 #define BROOK_OPERATORS_INTERNAL_TABLE_SOURCE_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "base/status_macros.h"
 #include "operators/internal/change.h"
+#include "operators/internal/record_cache.h"
 #include "runtime/key_value_store.h"
 #include "runtime/processor.h"
 
@@ -21,16 +24,14 @@ namespace brook::internal {
 template <typename K, typename V>
 class TableSourceProcessor final : public Processor<K, V, K, Change<V>> {
  public:
-  explicit TableSourceProcessor(std::string store_name)
-      : store_name_(std::move(store_name)) {}
+  explicit TableSourceProcessor(std::string store_name,
+                                Caching caching = Caching::kEnabled)
+      : store_name_(std::move(store_name)), caching_(caching) {}
 
   absl::Status Init(ProcessorContext<K, Change<V>>& context) override {
     context_ = &context;
-    using Store = KeyValueStore<K, V>;
-    absl::StatusOr<Store*> store =
-        context.template GetStateStore<Store>(store_name_);
-    if (!store.ok()) return store.status();
-    store_ = *store;
+    BROOK_ASSIGN_OR_RETURN(
+        cache_, (OpenCachedStore<K, V>(context, store_name_, caching_)));
     return absl::OkStatus();
   }
 
@@ -39,22 +40,19 @@ class TableSourceProcessor final : public Processor<K, V, K, Change<V>> {
       context_->RecordDropped(DroppedRecordReason::kNullKey);
       return absl::OkStatus();
     }
-    BROOK_ASSIGN_OR_RETURN(std::optional<V> old, store_->Get(*record.key));
-    if (record.value.has_value()) {
-      BROOK_RETURN_IF_ERROR(store_->Put(*record.key, *record.value));
-    } else {
-      if (!old.has_value()) return absl::OkStatus();
-      BROOK_RETURN_IF_ERROR(store_->Delete(*record.key));
+    BROOK_ASSIGN_OR_RETURN(std::optional<V> old, cache_->Get(*record.key));
+    if (!record.value.has_value() && !old.has_value()) {
+      return absl::OkStatus();
     }
-    return context_->Forward(Record<K, Change<V>>{
-        record.key, Change<V>{record.value, std::move(old)},
-        record.timestamp_ms, record.headers});
+    return cache_->Put(*record.key, record.value, old, record.timestamp_ms,
+                       record.headers);
   }
 
  private:
   const std::string store_name_;
+  const Caching caching_;
   ProcessorContext<K, Change<V>>* context_ = nullptr;
-  KeyValueStore<K, V>* store_ = nullptr;
+  std::unique_ptr<CachedStore<K, V>> cache_;
 };
 
 }  // namespace brook::internal

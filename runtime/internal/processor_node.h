@@ -153,6 +153,10 @@ class NodeContext final : public ProcessorContext<KOut, VOut> {
     return task_->system_time_ms();
   }
   void RequestCommit() override { task_->RequestCommit(); }
+  void RegisterCommitHook(std::function<absl::Status()> hook) override {
+    task_->RegisterCommitHook(node_, std::move(hook));
+  }
+  int64_t cache_max_bytes() const override { return task_->cache_max_bytes(); }
   void RecordDropped(DroppedRecordReason reason) override {
     task_->RecordDropped(*node_, reason);
   }

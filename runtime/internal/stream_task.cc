@@ -149,6 +149,24 @@ std::vector<RestoreTarget> StreamTask::RestoreTargets() const {
   return targets;
 }
 
+absl::Status StreamTask::PrepareCommit() {
+  if (state_ != State::kRunning) return absl::OkStatus();
+  for (auto& [node, hook] : commit_hooks_) {
+    absl::Status s = hook();
+    if (!s.ok()) {
+      return Annotate(
+          s, absl::StrCat("task ", id_.ToString(), ": commit hook of '",
+                          node->name(), "' failed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void StreamTask::RegisterCommitHook(ProcessorNode* node,
+                                    std::function<absl::Status()> hook) {
+  commit_hooks_.emplace_back(node, std::move(hook));
+}
+
 absl::Status StreamTask::CommitStores(
     const absl::flat_hash_map<TopicPartition, int64_t>& delivered) {
   for (auto& [name, store] : stores_) {
@@ -291,6 +309,9 @@ void StreamTask::RecordDropped(const ProcessorNode& node,
 void StreamTask::Close(CloseMode mode) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  // What the hooks held back is dropped on a dirty close; after a clean
+  // one (which follows a commit) they hold nothing.
+  commit_hooks_.clear();
   if (initialized_) {
     for (auto& node : nodes_) node->Close();
   }

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -49,6 +50,9 @@ struct TaskOptions {
   TimestampExtractor default_timestamp_extractor;
   // Milliseconds since the epoch; replaceable for tests.
   std::function<int64_t()> clock_ms;
+  // statestore.cache.max.bytes, handed to processors
+  // (ProcessorContext::cache_max_bytes).
+  int64_t cache_max_bytes = 0;
   // Called for every record a processor drops (the thread's metric); may be
   // empty.
   std::function<void(DroppedRecordReason)> on_dropped_record;
@@ -91,6 +95,12 @@ class StreamTask final : public TaskContext {
   std::vector<RestoreTarget> RestoreTargets() const;
   State state() const { return state_; }
   bool running() const { return state_ == State::kRunning; }
+
+  // First step of a commit, before the producer is flushed and offsets are
+  // sent: runs the processors' commit hooks (ProcessorContext::
+  // RegisterCommitHook), whose store writes and forwarded records join the
+  // commit. Does nothing unless running. An error names the task and node.
+  absl::Status PrepareCommit();
 
   // After the Kafka transaction (or, at-least-once, the flush) carrying the
   // task's changelog records succeeded: writes each store's uncommitted
@@ -147,6 +157,9 @@ class StreamTask final : public TaskContext {
   absl::StatusOr<StateStore*> GetStateStore(const ProcessorNode& node,
                                             absl::string_view name) override;
   void RequestCommit() override { commit_requested_ = true; }
+  void RegisterCommitHook(ProcessorNode* node,
+                          std::function<absl::Status()> hook) override;
+  int64_t cache_max_bytes() const override { return options_.cache_max_bytes; }
   RecordCollector& collector() override { return *collector_; }
   // Counts the drop, reports it to on_dropped_record and logs it: the first
   // drop, then at most one line per kDropLogInterval of the task's clock,
@@ -181,6 +194,9 @@ class StreamTask final : public TaskContext {
   PunctuationQueue stream_time_punctuation_;
   PunctuationQueue wall_clock_punctuation_;
   std::optional<RecordMetadata> metadata_;
+  // In registration (Init) order; cleared on Close().
+  std::vector<std::pair<ProcessorNode*, std::function<absl::Status()>>>
+      commit_hooks_;
   absl::flat_hash_map<TopicPartition, int64_t> consumed_;
   bool commit_requested_ = false;
   bool initialized_ = false;  // nodes made and Init() run

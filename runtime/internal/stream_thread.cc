@@ -133,6 +133,7 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       .store_context = std::move(stores),
       .default_timestamp_extractor = config.default_timestamp_extractor,
       .clock_ms = [] { return absl::ToUnixMillis(absl::Now()); },
+      .cache_max_bytes = config.cache_max_bytes,
       .on_dropped_record =
           [stats = &thread->stats_](DroppedRecordReason reason) {
             stats->dropped_records[static_cast<int>(reason)].fetch_add(

@@ -6,6 +6,7 @@
 #define BROOK_RUNTIME_INTERNAL_TASK_CONTEXT_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -55,6 +56,10 @@ class TaskContext {
   virtual absl::StatusOr<StateStore*> GetStateStore(const ProcessorNode& node,
                                                     absl::string_view name) = 0;
   virtual void RequestCommit() = 0;
+  // See ProcessorContext::RegisterCommitHook.
+  virtual void RegisterCommitHook(ProcessorNode* node,
+                                  std::function<absl::Status()> hook) = 0;
+  virtual int64_t cache_max_bytes() const = 0;
   // `node` skipped its current record (see ProcessorContext::RecordDropped).
   virtual void RecordDropped(const ProcessorNode& node,
                              DroppedRecordReason reason) = 0;

@@ -281,6 +281,11 @@ bool TaskManager::commit_requested() const {
 }
 
 absl::Status TaskManager::Commit() {
+  // Processors that hold updates back (record caches) write them out first,
+  // so that their changelog and output records join this transaction.
+  for (auto& [id, task] : tasks_) {
+    BROOK_RETURN_IF_ERROR(task->PrepareCommit());
+  }
   std::vector<TopicPartitionOffset> offsets;
   for (const auto& [id, task] : tasks_) {
     for (TopicPartitionOffset& o : task->UncommittedOffsets()) {

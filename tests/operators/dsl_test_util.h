@@ -22,9 +22,10 @@ namespace brook::testing {
 // A TopologyTestDriver (application id "app") that keeps every output.
 class Driver {
  public:
-  explicit Driver(const Topology& topology) {
-    auto driver =
-        TopologyTestDriver::Create(topology, {.application_id = "app"});
+  explicit Driver(const Topology& topology)
+      : Driver(topology, TopologyTestDriverOptions{.application_id = "app"}) {}
+  Driver(const Topology& topology, TopologyTestDriverOptions options) {
+    auto driver = TopologyTestDriver::Create(topology, std::move(options));
     EXPECT_TRUE(driver.ok()) << driver.status();
     if (driver.ok()) driver_ = *std::move(driver);
   }

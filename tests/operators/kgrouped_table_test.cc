@@ -193,6 +193,47 @@ TEST(KGroupedTableTest, RegroupsATableFromAnAggregation) {
                                             Pair("1", 1), Pair("2", 1)));
 }
 
+TEST(KGroupedTableTest, NamedNamesTheSelectNode) {
+  StreamsBuilder b({.fuse_stateless = false});
+  b.Table<S, S>("users", {}, Materialized<S, S>::As("users"))
+      .GroupBy(
+          [](const S& user, const S& city) { return std::pair(city, user); },
+          Named::As("city-of-user"))
+      .Count(Materialized<S, int64_t>::As("counts"));
+  EXPECT_EQ(MustBuild(b).Describe(),
+            "Topologies:\n"
+            "   Sub-topology: 0\n"
+            "    Source: KSTREAM-SOURCE-0000000000 (topics: [users])\n"
+            "      --> KTABLE-SOURCE-0000000001\n"
+            "    Processor: KTABLE-SOURCE-0000000001 (stores: [users])\n"
+            "      --> city-of-user\n"
+            "      <-- KSTREAM-SOURCE-0000000000\n"
+            "    Processor: city-of-user (stores: [])\n"
+            "      --> counts-repartition-sink\n"
+            "      <-- KTABLE-SOURCE-0000000001\n"
+            "    Sink: counts-repartition-sink (topic: counts-repartition)\n"
+            "      <-- city-of-user\n"
+            "\n"
+            "  Sub-topology: 1\n"
+            "    Source: counts-repartition-source (topics: "
+            "[counts-repartition])\n"
+            "      --> KTABLE-AGGREGATE-0000000002\n"
+            "    Processor: KTABLE-AGGREGATE-0000000002 (stores: [counts])\n"
+            "      --> none\n"
+            "      <-- counts-repartition-source\n"
+            "\n");
+  // With Grouped too: Grouped names the topic, Named the node.
+  StreamsBuilder g;
+  g.Table<S, S>("users")
+      .GroupBy(
+          [](const S& user, const S& city) { return std::pair(city, user); },
+          Grouped<S, S>::As("by-city"), Named::As("select-city"))
+      .Count();
+  const S d = MustBuild(g).Describe();
+  EXPECT_THAT(d, HasSubstr("Processor: select-city (stores: [])\n"
+                           "      --> by-city-repartition-sink\n"));
+}
+
 TEST(KGroupedTableTest, GroupedNamesTheRepartitionTopic) {
   StreamsBuilder b({.fuse_stateless = false});
   b.Table<S, S>("users", {}, Materialized<S, S>::As("users"))

@@ -225,6 +225,41 @@ TEST(RepartitionTest, GeneratesANameAndStopsALaterRepartition) {
   EXPECT_THAT(Counts(h, "out"), ElementsAre(Pair("x", 1), Pair("x", 2)));
 }
 
+TEST(RepartitionTest, NamedNamesTheNodesAndTheTopicWithoutRepartitioned) {
+  StreamsBuilder b({.fuse_stateless = false});
+  b.Stream<S, S>("in")
+      .SelectKey([](const S&, const S& v) { return v; })
+      .Repartition(Named::As("rekeyed"))
+      .To("out");
+  Topology t = MustBuild(b);
+  EXPECT_TRUE(t.internal_topics().contains("rekeyed-repartition"));
+  EXPECT_EQ(t.Describe(),
+            "Topologies:\n"
+            "   Sub-topology: 0\n"
+            "    Source: KSTREAM-SOURCE-0000000000 (topics: [in])\n"
+            "      --> KSTREAM-KEY-SELECT-0000000001\n"
+            "    Processor: KSTREAM-KEY-SELECT-0000000001 (stores: [])\n"
+            "      --> rekeyed-sink\n"
+            "      <-- KSTREAM-SOURCE-0000000000\n"
+            "    Sink: rekeyed-sink (topic: rekeyed-repartition)\n"
+            "      <-- KSTREAM-KEY-SELECT-0000000001\n"
+            "\n"
+            "  Sub-topology: 1\n"
+            "    Source: rekeyed-source (topics: [rekeyed-repartition])\n"
+            "      --> KSTREAM-SINK-0000000002\n"
+            "    Sink: KSTREAM-SINK-0000000002 (topic: out)\n"
+            "      <-- rekeyed-source\n"
+            "\n");
+  // With both, Repartitioned names the topic and Named the nodes.
+  StreamsBuilder both;
+  both.Stream<S, S>("in")
+      .Repartition(Repartitioned<S, S>::As("by-x"), Named::As("move"))
+      .To("out");
+  const S d = MustBuild(both).Describe();
+  EXPECT_THAT(d, HasSubstr("Sink: move-sink (topic: by-x-repartition)"));
+  EXPECT_THAT(d, HasSubstr("Source: move-source (topics: [by-x-repartition])"));
+}
+
 struct Point {
   int x;
 };

@@ -60,7 +60,9 @@ public final class KStreamsPeer {
                                                : StreamsConfig.AT_LEAST_ONCE);
     // The settings where Brook's defaults differ from Kafka Streams', set to
     // Brook's, so that both run the same protocol.
-    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, "0");  // no record cache
+    // No record cache unless --cache_max_bytes asks for one (Brook's default).
+    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG,
+        flags.getOrDefault("cache_max_bytes", "0"));
     p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), "5");
     p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
     p.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "10000");
