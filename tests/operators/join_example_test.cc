@@ -18,6 +18,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 #include "kafka/producer.h"
@@ -206,6 +207,22 @@ TEST_F(JoinExampleTest, KillNineAndRestartJoinsEachOrderExactlyOnce) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "join_example did not stop cleanly; log " << Log("restart");
   Verify(out);
+}
+
+TEST_F(JoinExampleTest, UnequalPartitionCountsFailNamingTopicsAndCounts) {
+  const std::string payments3 = UniqueName("join-payments3");
+  CreateTopic(payments3, kPartitions + 1);
+  payments_ = payments3;
+  auto app = Start("copartition");
+  const int status = app->Wait(60000);
+  EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1)
+      << "join_example should fail at start; log " << Log("copartition");
+  const std::string log = testing::ReadFile(Log("copartition"));
+  EXPECT_THAT(log, ::testing::HasSubstr("different partition counts"));
+  EXPECT_THAT(log,
+              ::testing::HasSubstr(absl::StrCat(orders_, "=", kPartitions)));
+  EXPECT_THAT(
+      log, ::testing::HasSubstr(absl::StrCat(payments3, "=", kPartitions + 1)));
 }
 
 }  // namespace
