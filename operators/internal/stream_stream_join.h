@@ -36,7 +36,10 @@
 // direction's difference longer, where Kafka Streams may emit a left result
 // and later an inner one for the same record. Kafka Streams also throttles
 // the emission to once a second of wall-clock time; Brook checks on every
-// record (a bound on the oldest entry avoids scanning the store).
+// record, and skips the scan while a lower bound on the oldest unjoined
+// record says nothing can have closed (after a scan the bound is the
+// closing edge, so a buffer that holds entries is scanned again each time
+// stream time advances; the scan reads only closed entries).
 //
 // Nulls: a record with a null value is dropped (null-value). A null key is
 // dropped (null-key), except on the outer side of a left or outer join
