@@ -45,10 +45,13 @@
 #include "operators/internal/fixed_key.h"
 #include "operators/internal/functions.h"
 #include "operators/internal/graph.h"
+#include "operators/internal/stream_stream_join.h"
 #include "operators/internal/stream_table_join.h"
+#include "operators/join_windows.h"
 #include "operators/kgrouped_stream.h"
 #include "operators/ktable.h"
 #include "operators/options.h"
+#include "operators/stream_joined.h"
 #include "runtime/processor.h"
 
 namespace brook {
@@ -370,6 +373,61 @@ class KStream {
     return JoinTable<VT, J, true>(table, std::move(joiner), named);
   }
 
+  // Joins each record with the records of `other` of the same key within
+  // `windows` (Kafka Streams' windowed KStream-KStream join;
+  // KSTREAM-JOIN-<n>, see operators/internal/stream_stream_join.h for the
+  // semantics): forwards joiner(value, other value) or joiner(key, value,
+  // other value) for every pair, with the later of the two timestamps. Both
+  // streams are buffered in changelogged window stores (StreamJoined names
+  // them and gives serdes where the streams have none); streams whose key
+  // may have changed are repartitioned first, and both must be
+  // co-partitioned (checked at start). Records later than their window's
+  // end + grace are dropped and counted (dropped-records, window-closed).
+  template <typename VO, typename J>
+  auto Join(const KStream<K, VO>& other, J joiner, const JoinWindows& windows,
+            StreamJoined<K, V, VO> joined = {}) const {
+    constexpr auto kKind = internal::JoinKind::kInner;
+    static_assert(internal::kStreamJoinerTakesValues<K, V, VO, J, kKind> ||
+                      internal::kStreamJoinerTakesKey<K, V, VO, J, kKind>,
+                  "Join: the joiner must be callable as VR(const V&, const "
+                  "VO&) or VR(const K&, const V&, const VO&)");
+    return JoinStream<VO, J, kKind>(other, std::move(joiner), windows,
+                                    std::move(joined));
+  }
+
+  // As Join, but a record of this stream that joins nothing is forwarded
+  // with a null once its window has closed (stream time past t + before +
+  // after + grace): joiner(value, std::optional<VO>()).
+  template <typename VO, typename J>
+  auto LeftJoin(const KStream<K, VO>& other, J joiner,
+                const JoinWindows& windows,
+                StreamJoined<K, V, VO> joined = {}) const {
+    constexpr auto kKind = internal::JoinKind::kLeft;
+    static_assert(internal::kStreamJoinerTakesValues<K, V, VO, J, kKind> ||
+                      internal::kStreamJoinerTakesKey<K, V, VO, J, kKind>,
+                  "LeftJoin: the joiner must be callable as VR(const V&, "
+                  "const std::optional<VO>&) (optionally with const K& "
+                  "first)");
+    return JoinStream<VO, J, kKind>(other, std::move(joiner), windows,
+                                    std::move(joined));
+  }
+
+  // As LeftJoin, for the records of both streams: joiner(const
+  // std::optional<V>&, const std::optional<VO>&).
+  template <typename VO, typename J>
+  auto OuterJoin(const KStream<K, VO>& other, J joiner,
+                 const JoinWindows& windows,
+                 StreamJoined<K, V, VO> joined = {}) const {
+    constexpr auto kKind = internal::JoinKind::kOuter;
+    static_assert(internal::kStreamJoinerTakesValues<K, V, VO, J, kKind> ||
+                      internal::kStreamJoinerTakesKey<K, V, VO, J, kKind>,
+                  "OuterJoin: the joiner must be callable as VR(const "
+                  "std::optional<V>&, const std::optional<VO>&) (optionally "
+                  "with const K& first)");
+    return JoinStream<VO, J, kKind>(other, std::move(joiner), windows,
+                                    std::move(joined));
+  }
+
   // Writes the stream through an internal topic and reads it back
   // (Kafka Streams' repartition()): "<application.id>-<name>-repartition",
   // name from Repartitioned, else KSTREAM-REPARTITION-<n>, with the nodes
@@ -654,6 +712,64 @@ class KStream {
     };
     const int id = graph_->Add(std::move(node));
     return KStream<K, VR>(graph_, id, key_serde_, DefaultSerde<VR>(), false);
+  }
+
+  template <typename VO, typename J, internal::JoinKind kKind>
+  auto JoinStream(const KStream<K, VO>& other, J joiner,
+                  const JoinWindows& windows,
+                  StreamJoined<K, V, VO> joined) const {
+    using VR = internal::StreamJoinResult<K, V, VO, J, kKind>;
+    const std::string name = graph_->NameOr(
+        joined.name, kKind == internal::JoinKind::kInner ? "KSTREAM-JOIN-"
+                     : kKind == internal::JoinKind::kLeft
+                         ? "KSTREAM-LEFTJOIN-"
+                         : "KSTREAM-OUTERJOIN-");
+    KStream<K, VR> result(graph_, node_, key_serde_, DefaultSerde<VR>(), false);
+    if (other.graph_ != graph_) {
+      graph_->AddError(absl::InvalidArgumentError(
+          absl::StrCat(name, ": the streams come from different builders")));
+      return result;
+    }
+    if (absl::Status s = windows.Validate(); !s.ok()) {
+      graph_->AddError(
+          absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message())));
+      return result;
+    }
+    SerdePtr<K> ks = joined.key_serde ? joined.key_serde : key_serde_;
+    SerdePtr<V> vs = joined.value_serde ? joined.value_serde : value_serde_;
+    SerdePtr<VO> vos = joined.other_value_serde ? joined.other_value_serde
+                                                : other.value_serde_;
+    if (!CheckSerdes(ks, vs, absl::StrCat(name, " (this side)"),
+                     "StreamJoined") ||
+        !internal::CheckSerdes<K, VO>(*graph_, ks, vos,
+                                      absl::StrCat(name, " (other side)"),
+                                      "StreamJoined")) {
+      return result;
+    }
+    // Streams whose key may have changed are repartitioned first, so that
+    // each key's records of both sides meet in one task.
+    const KStream left =
+        repartition_required_
+            ? Repartition(RepartitionedAs<V>(name + "-left", ks, vs))
+            : *this;
+    const KStream<K, VO> right =
+        other.repartition_required_
+            ? other.Repartition(RepartitionedAs<VO>(name + "-right", ks, vos))
+            : other;
+    const int id = internal::AddStreamStreamJoin<K, V, VO, VR, J, kKind>(
+        *graph_, left.node_, right.node_, name,
+        joined.store_name.empty() ? name : joined.store_name, windows, ks, vs,
+        vos, joined.logging_enabled, std::move(joiner));
+    return KStream<K, VR>(graph_, id, ks, DefaultSerde<VR>(), false);
+  }
+
+  template <typename VX>
+  static Repartitioned<K, VX> RepartitionedAs(std::string name, SerdePtr<K> ks,
+                                              SerdePtr<VX> vs) {
+    Repartitioned<K, VX> r =
+        Repartitioned<K, VX>::With(std::move(ks), std::move(vs));
+    r.name = std::move(name);
+    return r;
   }
 
   // Records an error naming `what` if a serde is missing.

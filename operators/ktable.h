@@ -19,6 +19,7 @@
 #include "operators/internal/change.h"
 #include "operators/internal/functions.h"
 #include "operators/internal/graph.h"
+#include "operators/internal/table_table_join.h"
 #include "operators/options.h"
 
 namespace brook {
@@ -99,6 +100,43 @@ class KTable {
   KGroupedTable<KR, VR> GroupBy(F selector, Grouped<KR, VR> grouped,
                                 const Named& named = {}) const;
 
+  // Joins this table with `other` by key (Kafka Streams' KTable-KTable
+  // join; see internal/table_table_join.h): a table of joiner(value, other
+  // value) that changes whenever either side does, carrying old and new
+  // joined values; a row deleted on either side deletes the joined row.
+  // Both tables must be materialized (from StreamsBuilder::Table or an
+  // aggregation) and co-partitioned (checked at start). The result is not
+  // materialized. The merge node is named `named`, else KTABLE-MERGE-<n>.
+  template <typename VO, typename J>
+  auto Join(const KTable<K, VO>& other, J joiner,
+            const Named& named = {}) const {
+    static_assert(std::is_invocable_v<J&, const V&, const VO&>,
+                  "KTable::Join: the joiner must be callable as VR(const V&, "
+                  "const VO&)");
+    return JoinTable<VO, J, internal::JoinKind::kInner>(other, joiner, named);
+  }
+  // As Join, keeping every row of this table: joiner(const V&, const
+  // std::optional<VO>&).
+  template <typename VO, typename J>
+  auto LeftJoin(const KTable<K, VO>& other, J joiner,
+                const Named& named = {}) const {
+    static_assert(std::is_invocable_v<J&, const V&, const std::optional<VO>&>,
+                  "KTable::LeftJoin: the joiner must be callable as VR(const "
+                  "V&, const std::optional<VO>&)");
+    return JoinTable<VO, J, internal::JoinKind::kLeft>(other, joiner, named);
+  }
+  // As Join, keeping every row of both tables: joiner(const
+  // std::optional<V>&, const std::optional<VO>&).
+  template <typename VO, typename J>
+  auto OuterJoin(const KTable<K, VO>& other, J joiner,
+                 const Named& named = {}) const {
+    static_assert(std::is_invocable_v<J&, const std::optional<V>&,
+                                      const std::optional<VO>&>,
+                  "KTable::OuterJoin: the joiner must be callable as VR(const "
+                  "std::optional<V>&, const std::optional<VO>&)");
+    return JoinTable<VO, J, internal::JoinKind::kOuter>(other, joiner, named);
+  }
+
   // The name of the store that holds the table.
   const std::string& store_name() const { return store_name_; }
 
@@ -171,6 +209,30 @@ class KTable {
     };
     return Then<V>(graph_->NameOr(named.name, "KTABLE-FILTER-"),
                    std::move(step), value_serde_);
+  }
+
+  template <typename VO, typename J, internal::JoinKind kKind>
+  auto JoinTable(const KTable<K, VO>& other, J joiner,
+                 const Named& named) const {
+    using VR = internal::StreamJoinResult<K, V, VO, J, kKind>;
+    const std::string name = graph_->NameOr(named.name, "KTABLE-MERGE-");
+    if (other.graph_ != graph_) {
+      graph_->AddError(absl::InvalidArgumentError(
+          absl::StrCat(name, ": the tables come from different builders")));
+      return KTable<K, VR>(graph_, node_, key_serde_, nullptr, "");
+    }
+    if (store_name_.empty() || other.store_name_.empty()) {
+      graph_->AddError(absl::InvalidArgumentError(absl::StrCat(
+          name, ": the ", store_name_.empty() ? "left" : "right",
+          " table is not materialized (a KTable from Filter, MapValues or "
+          "a join has no store); join tables from StreamsBuilder::Table or "
+          "an aggregation")));
+      return KTable<K, VR>(graph_, node_, key_serde_, nullptr, "");
+    }
+    const int id = internal::AddTableTableJoin<K, V, VO, VR, J, kKind>(
+        *graph_, node_, other.node_, store_name_, other.store_name_, name,
+        std::move(joiner));
+    return KTable<K, VR>(graph_, id, key_serde_, DefaultSerde<VR>(), "");
   }
 
   std::shared_ptr<internal::DslGraph> graph_;

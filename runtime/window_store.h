@@ -41,6 +41,10 @@ class WindowStore final : public internal::DelegatingStore {
         value_serde_(std::move(value_serde)) {}
 
   int64_t retention_ms() const { return inner_->retention_ms(); }
+  // The highest window start written so far (see WindowBytesStore).
+  std::optional<int64_t> observed_stream_time_ms() const {
+    return inner_->observed_stream_time_ms();
+  }
 
   // Writes `value` for `key` in the window starting at `start_ms`; nullopt
   // deletes it. false (nothing written) if the window has expired.

@@ -43,6 +43,9 @@ class WindowBytesStore : public StateStore {
  public:
   virtual int64_t retention_ms() const = 0;
   virtual int64_t segment_interval_ms() const = 0;
+  // The highest window start written (or restored) so far, in the open
+  // transaction; nullopt if the store has never been written.
+  virtual std::optional<int64_t> observed_stream_time_ms() const = 0;
 
   // Writes (or, with nullopt, deletes) the value of `key` in the window that
   // starts at `window_start_ms`. Returns false, writing nothing, if the window

@@ -39,6 +39,7 @@ class Segments {
 
   int64_t retention_ms() const { return retention_ms_; }
   int64_t interval_ms() const { return interval_ms_; }
+  std::optional<int64_t> observed() const { return observed_; }
 
   // Forgets the transaction's view and starts from `committed_stream_time`
   // (after open, wipe).

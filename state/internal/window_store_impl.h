@@ -30,6 +30,9 @@ class WindowStoreImpl : public EngineStore<WindowBytesStore> {
   int64_t segment_interval_ms() const override {
     return segments_.interval_ms();
   }
+  std::optional<int64_t> observed_stream_time_ms() const override {
+    return segments_.observed();
+  }
 
   // On a logger error the write stays buffered; the caller aborts.
   absl::StatusOr<bool> Put(absl::string_view key, int64_t window_start_ms,
