@@ -141,6 +141,8 @@ class StreamThread final : private RebalanceListener {
   void Run();
   void SetState(State s);
   absl::StatusOr<int64_t> PollRecords();
+  // PollRecords() with partition queues (StreamsConfig::partition_queues).
+  absl::StatusOr<int64_t> PollQueues();
   absl::Status MaybeCommit(int64_t processed);
   absl::Status CommitAll();
   absl::Status HandleCommitError(const absl::Status& error);
