@@ -270,6 +270,14 @@ absl::StatusOr<int64_t> StreamThread::PollQueues() {
       ++from_consumer;
     }
     NotePoll(/*entering=*/false);
+    if (from_consumer > 0 && !logged_consumer_queue_records_) {
+      // Expected only for records fetched before their partition's queue
+      // was split off; many of them bypass the read-ahead bound.
+      logged_consumer_queue_records_ = true;
+      LOG(WARNING) << name_ << ": " << from_consumer
+                   << " records came through the consumer queue with "
+                      "partition queues on";
+    }
     BROOK_ASSIGN_OR_RETURN(int64_t read, task_manager_->ReadPartitionQueues());
     polled += from_consumer + read;
     if (waited || polled > 0 || task_manager_->has_buffered_records() ||
