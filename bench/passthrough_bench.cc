@@ -83,6 +83,8 @@ ABSL_FLAG(bool, consumer_prefetch, true,
           "raise librdkafka's prefetch limits (queued.min.messages, "
           "queued.max.messages.kbytes) in every variant, so that 2.0.2's ~1 s "
           "fetch back-off on a full prefetch queue does not pace the copy");
+ABSL_FLAG(bool, brook_partition_queues, false,
+          "run the brook_* variants with StreamsConfig::partition_queues");
 ABSL_FLAG(std::vector<std::string>, variants, {},
           "run only these variants (e.g. raw_eos,brook_eos); default: all");
 ABSL_FLAG(absl::Duration, watch_period, absl::Milliseconds(5),
@@ -627,6 +629,13 @@ CopierOptions BrookOptions(const RunSpec& spec) {
   options.commit_max_records = std::numeric_limits<int64_t>::max();
   options.consumer_config = MatchedConsumerConfig(spec.bootstrap_servers);
   options.producer_config = MatchedProducerConfig(spec.bootstrap_servers);
+  options.partition_queues = absl::GetFlag(FLAGS_brook_partition_queues);
+  if (options.partition_queues) {
+    // The prefetch limits are then per partition and are the memory budget:
+    // leave them to Brook's (StreamsConfig::partition_queue_max_*).
+    options.consumer_config.erase("queued.min.messages");
+    options.consumer_config.erase("queued.max.messages.kbytes");
+  }
   return options;
 }
 

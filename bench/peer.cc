@@ -34,6 +34,8 @@ ABSL_FLAG(std::string, output_topic, "", "output topic");
 ABSL_FLAG(std::string, state_dir, "/tmp/brook-peer", "state.dir");
 ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
 ABSL_FLAG(int64_t, commit_interval_ms, 100, "commit.interval.ms");
+ABSL_FLAG(bool, partition_queues, false,
+          "partition.queues: per-partition queues instead of pause/resume");
 ABSL_FLAG(int64_t, buffered_records_per_partition, 0,
           "buffered.records.per.partition; 0 = Brook's default");
 ABSL_FLAG(std::vector<std::string>, consumer_config, {},
@@ -74,6 +76,7 @@ absl::Status Run() {
   config.num_stream_threads = absl::GetFlag(FLAGS_threads);
   config.commit_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_commit_interval_ms));
+  config.partition_queues = absl::GetFlag(FLAGS_partition_queues);
   if (absl::GetFlag(FLAGS_buffered_records_per_partition) > 0) {
     config.buffered_records_per_partition =
         absl::GetFlag(FLAGS_buffered_records_per_partition);

@@ -121,6 +121,43 @@ class Consumer {
   virtual absl::StatusOr<std::pair<int64_t, int64_t>> QueryWatermarks(
       const TopicPartition& partition, absl::Duration timeout) = 0;
 
+  // --- Per-partition queues (back-pressure without Pause()) ---
+  //
+  // After EnablePartitionQueues(), each partition assigned from then on (by
+  // a rebalance or Assign()) is read from its own queue: its records no
+  // longer come out of Poll() but out of PollPartition(), and a partition
+  // that is not read simply stops being fetched once its queue holds
+  // queued.min.messages records or queued.max.messages.kbytes, keeping what
+  // was prefetched (a Pause() drops it in librdkafka 2.0.2, and the resume
+  // fetches it again). Rebalances and errors still come through Poll(),
+  // which must still be called every loop iteration; so may a record
+  // fetched before its partition's queue was split off.
+  // Giving a partition up (revocation, Assign()) drops its queue and
+  // whatever it held; a partition assigned again gets a new one, and
+  // records fetched before a Seek() or a reassignment are never returned.
+  // The re-delivery filter (records below the next expected offset are
+  // dropped) applies to both paths.
+  //
+  // REQUIRES: called before the first assignment (before Subscribe()).
+  virtual absl::Status EnablePartitionQueues() = 0;
+
+  // Appends up to `max` records of `partition`, in offset order, to `out`
+  // without blocking, and returns how many it appended. Errors as Poll();
+  // kFailedPrecondition when `partition` has no queue (not assigned, or
+  // partition queues are not enabled).
+  virtual absl::StatusOr<size_t> PollPartition(
+      const TopicPartition& partition, size_t max,
+      std::vector<ConsumerRecord>* out) = 0;
+
+  // Records (and errors) waiting in `partition`'s queue; 0 without one.
+  virtual size_t PartitionQueueLength(const TopicPartition& partition) = 0;
+
+  // Blocks until the consumer's own queue or any partition queue receives
+  // something, or `timeout` passes. A queue that already held something
+  // and has not been read since may not wake it: read what is there first.
+  // Without partition queues, returns at once.
+  virtual void WaitForData(absl::Duration timeout) = 0;
+
   // Commits offsets through the group (at-least-once only; under
   // exactly-once offsets go through the producer's transaction).
   virtual absl::Status CommitSync(

@@ -41,6 +41,7 @@ StreamsConfig ToStreamsConfig(const CopierOptions& options) {
   config.commit_max_records = options.commit_max_records;
   config.transaction_timeout = options.transaction_timeout;
   config.client_call_timeout = options.client_call_timeout;
+  config.partition_queues = options.partition_queues;
   config.consumer_config = options.consumer_config;
   config.producer_config = options.producer_config;
   // Session and poll timeouts come through consumer_config; pass them on as

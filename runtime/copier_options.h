@@ -56,6 +56,11 @@ struct CopierOptions {
   // offsets). A call that exceeds it fails instead of hanging.
   absl::Duration client_call_timeout = absl::Seconds(60);
 
+  // partition.queues (StreamsConfig::partition_queues): read each input
+  // partition from its own librdkafka queue instead of pausing it for
+  // back-pressure. Off by default, as in StreamsConfig.
+  bool partition_queues = false;
+
   // librdkafka properties added to, and overriding, what the copier sets.
   ClientConfig consumer_config;
   ClientConfig producer_config;

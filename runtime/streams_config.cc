@@ -38,6 +38,15 @@ absl::Status StreamsConfig::Validate() const {
   if (buffered_records_per_partition < 1) {
     return Invalid("buffered.records.per.partition", "must be positive");
   }
+  if (partition_queue_max_records < 1) {
+    return Invalid("partition.queue.max.records", "must be positive");
+  }
+  if (partition_queue_max_bytes < 1024) {
+    return Invalid("partition.queue.max.bytes", "must be at least 1024");
+  }
+  if (partition_read_ahead_records < 1) {
+    return Invalid("partition.read.ahead.records", "must be positive");
+  }
   if (max_records_per_task_per_iteration < 1) {
     return Invalid("max.records.per.task.per.iteration", "must be positive");
   }

@@ -48,6 +48,40 @@ struct StreamsConfig {
   // directory.
   std::string state_dir = "/tmp/brook";
 
+  // partition.queues: read each assigned partition from its own librdkafka
+  // queue instead of pausing it for back-pressure. A task reads a partition
+  // only while it holds fewer than partition.read.ahead.records of it, and
+  // librdkafka stops fetching a partition whose queue holds
+  // partition.queue.max.records or partition.queue.max.bytes, keeping what
+  // it prefetched (a paused partition's prefetch is dropped and fetched
+  // again on resume in librdkafka 2.0.2, which is why
+  // buffered.records.per.partition must be so high without this). Restoring
+  // tasks' partitions are simply not read. With it on, Brook never pauses a
+  // partition, and buffered.records.per.partition is unused.
+  //
+  // The input memory budget is then, per stream thread, about
+  //   partitions x (partition.queue.max.bytes + max.partition.fetch.bytes
+  //                 + partition.read.ahead.records x record size)
+  // plus librdkafka's per-record overhead (about 250 bytes a record in its
+  // queue), which partition.queue.max.records bounds for small records. The
+  // defaults: 6 partitions of 10-byte records stay under 20 MiB.
+  // Off by default until it has run in the chaos harness; see
+  // docs/architecture.md and bench/README.md for the measurements.
+  bool partition_queues = false;
+  // partition.queue.max.records (librdkafka's queued.min.messages, which
+  // is per partition once partitions have their own queues): a partition
+  // stops being fetched while its queue holds this many records.
+  int64_t partition_queue_max_records = 10000;
+  // partition.queue.max.bytes (librdkafka's queued.max.messages.kbytes,
+  // rounded up to KiB, per partition): the same bound in bytes. A fetch
+  // response may overshoot it by up to max.partition.fetch.bytes.
+  int64_t partition_queue_max_bytes = int64_t{1} << 20;
+  // partition.read.ahead.records: records of each partition a task holds
+  // ready for processing, refilled every loop iteration. At least one per
+  // partition is needed to pick the lowest timestamp across a task's
+  // partitions; more than max.records.per.task.per.iteration gains nothing.
+  int64_t partition_read_ahead_records = 200;
+
   // buffered.records.per.partition: a partition whose queue holds this many
   // records is paused until its queue is half drained. Kafka Streams uses
   // 1000; Brook uses far more because librdkafka drops a paused partition's

@@ -1,11 +1,20 @@
 #include "kafka/internal/rdkafka_consumer.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 
 #include "base/logging.h"
 #include "base/status_macros.h"
@@ -46,8 +55,16 @@ absl::StatusOr<std::unique_ptr<Consumer>> RdKafkaConsumer::Create(
         "brook-assign-only-", absl::Uniform<uint64_t>(absl::BitGen()));
   }
   BROOK_ASSIGN_OR_RETURN(RdPtr<rd_kafka_conf_t> conf, BuildConf(effective));
+  int64_t queue_max_records = 100000, queue_max_kbytes = 65536;
+  if (auto it = effective.find("queued.min.messages"); it != effective.end())
+    (void)absl::SimpleAtoi(it->second, &queue_max_records);
+  if (auto it = effective.find("queued.max.messages.kbytes");
+      it != effective.end())
+    (void)absl::SimpleAtoi(it->second, &queue_max_kbytes);
   std::unique_ptr<RdKafkaConsumer> consumer(
       new RdKafkaConsumer(listener, has_group));
+  consumer->queue_max_records_ = queue_max_records;
+  consumer->queue_max_bytes_ = queue_max_kbytes * 1024;
   rd_kafka_conf_set_opaque(conf.get(), consumer.get());
   rd_kafka_conf_set_rebalance_cb(conf.get(),
                                  &RdKafkaConsumer::RebalanceCallback);
@@ -91,9 +108,13 @@ absl::Status RdKafkaConsumer::Assign(
       FromRespErr(rd_kafka_assign(rk_.get(), list.get()), "rd_kafka_assign"));
   last_position_ = nullptr;
   next_offset_.clear();
+  queues_.clear();
+  std::vector<TopicPartition> tps;
   for (const TopicPartitionOffset& p : partitions) {
     if (p.offset >= 0) next_offset_[p.tp] = p.offset;
+    tps.push_back(p.tp);
   }
+  SplitQueues(tps);
   return absl::OkStatus();
 }
 
@@ -114,6 +135,7 @@ void RdKafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
       status = FromRespErr(rd_kafka_assign(rk_.get(), partitions),
                            "rd_kafka_assign in rebalance");
       for (const TopicPartition& tp : tps) Forget(tp);
+      if (status.ok()) SplitQueues(tps);
       if (status.ok() && listener_ != nullptr)
         listener_->OnPartitionsAssigned(tps);
       break;
@@ -126,6 +148,10 @@ void RdKafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
       status = FromRespErr(rd_kafka_assign(rk_.get(), nullptr),
                            "rd_kafka_assign(NULL) in rebalance");
       for (const TopicPartition& tp : tps) Forget(tp);
+      // Whatever the queues still hold is dropped with them; the fetch
+      // stop bumped each partition's version, so even a new handle to the
+      // same queue never returns those records.
+      queues_.clear();
       break;
     }
     default: {
@@ -142,6 +168,7 @@ void RdKafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
                            "rd_kafka_assign(NULL) after rebalance error");
       last_position_ = nullptr;
       next_offset_.clear();
+      queues_.clear();
       break;
     }
   }
@@ -173,81 +200,67 @@ void RdKafkaConsumer::ResumeAllPaused(absl::string_view why) {
   }
 }
 
-absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
-    absl::Duration timeout) {
-  RdPtr<rd_kafka_message_t> msg(
-      rd_kafka_consumer_poll(rk_.get(), ToTimeoutMs(timeout)));
-  if (!rebalance_error_.ok())
-    return std::exchange(rebalance_error_, absl::OkStatus());
-  if (msg == nullptr) return std::nullopt;
-  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "";
-    switch (msg->err) {
-      case RD_KAFKA_RESP_ERR__PARTITION_EOF:
-        return std::nullopt;
-      case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-      case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-      case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-        return absl::NotFoundError(absl::StrCat(
-            "topic '", topic, "' does not exist (",
-            rd_kafka_message_errstr(msg.get()),
-            "); create it first, Brook does not auto-create input topics"));
-      case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
-      case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
-        // Only with auto.offset.reset=error: the position is outside the
-        // log and the caller decides (the restore treats it as corrupt
-        // state); never a silent jump.
-        return absl::OutOfRangeError(absl::StrCat(
-            "offset ", msg->offset, " of ", topic, "-", msg->partition,
-            " is out of range: ", rd_kafka_message_errstr(msg.get())));
-      case RD_KAFKA_RESP_ERR__FATAL: {
-        char reason[512];
-        rd_kafka_resp_err_t fatal =
-            rd_kafka_fatal_error(rk_.get(), reason, sizeof(reason));
-        return KafkaError(KafkaErrorClass::kFatal,
-                          absl::StrCat("fatal consumer error ",
-                                       rd_kafka_err2name(fatal), ": ", reason));
-      }
-      default:
-        // Transport hiccups and the like: librdkafka retries them itself.
-        LOG(WARNING) << "consumer: " << rd_kafka_err2name(msg->err) << " "
-                     << rd_kafka_message_errstr(msg.get());
-        return std::nullopt;
+absl::Status RdKafkaConsumer::MessageError(const rd_kafka_message_t& msg) {
+  const char* topic = msg.rkt ? rd_kafka_topic_name(msg.rkt) : "";
+  switch (msg.err) {
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+      return absl::OkStatus();
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      return absl::NotFoundError(absl::StrCat(
+          "topic '", topic, "' does not exist (", rd_kafka_message_errstr(&msg),
+          "); create it first, Brook does not auto-create input topics"));
+    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+    case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
+      // Only with auto.offset.reset=error: the position is outside the
+      // log and the caller decides (the restore treats it as corrupt
+      // state); never a silent jump.
+      return absl::OutOfRangeError(
+          absl::StrCat("offset ", msg.offset, " of ", topic, "-", msg.partition,
+                       " is out of range: ", rd_kafka_message_errstr(&msg)));
+    case RD_KAFKA_RESP_ERR__FATAL: {
+      char reason[512];
+      rd_kafka_resp_err_t fatal =
+          rd_kafka_fatal_error(rk_.get(), reason, sizeof(reason));
+      return KafkaError(KafkaErrorClass::kFatal,
+                        absl::StrCat("fatal consumer error ",
+                                     rd_kafka_err2name(fatal), ": ", reason));
     }
+    default:
+      // Transport hiccups and the like: librdkafka retries them itself.
+      LOG(WARNING) << "consumer: " << rd_kafka_err2name(msg.err) << " "
+                   << rd_kafka_message_errstr(&msg);
+      return absl::OkStatus();
   }
-  const char* topic = rd_kafka_topic_name(msg->rkt);
-  if (last_position_ == nullptr ||
-      last_position_->first.partition != msg->partition ||
-      last_position_->first.topic != topic) {
-    auto [it, inserted] = next_offset_.try_emplace(
-        TopicPartition{topic, msg->partition}, msg->offset);
-    last_position_ = &*it;
-  }
-  int64_t& next = last_position_->second;
-  if (msg->offset < next) {
-    LOG(WARNING) << "dropping re-delivered record "
-                 << last_position_->first.ToString() << "@" << msg->offset
-                 << " below next expected offset " << next;
+}
+
+std::optional<ConsumerRecord> RdKafkaConsumer::ToRecord(
+    const rd_kafka_message_t& msg, const TopicPartition& tp, int64_t& next) {
+  if (msg.offset < next) {
+    LOG(WARNING) << "dropping re-delivered record " << tp.ToString() << "@"
+                 << msg.offset << " below next expected offset " << next;
     ++redeliveries_dropped_;
     return std::nullopt;
   }
-  next = msg->offset + 1;
+  next = msg.offset + 1;
 
   ConsumerRecord record;
-  record.topic = last_position_->first.topic;
-  record.partition = msg->partition;
-  record.offset = msg->offset;
+  record.topic = tp.topic;
+  record.partition = msg.partition;
+  record.offset = msg.offset;
   rd_kafka_timestamp_type_t ts_type;
-  record.timestamp_ms = rd_kafka_message_timestamp(msg.get(), &ts_type);
-  if (msg->key != nullptr) {
-    record.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
+  record.timestamp_ms = rd_kafka_message_timestamp(&msg, &ts_type);
+  if (msg.key != nullptr) {
+    record.key.emplace(static_cast<const char*>(msg.key), msg.key_len);
   }
-  if (msg->payload != nullptr) {
-    record.value.emplace(static_cast<const char*>(msg->payload), msg->len);
+  if (msg.payload != nullptr) {
+    record.value.emplace(static_cast<const char*>(msg.payload), msg.len);
   }
   rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(msg.get(), &headers) ==
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
+  // rd_kafka_message_headers() parses lazily and caches in the message.
+  if (rd_kafka_message_headers(const_cast<rd_kafka_message_t*>(&msg),
+                               &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* name;
     const void* value;
     size_t size;
@@ -261,6 +274,163 @@ absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
     }
   }
   return record;
+}
+
+absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
+    absl::Duration timeout) {
+  RdPtr<rd_kafka_message_t> msg(
+      rd_kafka_consumer_poll(rk_.get(), ToTimeoutMs(timeout)));
+  if (!rebalance_error_.ok())
+    return std::exchange(rebalance_error_, absl::OkStatus());
+  if (msg == nullptr) return std::nullopt;
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    BROOK_RETURN_IF_ERROR(MessageError(*msg));
+    return std::nullopt;
+  }
+  const char* topic = rd_kafka_topic_name(msg->rkt);
+  if (last_position_ == nullptr ||
+      last_position_->first.partition != msg->partition ||
+      last_position_->first.topic != topic) {
+    auto [it, inserted] = next_offset_.try_emplace(
+        TopicPartition{topic, msg->partition}, msg->offset);
+    last_position_ = &*it;
+  }
+  return ToRecord(*msg, last_position_->first, last_position_->second);
+}
+
+absl::Status RdKafkaConsumer::EnablePartitionQueues() {
+  if (partition_queues_) return absl::OkStatus();
+  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("eventfd for partition queues: ", strerror(errno)));
+  }
+  wakeup_fd_ = fd;
+  consumer_queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
+  if (consumer_queue_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "partition queues need a consumer queue (group.id)");
+  }
+  static constexpr uint64_t kOne = 1;  // an eventfd reads 8-byte counters
+  rd_kafka_queue_io_event_enable(consumer_queue_.get(), wakeup_fd_, &kOne,
+                                 sizeof(kOne));
+  partition_queues_ = true;
+  return absl::OkStatus();
+}
+
+void RdKafkaConsumer::SplitQueues(absl::Span<const TopicPartition> partitions) {
+  if (!partition_queues_) return;
+  static constexpr uint64_t kOne = 1;
+  for (const TopicPartition& tp : partitions) {
+    RdPtr<rd_kafka_queue_t> q(rd_kafka_queue_get_partition(
+        rk_.get(), tp.topic.c_str(), tp.partition));
+    if (q == nullptr) continue;  // unknown partition: its errors use Poll()
+    // Forwarding to nothing also marks the queue as the application's, so
+    // the fetch start that follows the assignment (after the committed
+    // offset lookup) no longer forwards it to the consumer queue
+    // (rdkafka_partition.c, rd_kafka_toppar_op_fetch_start, 2.0.2).
+    rd_kafka_queue_forward(q.get(), nullptr);
+    rd_kafka_queue_io_event_enable(q.get(), wakeup_fd_, &kOne, sizeof(kOne));
+    queues_[tp] = PartitionQueue{.queue = std::move(q)};
+  }
+}
+
+absl::StatusOr<size_t> RdKafkaConsumer::PollPartition(
+    const TopicPartition& partition, size_t max,
+    std::vector<ConsumerRecord>* out) {
+  auto it = queues_.find(partition);
+  if (it == queues_.end()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "partition ", partition.ToString(), " has no partition queue"));
+  }
+  if (max == 0) return 0;
+  constexpr size_t kBatch = 256;
+  rd_kafka_message_t* batch[kBatch];
+  auto [next_it, inserted] =
+      next_offset_.try_emplace(partition, int64_t{kOffsetInvalid});
+  int64_t& next = next_it->second;
+  size_t appended = 0;
+  while (appended < max) {
+    const size_t want = std::min(kBatch, max - appended);
+    // Outdated records (fetched before a seek or a reassignment) are
+    // discarded by librdkafka here: their op version is below the
+    // partition's barrier.
+    ssize_t n =
+        rd_kafka_consume_batch_queue(it->second.queue.get(), 0, batch, want);
+    if (n <= 0) break;
+    absl::Status error;
+    for (ssize_t i = 0; i < n; ++i) {
+      RdPtr<rd_kafka_message_t> msg(batch[i]);
+      if (!error.ok()) continue;  // destroy the rest
+      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error = MessageError(*msg);
+        continue;
+      }
+      avg_record_bytes_ +=
+          (static_cast<double>(msg->len + msg->key_len) - avg_record_bytes_) /
+          64;
+      std::optional<ConsumerRecord> r = ToRecord(*msg, partition, next);
+      if (r.has_value()) {
+        out->push_back(*std::move(r));
+        ++appended;
+      }
+    }
+    if (!error.ok()) return error;
+    if (static_cast<size_t>(n) < want) break;
+  }
+  // Track whether the fetch of this partition stopped at its limit, and
+  // restart it once the queue is half drained.
+  const int64_t queued =
+      static_cast<int64_t>(rd_kafka_queue_length(it->second.queue.get()));
+  const double queued_bytes = queued * (avg_record_bytes_ + 64);
+  if (queued >= queue_max_records_ || queued_bytes >= 0.9 * queue_max_bytes_) {
+    it->second.full = true;
+  } else if (it->second.full && queued < queue_max_records_ / 2 &&
+             queued_bytes < 0.5 * queue_max_bytes_) {
+    it->second.full = false;
+    to_wake_.push_back(partition);
+  }
+  if (!to_wake_.empty()) WakeFetchers();
+  return appended;
+}
+
+void RdKafkaConsumer::WakeFetchers() {
+  const absl::Time now = absl::Now();
+  if (now - last_wake_ < absl::Milliseconds(20)) return;
+  last_wake_ = now;
+  std::vector<TopicPartitionOffset> query;
+  for (const TopicPartition& tp : to_wake_) {
+    query.push_back({tp, RD_KAFKA_OFFSET_END});  // the latest offset
+  }
+  to_wake_.clear();
+  auto list = ToList(query);
+  // The answer does not matter, only that a request reached each leader's
+  // broker thread.
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_.get(), list.get(),
+                                                       /*timeout_ms=*/1000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    LOG(WARNING) << "waking the fetchers: " << rd_kafka_err2name(err);
+  }
+}
+
+size_t RdKafkaConsumer::PartitionQueueLength(const TopicPartition& partition) {
+  auto it = queues_.find(partition);
+  return it == queues_.end() ? 0
+                             : rd_kafka_queue_length(it->second.queue.get());
+}
+
+void RdKafkaConsumer::WaitForData(absl::Duration timeout) {
+  if (!partition_queues_) return;
+  pollfd p{.fd = wakeup_fd_, .events = POLLIN, .revents = 0};
+  if (poll(&p, 1, ToTimeoutMs(timeout)) > 0) {
+    uint64_t count;
+    // Drain: the next write (a queue that receives something after it was
+    // read) wakes the next wait.
+    if (read(wakeup_fd_, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+      LOG(WARNING) << "reading the partition queues' eventfd: "
+                   << strerror(errno);
+    }
+  }
 }
 
 std::vector<TopicPartition> RdKafkaConsumer::Assignment() {
@@ -392,7 +562,12 @@ absl::Status RdKafkaConsumer::Close() {
   absl::Status status =
       FromRespErr(rd_kafka_consumer_close(rk_.get()), "close consumer");
   if (!status.ok()) LOG(WARNING) << status;
+  // Queue handles hold references on the client: release them first.
+  queues_.clear();
+  consumer_queue_.reset();
   rk_.reset();
+  if (wakeup_fd_ >= 0) close(wakeup_fd_);
+  wakeup_fd_ = -1;
   return status;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/time/time.h"
 
 #include "kafka/consumer.h"
 #include "kafka/internal/rdkafka_handle.h"
@@ -48,6 +49,12 @@ class RdKafkaConsumer final : public Consumer {
   int64_t Position(const TopicPartition& partition) override;
   absl::StatusOr<std::pair<int64_t, int64_t>> QueryWatermarks(
       const TopicPartition& partition, absl::Duration timeout) override;
+  absl::Status EnablePartitionQueues() override;
+  absl::StatusOr<size_t> PollPartition(
+      const TopicPartition& partition, size_t max,
+      std::vector<ConsumerRecord>* out) override;
+  size_t PartitionQueueLength(const TopicPartition& partition) override;
+  void WaitForData(absl::Duration timeout) override;
   absl::Status CommitSync(
       absl::Span<const TopicPartitionOffset> offsets) override;
   absl::StatusOr<std::unique_ptr<GroupMetadata>> GetGroupMetadata() override;
@@ -71,6 +78,25 @@ class RdKafkaConsumer final : public Consumer {
   void OnRebalance(rd_kafka_resp_err_t err,
                    rd_kafka_topic_partition_list_t* partitions);
   void Forget(const TopicPartition& tp);
+  // librdkafka 2.0.2 re-considers a partition whose queue reached its
+  // prefetch limit only when its broker thread wakes up: a fetch response
+  // of another partition, or its 1 s idle timeout. Nothing wakes it when the
+  // application drains the queue, so once every partition of a broker is
+  // full, fetching stalls for up to a second. A ListOffsets request to the
+  // partitions' leaders wakes their broker threads (any request queued on a
+  // broker does), which then fetch again. At most one every 20 ms.
+  void WakeFetchers();
+  // With partition queues: gives each of `partitions` its own queue, taken
+  // off the consumer queue and wired to wakeup_fd_.
+  void SplitQueues(absl::Span<const TopicPartition> partitions);
+  // A non-record message (err set) as Poll() reports it: nullopt for what
+  // librdkafka retries itself.
+  absl::Status MessageError(const rd_kafka_message_t& msg);
+  // The record of `msg`, or nullopt for a re-delivery below `next` (which
+  // it advances otherwise).
+  std::optional<ConsumerRecord> ToRecord(const rd_kafka_message_t& msg,
+                                         const TopicPartition& tp,
+                                         int64_t& next);
   // Resumes every partition Pause() paused (before the assignment changes).
   void ResumeAllPaused(absl::string_view why);
 
@@ -91,6 +117,29 @@ class RdKafkaConsumer final : public Consumer {
   int64_t redeliveries_dropped_ = 0;
   // Partitions paused through Pause() and not resumed since.
   absl::flat_hash_set<TopicPartition> paused_;
+  // Partition queues (EnablePartitionQueues()): one per assigned partition.
+  bool partition_queues_ = false;
+  struct PartitionQueue {
+    RdPtr<rd_kafka_queue_t> queue;
+    // The queue reached librdkafka's prefetch limit since it was last
+    // drained: its fetch has stopped (see WakeFetchers()).
+    bool full = false;
+  };
+  absl::flat_hash_map<TopicPartition, PartitionQueue> queues_;
+  // librdkafka's per-partition prefetch limits, from the configuration.
+  int64_t queue_max_records_ = 100000;
+  int64_t queue_max_bytes_ = int64_t{65536} * 1024;
+  // Average bytes (key + value) of the records read from partition queues,
+  // to tell when a queue reached its byte limit (librdkafka does not say).
+  double avg_record_bytes_ = 0;
+  // Partitions drained after they were full, whose fetch must be restarted.
+  std::vector<TopicPartition> to_wake_;
+  absl::Time last_wake_ = absl::InfinitePast();
+  // The consumer queue, kept for its wake-up registration.
+  RdPtr<rd_kafka_queue_t> consumer_queue_;
+  // An eventfd every queue writes to when it receives something while
+  // nobody reads it (rd_kafka_queue_io_event_enable); WaitForData() polls it.
+  int wakeup_fd_ = -1;
 };
 
 }  // namespace brook::internal

@@ -72,6 +72,15 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       {"session.timeout.ms",
        absl::StrCat(absl::ToInt64Milliseconds(config.session_timeout))},
   };
+  if (config.partition_queues) {
+    // Once each partition has its own queue these limits apply per
+    // partition: they are how a partition that is not read stops being
+    // fetched (see StreamsConfig::partition_queues).
+    thread->consumer_config_["queued.min.messages"] =
+        absl::StrCat(config.partition_queue_max_records);
+    thread->consumer_config_["queued.max.messages.kbytes"] =
+        absl::StrCat((config.partition_queue_max_bytes + 1023) / 1024);
+  }
   if (!config.group_instance_id.empty()) {
     thread->consumer_config_["group.instance.id"] =
         absl::StrCat(config.group_instance_id, "-", index);
@@ -230,6 +239,9 @@ absl::Status StreamThread::Startup() {
         std::move(restore_consumer), std::move(end_offsets), name_,
         config_.client_call_timeout, &restore_stats_);
   }
+  if (config_.partition_queues) {
+    BROOK_RETURN_IF_ERROR(consumer_->EnablePartitionQueues());
+  }
   task_manager_ = std::make_unique<TaskManager>(
       plan_, config_, task_options_, consumer_.get(), producer_.get(),
       restorer_.get(), buffered_bytes_);
@@ -255,7 +267,48 @@ void StreamThread::NotePoll(bool entering) {
   producer_->set_deadline(now + config_.max_poll_interval * 3 / 4);
 }
 
+absl::StatusOr<int64_t> StreamThread::PollQueues() {
+  int64_t polled = 0;
+  for (bool waited = false;; waited = true) {
+    // The consumer queue carries the rebalances and errors (and, rarely, a
+    // record fetched before its partition's queue was split off): served
+    // every iteration, without blocking.
+    NotePoll(/*entering=*/true);
+    int64_t from_consumer = 0;
+    while (from_consumer < config_.max_poll_records) {
+      absl::StatusOr<std::optional<ConsumerRecord>> record =
+          consumer_->Poll(absl::ZeroDuration());
+      if (!callback_error_.ok())
+        return std::exchange(callback_error_, absl::OkStatus());
+      if (!record.ok()) return record.status();
+      if (!record->has_value()) break;
+      BROOK_RETURN_IF_ERROR(task_manager_->AddRecord(**std::move(record)));
+      ++from_consumer;
+    }
+    NotePoll(/*entering=*/false);
+    if (from_consumer > 0 && !logged_consumer_queue_records_) {
+      // Expected only for records fetched before their partition's queue
+      // was split off; many of them bypass the read-ahead bound.
+      logged_consumer_queue_records_ = true;
+      LOG(WARNING) << name_ << ": " << from_consumer
+                   << " records came through the consumer queue with "
+                      "partition queues on";
+    }
+    BROOK_ASSIGN_OR_RETURN(int64_t read, task_manager_->ReadPartitionQueues());
+    polled += from_consumer + read;
+    if (waited || polled > 0 || task_manager_->has_buffered_records() ||
+        task_manager_->restore_active()) {
+      return polled;
+    }
+    // Nothing to do: block until any queue receives something. librdkafka
+    // counts this wait against max.poll.interval.ms, but it lasts at most
+    // poll.ms.
+    consumer_->WaitForData(config_.poll_timeout);
+  }
+}
+
 absl::StatusOr<int64_t> StreamThread::PollRecords() {
+  if (config_.partition_queues) return PollQueues();
   const absl::Duration first_timeout =
       task_manager_->has_buffered_records() || task_manager_->restore_active()
           ? absl::ZeroDuration()

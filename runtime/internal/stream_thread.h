@@ -141,6 +141,8 @@ class StreamThread final : private RebalanceListener {
   void Run();
   void SetState(State s);
   absl::StatusOr<int64_t> PollRecords();
+  // PollRecords() with partition queues (StreamsConfig::partition_queues).
+  absl::StatusOr<int64_t> PollQueues();
   absl::Status MaybeCommit(int64_t processed);
   absl::Status CommitAll();
   absl::Status HandleCommitError(const absl::Status& error);
@@ -187,6 +189,7 @@ class StreamThread final : private RebalanceListener {
   // Set while a commit keeps failing with retriable errors.
   std::optional<absl::Time> commit_failing_since_;
   absl::Status callback_error_;  // first error from a rebalance callback
+  bool logged_consumer_queue_records_ = false;  // see PollQueues()
 
   std::atomic<State> state_{State::kCreated};
   std::atomic<bool> shutdown_requested_{false};

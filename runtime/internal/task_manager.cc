@@ -77,9 +77,12 @@ absl::Status TaskManager::CreateTasks(
         std::make_unique<StreamTask>(id, plan_, tps, task_options_, producer_);
     last_route_ = nullptr;
     for (const TopicPartition& tp : tps) task_by_partition_[tp] = task.get();
-    // Input waits until the task runs.
-    BROOK_RETURN_IF_ERROR(consumer_->Pause(tps));
-    paused_.insert(tps.begin(), tps.end());
+    // Input waits until the task runs: with partition queues its
+    // partitions are simply not read until then.
+    if (!config_.partition_queues) {
+      BROOK_RETURN_IF_ERROR(consumer_->Pause(tps));
+      paused_.insert(tps.begin(), tps.end());
+    }
     tasks_[id] = std::move(task);
   }
   init_failing_since_.clear();
@@ -197,6 +200,7 @@ absl::Status TaskManager::AddRecord(ConsumerRecord record) {
   const int64_t total =
       buffered_bytes_->fetch_add(task.buffered_bytes() - before) +
       (task.buffered_bytes() - before);
+  if (config_.partition_queues) return absl::OkStatus();  // never pauses
   if ((task.buffered(tp) >=
            static_cast<size_t>(config_.buffered_records_per_partition) ||
        total > config_.input_buffer_max_bytes) &&
@@ -205,6 +209,35 @@ absl::Status TaskManager::AddRecord(ConsumerRecord record) {
     paused_.insert(tp);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> TaskManager::ReadPartitionQueues() {
+  int64_t total = 0;
+  const size_t read_ahead =
+      static_cast<size_t>(config_.partition_read_ahead_records);
+  for (auto& [id, task] : tasks_) {
+    if (!task->running()) continue;
+    for (const TopicPartition& tp : task->partitions()) {
+      const size_t have = task->buffered(tp);
+      if (have >= read_ahead ||
+          buffered_bytes_->load(std::memory_order_relaxed) >
+              config_.input_buffer_max_bytes) {
+        continue;
+      }
+      read_batch_.clear();
+      BROOK_ASSIGN_OR_RETURN(
+          size_t n,
+          consumer_->PollPartition(tp, read_ahead - have, &read_batch_));
+      if (n == 0) continue;
+      const int64_t before = task->buffered_bytes();
+      for (ConsumerRecord& r : read_batch_) {
+        BROOK_RETURN_IF_ERROR(task->AddRecord(std::move(r)));
+      }
+      buffered_bytes_->fetch_add(task->buffered_bytes() - before);
+      total += static_cast<int64_t>(n);
+    }
+  }
+  return total;
 }
 
 absl::StatusOr<int64_t> TaskManager::Process(int64_t max_per_task) {

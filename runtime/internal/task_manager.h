@@ -62,6 +62,12 @@ class TaskManager {
   // buffer is full.
   absl::Status AddRecord(ConsumerRecord record);
 
+  // With partition queues: tops up each running task's read-ahead from its
+  // partitions' queues (up to partition.read.ahead.records buffered per
+  // partition, while the process-wide input.buffer.max.bytes allows).
+  // Returns the records read.
+  absl::StatusOr<int64_t> ReadPartitionQueues();
+
   // Runs each task in turn for up to `max_per_task` records, then resumes
   // partitions whose buffer has drained. Returns records processed.
   absl::StatusOr<int64_t> Process(int64_t max_per_task);
@@ -122,7 +128,9 @@ class TaskManager {
   // hash of the topic name per record. Reset whenever task_by_partition_
   // changes (a rehash moves its entries).
   const std::pair<const TopicPartition, StreamTask*>* last_route_ = nullptr;
+  // Partitions paused by this manager (never with partition queues).
   absl::flat_hash_set<TopicPartition> paused_;
+  std::vector<ConsumerRecord> read_batch_;  // reused by ReadPartitionQueues
   std::vector<TopicPartitionOffset> last_committed_;
   size_t next_task_ = 0;  // round-robin start
   // When each created task first failed to initialise (transiently).

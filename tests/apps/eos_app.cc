@@ -32,6 +32,8 @@ ABSL_FLAG(int64_t, stall_after_records, 0,
 ABSL_FLAG(int64_t, stall_ms, 0, "how long to stall");
 ABSL_FLAG(int64_t, max_records_per_task_per_iteration, 100,
           "max.records.per.task.per.iteration");
+ABSL_FLAG(bool, partition_queues, false,
+          "partition.queues: per-partition queues instead of pause/resume");
 ABSL_FLAG(int64_t, buffered_records_per_partition, 1000,
           "buffered.records.per.partition");
 
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_max_records_per_task_per_iteration);
   config.buffered_records_per_partition =
       absl::GetFlag(FLAGS_buffered_records_per_partition);
+  config.partition_queues = absl::GetFlag(FLAGS_partition_queues);
   config.consumer_config["heartbeat.interval.ms"] = "1000";
 
   auto app = brook::KafkaStreams::Create(topology, config);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -125,6 +126,11 @@ class EosAppTest : public ::testing::Test {
         absl::StrCat("--state_dir=", dir_, "/instance", instance),
         "--session_timeout_ms=6000"};
     args.insert(args.end(), extra.begin(), extra.end());
+    // The same scenarios over per-partition queues (see tests/README or
+    // docs/architecture.md): BROOK_TEST_PARTITION_QUEUES=1 ctest ...
+    if (std::getenv("BROOK_TEST_PARTITION_QUEUES") != nullptr) {
+      args.push_back("--partition_queues");
+    }
     log_start_[instance] = testing::ReadFile(Log(instance)).size();
     auto child = std::make_unique<ChildProcess>(args, Log(instance), env);
     EXPECT_TRUE(child->started());

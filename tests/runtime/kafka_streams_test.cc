@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -71,6 +72,9 @@ class KafkaStreamsTest : public ::testing::Test {
     config_.bootstrap_servers = testing::BootstrapServers();
     config_.state_dir = ::testing::TempDir() + "/" + config_.application_id;
     config_.session_timeout = absl::Seconds(6);
+    // The same tests over per-partition queues: BROOK_TEST_PARTITION_QUEUES=1.
+    config_.partition_queues =
+        std::getenv("BROOK_TEST_PARTITION_QUEUES") != nullptr;
   }
   void TearDown() override { std::filesystem::remove_all(config_.state_dir); }
 

@@ -8,6 +8,7 @@
 #ifndef BROOK_TESTS_RUNTIME_STREAM_THREAD_FIXTURE_H_
 #define BROOK_TESTS_RUNTIME_STREAM_THREAD_FIXTURE_H_
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -57,6 +58,21 @@ class StreamThreadTest : public ::testing::Test {
     // Long enough never to elapse in a test; tests that want interval
     // commits set 1 ms and sleep 2 ms between iterations.
     config_.commit_interval = absl::Seconds(5);
+    // BROOK_TEST_PARTITION_QUEUES=1 runs every test over per-partition
+    // queues (those about pausing skip themselves).
+    config_.partition_queues =
+        std::getenv("BROOK_TEST_PARTITION_QUEUES") != nullptr;
+  }
+
+  // The input of `tp` waits (a task not running yet): paused, or with
+  // partition queues never read.
+  void ExpectInputHeld(const TopicPartition& tp) {
+    if (config_.partition_queues) {
+      EXPECT_EQ(consumer_->PartitionPollCount(tp), 0) << tp.ToString();
+      EXPECT_THAT(consumer_->PausedPartitions(), ::testing::IsEmpty());
+    } else {
+      EXPECT_THAT(consumer_->PausedPartitions(), ::testing::ElementsAre(tp));
+    }
   }
 
   ~StreamThreadTest() override {

@@ -178,7 +178,7 @@ TEST_F(TaskLifeCycleTest, ProcessorsInitialiseOnlyAfterTheirStoresAreRestored) {
     EXPECT_EQ(probe.inits, 0)
         << "Init() ran during the restore, iteration " << i;
     EXPECT_EQ(probe.punctuations, 0);
-    EXPECT_THAT(consumer_->PausedPartitions(), ElementsAre(kIn0));
+    ExpectInputHeld(kIn0);
   }
   ASSERT_TRUE(RunUntil(
       [&] { return thread_->state() == StreamThread::State::kRunning; }));
@@ -259,7 +259,7 @@ TEST_F(TaskLifeCycleTest, ATaskDirectoryHeldBySiblingIsRetriedNotFatal) {
   }
   EXPECT_EQ(probe.inits, 0);
   EXPECT_NE(thread_->state(), StreamThread::State::kRunning);
-  EXPECT_THAT(consumer_->PausedPartitions(), ElementsAre(kIn0));
+  ExpectInputHeld(kIn0);
   held->reset();  // the sibling lets go
   ASSERT_TRUE(
       RunUntil([&] { return thread_->stats().records_processed.load() == 2; }));

@@ -1,5 +1,6 @@
 #include "tests/testing/fake_kafka.h"
 
+#include <algorithm>
 #include <iterator>
 #include <string>
 #include <utility>
@@ -443,35 +444,88 @@ absl::Status FakeConsumer::CheckSubscribedTopicsExist() const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<const ConsumerRecord*> FakeConsumer::NextOf(
+    const TopicPartition& tp) {
+  if (paused_.contains(tp)) return nullptr;
+  const FakeKafka::Log* log = kafka_->FindLog(tp);
+  if (log == nullptr) return nullptr;
+  int64_t& position = positions_[tp];
+  if (position < kafka_->StartOffset(tp)) {
+    if (auto_offset_reset_ == "error") {
+      return absl::OutOfRangeError(absl::StrCat(
+          "offset ", position, " of ", tp.ToString(),
+          " is out of range: the log starts at ", kafka_->StartOffset(tp)));
+    }
+    position = auto_offset_reset_ == "latest" ? kafka_->EndOffset(tp)
+                                              : kafka_->StartOffset(tp);
+  }
+  // Markers and aborted records move the position without surfacing.
+  while (position < static_cast<int64_t>(log->size()) &&
+         kafka_->Invisible(tp, position)) {
+    ++position;
+  }
+  if (position >= static_cast<int64_t>(log->size())) return nullptr;
+  return &(*log)[position++];
+}
+
 absl::StatusOr<std::optional<ConsumerRecord>> FakeConsumer::NextRecord() {
+  // With partition queues every assigned partition has its own queue
+  // (PollPartition()); nothing reaches the consumer queue.
+  if (partition_queues_) return std::optional<ConsumerRecord>();
   const size_t n = assignment_.size();
   for (size_t i = 0; i < n; ++i) {
     const size_t index = (next_index_ + i) % n;
-    const TopicPartition& tp = assignment_[index];
-    if (paused_.contains(tp)) continue;
-    const FakeKafka::Log* log = kafka_->FindLog(tp);
-    if (log == nullptr) continue;
-    int64_t& position = positions_[tp];
-    if (position < kafka_->StartOffset(tp)) {
-      if (auto_offset_reset_ == "error") {
-        return absl::OutOfRangeError(absl::StrCat(
-            "offset ", position, " of ", tp.ToString(),
-            " is out of range: the log starts at ", kafka_->StartOffset(tp)));
-      }
-      position = auto_offset_reset_ == "latest" ? kafka_->EndOffset(tp)
-                                                : kafka_->StartOffset(tp);
-    }
-    // Markers and aborted records move the position without surfacing.
-    while (position < static_cast<int64_t>(log->size()) &&
-           kafka_->Invisible(tp, position)) {
-      ++position;
-    }
-    if (position >= static_cast<int64_t>(log->size())) continue;
+    BROOK_ASSIGN_OR_RETURN(const ConsumerRecord* record,
+                           NextOf(assignment_[index]));
+    if (record == nullptr) continue;
     next_index_ = (index + 1) % n;
-    return std::optional<ConsumerRecord>((*log)[position++]);
+    return std::optional<ConsumerRecord>(*record);
   }
   return std::optional<ConsumerRecord>();
 }
+
+absl::Status FakeConsumer::EnablePartitionQueues() {
+  BROOK_RETURN_IF_ERROR(CheckOpen("EnablePartitionQueues()"));
+  partition_queues_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> FakeConsumer::PollPartition(
+    const TopicPartition& partition, size_t max,
+    std::vector<ConsumerRecord>* out) {
+  BROOK_RETURN_IF_ERROR(CheckOpen("PollPartition()"));
+  if (!partition_queues_ || !positions_.contains(partition)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "partition ", partition.ToString(), " has no partition queue"));
+  }
+  ++partition_polls_[partition];
+  size_t appended = 0;
+  while (appended < max) {
+    BROOK_ASSIGN_OR_RETURN(const ConsumerRecord* record, NextOf(partition));
+    if (record == nullptr) break;
+    out->push_back(*record);
+    ++appended;
+  }
+  return appended;
+}
+
+size_t FakeConsumer::PartitionQueueLength(const TopicPartition& partition) {
+  if (!partition_queues_ || !positions_.contains(partition) ||
+      paused_.contains(partition)) {
+    return 0;
+  }
+  const FakeKafka::Log* log = kafka_->FindLog(partition);
+  if (log == nullptr) return 0;
+  size_t n = 0;
+  for (int64_t o =
+           std::max(positions_[partition], kafka_->StartOffset(partition));
+       o < static_cast<int64_t>(log->size()); ++o) {
+    if (!kafka_->Invisible(partition, o)) ++n;
+  }
+  return n;
+}
+
+void FakeConsumer::WaitForData(absl::Duration timeout) { ++waits_; }
 
 // ---------------------------------------------------------------------------
 // FakeProducer

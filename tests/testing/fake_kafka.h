@@ -247,6 +247,19 @@ class FakeConsumer final : public Consumer {
   // an abortable ILLEGAL_GENERATION error instead.
   absl::Status CommitSync(
       absl::Span<const TopicPartitionOffset> offsets) override;
+  // Partition queues: once enabled, Poll() returns no records (every
+  // assigned partition has its own queue from the start, which is what the
+  // real client does when the queue is split off in the assignment
+  // callback), and PollPartition() returns the visible records of one
+  // assigned partition from its position; a paused partition returns none.
+  absl::Status EnablePartitionQueues() override;
+  absl::StatusOr<size_t> PollPartition(
+      const TopicPartition& partition, size_t max,
+      std::vector<ConsumerRecord>* out) override;
+  // Visible records from the position to the end of the log.
+  size_t PartitionQueueLength(const TopicPartition& partition) override;
+  // Never blocks (tests are single-threaded); counts the calls.
+  void WaitForData(absl::Duration timeout) override;
   // A FakeGroupMetadata with the group's current generation, or for a
   // zombie the generation it had when it lost its assignment.
   absl::StatusOr<std::unique_ptr<GroupMetadata>> GetGroupMetadata() override;
@@ -268,6 +281,12 @@ class FakeConsumer final : public Consumer {
     auto_offset_reset_ = std::move(policy);
   }
   int UnsubscribeCount() const { return unsubscribe_calls_; }
+  // PollPartition() calls per partition, and WaitForData() calls.
+  int PartitionPollCount(const TopicPartition& tp) const {
+    auto it = partition_polls_.find(tp);
+    return it == partition_polls_.end() ? 0 : it->second;
+  }
+  int WaitCount() const { return waits_; }
   bool closed() const { return state_ == State::kClosed; }
 
  private:
@@ -291,6 +310,8 @@ class FakeConsumer final : public Consumer {
   int64_t ResolveOffset(const TopicPartition& tp, int64_t offset) const;
   absl::Status CheckSubscribedTopicsExist() const;
   absl::StatusOr<std::optional<ConsumerRecord>> NextRecord();
+  // The next visible record of `tp` (advancing its position), or null.
+  absl::StatusOr<const ConsumerRecord*> NextOf(const TopicPartition& tp);
 
   FakeKafka* const kafka_;
   RebalanceListener* const listener_;
@@ -309,6 +330,9 @@ class FakeConsumer final : public Consumer {
   int commit_sync_calls_ = 0;
   int unsubscribe_calls_ = 0;
   std::string auto_offset_reset_ = "earliest";
+  bool partition_queues_ = false;
+  std::map<TopicPartition, int> partition_polls_;
+  int waits_ = 0;
 };
 
 // A producer over FakeKafka, transactional or not. A transactional one
