@@ -53,7 +53,10 @@ TEST(SuppressTest, EmitsOneFinalResultPerWindowWhenItCloses) {
               HasSubstr("KTABLE-SUPPRESS-STATE-STORE-0000000004"));
   Driver h(t);
   auto ks = WindowedSerdes::TimeWindowed<std::string>(Serdes::String(), 10'000);
-  ASSERT_TRUE(h.Pipe("in", "a", "x", 1'000).ok());
+  {
+    auto s0 = h.Pipe("in", "a", "x", 1'000);
+    ASSERT_TRUE(s0.ok()) << s0;
+  }
   ASSERT_TRUE(h.Pipe("in", "a", "x", 2'000).ok());
   ASSERT_TRUE(h.Pipe("in", "b", "x", 3'000).ok());
   ASSERT_TRUE(h.Pipe("in", "a", "x", 12'000).ok());
