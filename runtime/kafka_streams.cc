@@ -387,7 +387,11 @@ void KafkaStreams::WatchPolls() {
   // the group; warn at half of it, once per stall.
   const absl::Duration warn_after = config_.max_poll_interval / 2;
   std::vector<bool> warned(config_.num_stream_threads, false);
-  absl::Time next_cleanup = absl::Now() + absl::Seconds(30);
+  // As in Kafka Streams, the cleaner runs every state.cleanup.delay.ms
+  // (here at most every 30 s, and at the watchdog's 250 ms tick at best).
+  const absl::Duration cleanup_period =
+      std::min(config_.state_cleanup_delay, absl::Seconds(30));
+  absl::Time next_cleanup = absl::Now() + cleanup_period;
   mu_.Lock();
   while (!mu_.AwaitWithTimeout(absl::Condition(&watchdog_stop_),
                                absl::Milliseconds(250))) {
@@ -412,7 +416,7 @@ void KafkaStreams::WatchPolls() {
     }
     ReapReplacedThreads();
     if (now >= next_cleanup) {
-      next_cleanup = now + absl::Seconds(30);
+      next_cleanup = now + cleanup_period;
       // Outside mu_: stream threads take it (state changes) inside their
       // rebalance callbacks, and deleting a large store takes a while. The
       // state directory's own table keeps threads off what it deletes.

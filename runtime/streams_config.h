@@ -125,7 +125,8 @@ struct StreamsConfig {
   int64_t restore_records_per_iteration = 10000;
 
   // state.cleanup.delay.ms: task directories no thread of this instance has
-  // owned for this long are deleted (their state moved elsewhere).
+  // owned for this long are deleted (their state moved elsewhere). The
+  // cleaner runs this often too (at most every 30 s).
   absl::Duration state_cleanup_delay = absl::Minutes(10);
 
   // repartition.purge.interval.ms: how often the consumed records of

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -831,6 +832,48 @@ TEST_F(KafkaStreamsOverFakesTest,
   EXPECT_EQ((*app)->state(), KafkaStreams::State::kError);
   EXPECT_THAT(states_.log(),
               ElementsAre("CREATED->REBALANCING", "REBALANCING->ERROR"));
+}
+
+// The instance's cleaner deletes the directory of a task it no longer owns
+// once state.cleanup.delay.ms has passed, and never the directory of a task
+// a thread holds.
+TEST_F(KafkaStreamsOverFakesTest, CleanerDeletesOnlyTaskDirectoriesNotOwned) {
+  kafka_.CreateTopic("in", 1);
+  kafka_.CreateTopic("out", 1);
+  config_.state_cleanup_delay = absl::Milliseconds(500);
+  const std::string app_dir =
+      absl::StrCat(config_.state_dir, "/", config_.application_id);
+  // What an earlier owner of task 0_7 left behind.
+  std::filesystem::create_directories(app_dir + "/0_7/store");
+  std::ofstream(app_dir + "/0_7/store/data") << "old state";
+  // A store (not logged: the fakes have no changelog to restore) makes the
+  // thread hold its task's directory.
+  Topology topology = Chain();
+  topology.AddStateStore(Stores::KeyValueStoreBuilder<S, S>(
+                             "kept", Serdes::String(), Serdes::String(),
+                             StoreOptions{.logging_enabled = false}),
+                         {"proc"});
+  absl::StatusOr<std::unique_ptr<KafkaStreams>> app =
+      KafkaStreams::Create(topology, config_, Factory({{"in", 0}}));
+  ASSERT_TRUE(app.ok()) << app.status();
+  (*app)->SetStateListener(
+      [this](KafkaStreams::State s, KafkaStreams::State old) {
+        states_.Add(s, old);
+      });
+  ASSERT_TRUE((*app)->Start().ok());
+  ASSERT_TRUE(
+      states_.WaitFor(KafkaStreams::State::kRunning, absl::Seconds(30)));
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (std::filesystem::exists(app_dir + "/0_7") && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_FALSE(std::filesystem::exists(app_dir + "/0_7"))
+      << "the cleaner left a task directory nobody owns";
+  // Task 0_0 is held by the running thread: several cleaner rounds later it
+  // is still there.
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_TRUE(std::filesystem::exists(app_dir + "/0_0"));
+  ASSERT_TRUE((*app)->Close(absl::Seconds(30)).ok());
 }
 
 TEST_F(KafkaStreamsOverFakesTest, StartFailsNamingAMissingTopic) {
