@@ -189,7 +189,11 @@ TEST_F(StreamThreadTest, PartitionQueuesWaitOnlyWhenNothingIsBuffered) {
 }
 
 TEST_F(StreamThreadTest, TheProcessWideInputBufferCapPausesEveryPartition) {
-  if (config_.partition_queues) GTEST_SKIP() << "about pausing";
+  if (config_.partition_queues)
+    GTEST_SKIP()
+        << "pause/resume back-pressure is not used with partition_queues "
+           "(BROOK_TEST_PARTITION_QUEUES=1); PartitionQueues* tests cover "
+           "that path";
   // Far below the per-partition limit, but 40 records of ~100 bytes exceed
   // the byte cap: input.buffer.max.bytes must bound the memory whatever the
   // partition count.
@@ -226,7 +230,11 @@ TEST_F(StreamThreadTest, TheProcessWideInputBufferCapPausesEveryPartition) {
 }
 
 TEST_F(StreamThreadTest, PausesAFullPartitionAndResumesItOnceDrained) {
-  if (config_.partition_queues) GTEST_SKIP() << "about pausing";
+  if (config_.partition_queues)
+    GTEST_SKIP()
+        << "pause/resume back-pressure is not used with partition_queues "
+           "(BROOK_TEST_PARTITION_QUEUES=1); PartitionQueues* tests cover "
+           "that path";
   config_.buffered_records_per_partition = 10;
   config_.max_poll_records = 100;
   config_.max_records_per_task_per_iteration = 3;
