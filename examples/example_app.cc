@@ -75,6 +75,12 @@ StreamsConfig ExampleConfig(const ExampleFlags& flags,
   return config;
 }
 
+int64_t DemoEventTimeStartMs() {
+  constexpr int64_t kHourMs = 3'600'000;
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  return (now - 3 * kHourMs) / kHourMs * kHourMs;
+}
+
 void InstallStopSignals() {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);

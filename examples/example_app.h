@@ -57,6 +57,15 @@ absl::StatusOr<ExampleTopics> PrepareTopics(
 StreamsConfig ExampleConfig(const ExampleFlags& flags,
                             const std::string& bootstrap);
 
+// The event time of a demo's first record: three hours ago, rounded down
+// to the hour (so that windows of any size dividing an hour line up with
+// it). Demo records must not carry old timestamps: the broker deletes
+// records older than a topic's retention.ms by their timestamp, and a
+// windowed store's changelog keeps them only for the window's retention
+// plus one day, so a demo dated years back would lose its output and
+// changelog at the broker's next retention check (every 5 minutes).
+int64_t DemoEventTimeStartMs();
+
 // Makes SIGTERM and SIGINT set the stop flag.
 void InstallStopSignals();
 bool StopRequested();

@@ -77,7 +77,6 @@ namespace brook {
 namespace {
 
 using S = std::string;
-constexpr int64_t kDemoStartMs = 1'700'000'000'000;
 constexpr int64_t kDemoStepMs = 200;
 
 absl::StatusOr<Topology> JoinTopology(const S& orders, const S& payments,
@@ -111,10 +110,11 @@ struct Demo {
 Demo MakeDemo(int64_t n, int64_t window_ms, int64_t grace_ms,
               int32_t partitions, const S& orders, const S& payments) {
   Demo d;
-  int64_t last = kDemoStartMs;
+  const int64_t start_ms = examples::DemoEventTimeStartMs();
+  int64_t last = start_ms;
   for (int64_t i = 0; i < n; ++i) {
     const S id = absl::StrCat("order-", i);
-    const int64_t t = kDemoStartMs + i * kDemoStepMs;
+    const int64_t t = start_ms + i * kDemoStepMs;
     const S order = absl::StrCat("o", i);
     d.orders.push_back(
         {.topic = orders, .key = id, .value = order, .timestamp_ms = t});

@@ -80,8 +80,6 @@ namespace brook {
 namespace {
 
 using S = std::string;
-// Event time of the first demo view: 2023-11-14T22:13:20Z.
-constexpr int64_t kDemoStartMs = 1'700'000'000'000;
 constexpr int64_t kDemoStepMs = 500;
 
 // (page, window start) -> views.
@@ -114,10 +112,11 @@ absl::StatusOr<WindowCounts> WriteDemo(const ClientConfig& client,
   WindowCounts expected;
   const int64_t n = absl::GetFlag(FLAGS_demo_records);
   const int32_t keys = absl::GetFlag(FLAGS_keys);
+  const int64_t start_ms = examples::DemoEventTimeStartMs();
   for (int64_t i = 0; i < n; ++i) {
     ProducerRecord r{.topic = topic,
                      .value = absl::StrCat("user-", i % 7),
-                     .timestamp_ms = kDemoStartMs + i * kDemoStepMs};
+                     .timestamp_ms = start_ms + i * kDemoStepMs};
     if (i % 50 != 49) {
       r.key = absl::StrCat("page-", i % keys);
       ++expected[{*r.key, r.timestamp_ms / size_ms * size_ms}];
@@ -132,7 +131,7 @@ absl::StatusOr<WindowCounts> WriteDemo(const ClientConfig& client,
           {.topic = topic,
            .key = absl::StrCat("page-", k),
            .value = "closer",
-           .timestamp_ms = kDemoStartMs + n * kDemoStepMs + 3'600'000}));
+           .timestamp_ms = start_ms + n * kDemoStepMs + 3'600'000}));
     }
   }
   BROOK_RETURN_IF_ERROR(producer->Flush(absl::Seconds(60)));

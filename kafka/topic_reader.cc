@@ -40,6 +40,11 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
                          admin->PartitionCount(topic, timeout));
   ClientConfig consumer_config = config;
   consumer_config.erase("group.id");
+  // Retention (by time, or delete-records) may move a partition's start past
+  // the offset read from its watermarks before the read begins: start over
+  // at the new start rather than jump to the end, so that the read ends
+  // and the records deleted show as missing.
+  consumer_config["auto.offset.reset"] = "earliest";
   consumer_config["isolation.level"] =
       isolation == IsolationLevel::kReadCommitted ? "read_committed"
                                                   : "read_uncommitted";
@@ -79,6 +84,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
   std::vector<ConsumerRecord> records;
   std::vector<bool> done(partitions, false);
   for (int32_t p = 0; p < partitions; ++p) done[p] = end[p] <= start[p].offset;
+  absl::Time next_start_check = absl::Now() + absl::Seconds(1);
   while (remaining_partitions > 0) {
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(
@@ -93,8 +99,18 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
     if (record.has_value() && record->offset < end[record->partition]) {
       records.push_back(*std::move(record));
     }
+    const bool recheck_start = absl::Now() >= next_start_check;
+    if (recheck_start) next_start_check = absl::Now() + absl::Seconds(1);
     for (int32_t p = 0; p < partitions; ++p) {
-      if (!done[p] && consumer->Position({topic, p}) >= end[p]) {
+      if (done[p]) continue;
+      bool reached = consumer->Position({topic, p}) >= end[p];
+      if (!reached && recheck_start) {
+        // Deleted up to the end: no fetch moves the position any more.
+        absl::StatusOr<std::pair<int64_t, int64_t>> marks =
+            consumer->QueryWatermarks({topic, p}, absl::Seconds(5));
+        reached = marks.ok() && marks->first >= end[p];
+      }
+      if (reached) {
         done[p] = true;
         --remaining_partitions;
       }

@@ -56,6 +56,10 @@ class StreamsProducer final : public RecordCollector {
   // Aborts the open transaction, if any.
   absl::Status Abort();
 
+  // Waits until every record sent so far is acknowledged by the broker (in
+  // the open transaction, under exactly-once).
+  absl::Status Flush() { return producer_->Flush(CallTimeout()); }
+
   // Calls made from now on (Commit, Abort, their retries) end by
   // `deadline`, or sooner by the call timeout: the stream thread must poll
   // again within max.poll.interval.ms. A call cut short fails retriably, and

@@ -38,11 +38,13 @@ constexpr int64_t kWindowMs = 300'000;  // the example's default
 // More than the input's event-time span (4,000 s), so that no payment is
 // late whichever input partition the task happens to read first.
 constexpr int64_t kGraceMs = 7'200'000;
-constexpr int64_t kStartMs = 1'700'000'000'000;
 constexpr int64_t kStepMs = 200;
 
 class JoinExampleTest : public ::testing::Test {
  protected:
+  // Event time of the first record.
+  const int64_t start_ms_ = testing::RecentEventTimeMs();
+
   void SetUp() override {
     app_ = UniqueName("join");
     orders_ = UniqueName("join-orders");
@@ -66,7 +68,7 @@ class JoinExampleTest : public ::testing::Test {
     std::vector<ProducerRecord> payments;
     for (int64_t i = 0; i < n; ++i) {
       const std::string id = absl::StrCat("order-", i);
-      const int64_t t = kStartMs + i * kStepMs;
+      const int64_t t = start_ms_ + i * kStepMs;
       last_ = std::max(last_, t);
       ASSERT_TRUE((*producer)
                       ->Send({.topic = orders_,

@@ -35,10 +35,12 @@ using ::brook::testing::WaitForCommitted;
 
 constexpr int kPartitions = 2;
 constexpr int64_t kWindowMs = 60'000;  // the example's default
-constexpr int64_t kStartMs = 1'700'000'000'000;
 
 class WindowedCountTest : public ::testing::Test {
  protected:
+  // Event time of the first record.
+  const int64_t start_ms_ = testing::RecentEventTimeMs();
+
   void SetUp() override {
     app_ = UniqueName("wcount");
     in_ = UniqueName("wcount-in");
@@ -58,7 +60,7 @@ class WindowedCountTest : public ::testing::Test {
     ASSERT_TRUE(producer.ok()) << producer.status();
     for (int64_t i = 0; i < n; ++i, ++views_) {
       ProducerRecord r{
-          .topic = in_, .value = "v", .timestamp_ms = kStartMs + views_ * 200};
+          .topic = in_, .value = "v", .timestamp_ms = start_ms_ + views_ * 200};
       if (views_ % 40 == 39) {
         ++null_keys_;
       } else {
@@ -101,7 +103,7 @@ class WindowedCountTest : public ::testing::Test {
               ->Send({.topic = in_,
                       .key = absl::StrCat("page-", page),
                       .value = "closer",
-                      .timestamp_ms = kStartMs + views_ * 200 + 3'600'000})
+                      .timestamp_ms = start_ms_ + views_ * 200 + 3'600'000})
               .ok());
     }
     ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());

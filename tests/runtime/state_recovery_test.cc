@@ -631,7 +631,7 @@ TEST_F(StateRecoveryTest, InMemoryStoreRestoresTheWholeChangelogAfterKillNine) {
 class WindowedStateTest : public StateRecoveryTest,
                           public ::testing::WithParamInterface<const char*> {
  protected:
-  static constexpr int64_t kBase = 1'700'000'000'000;  // event time, ms
+  const int64_t base_ms_ = testing::RecentEventTimeMs();  // event time
   static constexpr int64_t kKeys = 20;
 
   bool session() const { return std::string(GetParam()) == "session"; }
@@ -647,10 +647,10 @@ class WindowedStateTest : public StateRecoveryTest,
       const std::string key = absl::StrCat("k", produced_ % kKeys);
       int64_t ts = 0, start = 0;
       if (session()) {
-        start = kBase + (round % 2) * 100000;
+        start = base_ms_ + (round % 2) * 100000;
         ts = start + ((round / 2) % 5) * 100;
       } else {
-        start = kBase + (round % 3) * 1000;
+        start = base_ms_ + (round % 3) * 1000;
         ts = start + produced_ % 7;
       }
       EXPECT_TRUE((*producer)

@@ -47,6 +47,12 @@ std::string UniqueName(const std::string& prefix) {
                       absl::ToUnixMillis(absl::Now()) % 100000000);
 }
 
+int64_t RecentEventTimeMs() {
+  constexpr int64_t kHourMs = 3'600'000;
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  return (now - 3 * kHourMs) / kHourMs * kHourMs;
+}
+
 void CreateTopic(const std::string& name, int32_t partitions) {
   auto admin = Admin::Create(BaseConfig());
   CHECK(admin.ok()) << admin.status();

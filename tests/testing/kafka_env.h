@@ -22,6 +22,13 @@ ClientConfig BaseConfig();
 // A topic or group name no earlier run used: prefix + pid + counter + time.
 std::string UniqueName(const std::string& prefix);
 
+// An event time for test records: three hours ago, rounded down to the
+// hour. Tests must not date records years back: the broker deletes records
+// older than a topic's retention.ms by their timestamp (a windowed store's
+// changelog keeps them for the window's retention plus a day), at a
+// retention check that comes every 5 minutes, in the middle of a test.
+int64_t RecentEventTimeMs();
+
 // Creates a topic with `partitions` partitions (CHECK-fails on error).
 void CreateTopic(const std::string& name, int32_t partitions);
 
