@@ -16,7 +16,12 @@
 // Then the peer gets SIGTERM, and the output is read back with
 // read_committed: under exactly-once it must hold exactly one record per
 // input record (both workloads emit one per record, with no record cache),
-// under at-least-once at least that many. count_cached runs count with the
+// under at-least-once at least that many. windowed-count (1-minute tumbling
+// windows) also emits one record per input record. join reads two topics of
+// --records / 2 records each, whose i-th records share key and timestamp and
+// join with each other only (a key repeats every --keys records, 12 s of event
+// time at the defaults, far outside the 1 s join window): it must emit
+// exactly --records / 2 under exactly-once. count_cached runs count with the
 // record cache on in both peers (--cache_max_bytes): per key the counts must
 // strictly increase and the last ones add up to the input records. A run that
 // fails is INVALID and left out of the medians.
@@ -77,7 +82,16 @@ ABSL_FLAG(int32_t, partitions, 6, "partitions of the input and outputs");
 ABSL_FLAG(std::vector<std::string>, workloads,
           std::vector<std::string>({"passthrough", "count"}),
           "passthrough, count, count_cached (count with the record cache on "
-          "in both, --cache_max_bytes)");
+          "in both, --cache_max_bytes), windowed-count, join");
+ABSL_FLAG(absl::Duration, event_time_span, absl::Minutes(10),
+          "the preloaded records' timestamps spread evenly over this span, "
+          "ending an hour ago (10 one-minute windows for windowed-count)");
+ABSL_FLAG(int64_t, join_window_ms, 1000,
+          "join: JoinWindows' time difference (before = after)");
+ABSL_FLAG(int64_t, join_grace_ms, 600000,
+          "join: JoinWindows' grace; the default covers the whole "
+          "--event_time_span, so that neither runtime drops a record as late "
+          "whichever partition it reads first");
 ABSL_FLAG(int64_t, cache_max_bytes, int64_t{10} << 20,
           "statestore.cache.max.bytes of both peers in count_cached (Kafka "
           "Streams' default)");
@@ -218,19 +232,43 @@ struct Env {
   ClientConfig client;
   S input;
   int64_t records = 0;
+  // The join's inputs, records / 2 each (empty unless join runs).
+  S left, right;
 };
 
-absl::Status Preload(const Env& env) {
-  BROOK_ASSIGN_OR_RETURN(auto producer, Producer::Create(env.client));
+// The topics `workload` reads, and how many records they hold together.
+std::vector<S> InputsOf(const Env& env, const S& workload) {
+  if (workload == "join") return {env.left, env.right};
+  return {env.input};
+}
+
+// Writes `n` records to each of `topics`: the i-th record of every topic has
+// key k<i % keys>, a random value, and a timestamp that grows evenly over
+// --event_time_span (ending an hour ago, on a minute boundary; recent enough
+// that the broker's 7-day retention keeps it).
+absl::Status Preload(const Env& env, const std::vector<S>& topics, int64_t n) {
+  ClientConfig config = env.client;
+  // Where Java's producer would put each key, so both runtimes see the same
+  // partitions (and the join's two topics are co-partitioned either way).
+  config["partitioner"] = "murmur2_random";
+  BROOK_ASSIGN_OR_RETURN(auto producer, Producer::Create(config));
   std::mt19937_64 rng(7);
   std::uniform_int_distribution<int> letter('a', 'z');
   const int keys = absl::GetFlag(FLAGS_keys);
-  for (int64_t i = 0; i < env.records; ++i) {
-    S value(absl::GetFlag(FLAGS_value_bytes), 'x');
-    for (char& c : value) c = static_cast<char>(letter(rng));
-    BROOK_RETURN_IF_ERROR(producer->Send({.topic = env.input,
-                                          .key = absl::StrCat("k", i % keys),
-                                          .value = std::move(value)}));
+  const int64_t span_ms =
+      absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_event_time_span));
+  const int64_t end_ms =
+      (absl::ToUnixMillis(absl::Now()) - 3'600'000) / 60'000 * 60'000;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t ts = end_ms - span_ms + i * span_ms / n;
+    for (const S& topic : topics) {
+      S value(absl::GetFlag(FLAGS_value_bytes), 'x');
+      for (char& c : value) c = static_cast<char>(letter(rng));
+      BROOK_RETURN_IF_ERROR(producer->Send({.topic = topic,
+                                            .key = absl::StrCat("k", i % keys),
+                                            .value = std::move(value),
+                                            .timestamp_ms = ts}));
+    }
   }
   return producer->Flush(absl::Minutes(5));
 }
@@ -247,12 +285,19 @@ std::vector<S> PeerArgs(const Env& env, const Variant& v, const S& app,
       absl::StrCat("--guarantee=", v.guarantee),
       absl::StrCat("--bootstrap_servers=", env.bootstrap),
       absl::StrCat("--application_id=", app),
-      absl::StrCat("--input_topic=", input),
+      absl::StrCat("--input_topic=", v.workload == "join" ? env.left : input),
       absl::StrCat("--output_topic=", output),
       absl::StrCat("--state_dir=", work, "/state"),
       absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads)),
       absl::StrCat("--commit_interval_ms=",
                    absl::GetFlag(FLAGS_commit_interval_ms))};
+  if (v.workload == "join") {
+    peer_flags.push_back(absl::StrCat("--right_topic=", env.right));
+    peer_flags.push_back(
+        absl::StrCat("--join_window_ms=", absl::GetFlag(FLAGS_join_window_ms)));
+    peer_flags.push_back(
+        absl::StrCat("--join_grace_ms=", absl::GetFlag(FLAGS_join_grace_ms)));
+  }
   std::vector<S> args;
   if (v.impl == "brook") {
     args = {absl::GetFlag(FLAGS_brook_peer)};
@@ -285,7 +330,15 @@ absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
   watch["group.id"] = app;
   BROOK_ASSIGN_OR_RETURN(auto consumer, Consumer::Create(watch, nullptr));
   std::vector<TopicPartition> inputs;
-  for (int p = 0; p < partitions; ++p) inputs.push_back({env.input, p});
+  for (const S& topic : InputsOf(env, v.workload)) {
+    for (int p = 0; p < partitions; ++p) inputs.push_back({topic, p});
+  }
+  // Records in the inputs, and outputs expected: one per input record, but
+  // for the join one per pair.
+  const int64_t input_records =
+      v.workload == "join" ? env.records / 2 * 2 : env.records;
+  const int64_t expected =
+      v.workload == "join" ? env.records / 2 : env.records;
 
   Peer peer(args, log);
   if (peer.pid() <= 0) {
@@ -323,11 +376,11 @@ absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
     for (const TopicPartitionOffset& c : *committed) {
       done += std::max<int64_t>(c.offset, 0);
     }
-    if (done < env.records) continue;
+    if (done < input_records) continue;
     const double seconds = absl::ToDoubleSeconds(absl::Now() - *first);
-    result.records_per_s = env.records / seconds;
+    result.records_per_s = input_records / seconds;
     result.cpu_us_per_record =
-        (CpuSeconds(peer.pid()) - cpu_first) * 1e6 / env.records;
+        (CpuSeconds(peer.pid()) - cpu_first) * 1e6 / input_records;
     result.peak_rss_mib = PeakRssMiB(peer.pid());
     break;
   }
@@ -365,10 +418,11 @@ absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
           absl::StrCat(v.Name(), ": final counts add up to ", total, " for ",
                        env.records, " input records"));
     }
-  } else if (v.guarantee == "eos" ? n != env.records : n < env.records) {
+  } else if (v.guarantee == "eos" ? n != expected : n < expected) {
     return absl::DataLossError(absl::StrCat(v.Name(), ": ", n,
-                                            " output records for ", env.records,
-                                            " input records"));
+                                            " output records for ",
+                                            input_records, " input records (",
+                                            expected, " expected)"));
   }
   admin->DeleteTopic(output, absl::Seconds(30)).IgnoreError();  // best effort
   std::filesystem::remove_all(work + "/state");
@@ -687,12 +741,40 @@ absl::Status Main() {
   env.records = absl::GetFlag(FLAGS_records);
   env.input = absl::StrCat("cmp-in-", absl::ToUnixSeconds(absl::Now()));
   BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(env.client));
+  const std::vector<S> workloads = absl::GetFlag(FLAGS_workloads);
+  const bool join = std::find(workloads.begin(), workloads.end(), "join") !=
+                    workloads.end();
+  for (const S& w : workloads) {
+    if (w != "passthrough" && w != "count" && w != "count_cached" &&
+        w != "windowed-count" && w != "join") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--workloads: unknown workload '", w,
+          "' (passthrough, count, count_cached, windowed-count, join)"));
+    }
+    if (latency && (w == "windowed-count" || w == "join")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--workloads: ", w, " has no latency mode yet"));
+    }
+  }
   if (!latency) {
-    BROOK_RETURN_IF_ERROR(admin->CreateTopic(
-        {env.input, absl::GetFlag(FLAGS_partitions)}, absl::Seconds(30)));
-    BROOK_RETURN_IF_ERROR(Preload(env));
+    const int32_t partitions = absl::GetFlag(FLAGS_partitions);
+    BROOK_RETURN_IF_ERROR(
+        admin->CreateTopic({env.input, partitions}, absl::Seconds(30)));
+    BROOK_RETURN_IF_ERROR(Preload(env, {env.input}, env.records));
     std::cerr << "preloaded " << env.records << " records to " << env.input
               << "\n";
+    if (join) {
+      env.left = env.input + "-left";
+      env.right = env.input + "-right";
+      BROOK_RETURN_IF_ERROR(
+          admin->CreateTopic({env.left, partitions}, absl::Seconds(30)));
+      BROOK_RETURN_IF_ERROR(
+          admin->CreateTopic({env.right, partitions}, absl::Seconds(30)));
+      BROOK_RETURN_IF_ERROR(
+          Preload(env, {env.left, env.right}, env.records / 2));
+      std::cerr << "preloaded " << env.records / 2 << " records each to "
+                << env.left << " and " << env.right << "\n";
+    }
   }
 
   std::vector<std::pair<S, S>> rows;
@@ -733,7 +815,13 @@ absl::Status Main() {
       }
     }
   }
-  if (!latency) admin->DeleteTopic(env.input, absl::Seconds(30)).IgnoreError();
+  if (!latency) {
+    for (const S& topic : {env.input, env.left, env.right}) {
+      if (!topic.empty()) {
+        admin->DeleteTopic(topic, absl::Seconds(30)).IgnoreError();  // best effort
+      }
+    }
+  }
 
   std::ostringstream report;
   if (latency) {

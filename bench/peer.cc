@@ -6,6 +6,12 @@
 //   count        count by key in a RocksDB store (no record cache unless
 //                --cache_max_bytes gives one), each update to the output
 //                as an 8-byte big-endian count
+//   windowed-count  count by key per 1-minute tumbling window (no grace),
+//                each update to the output with Kafka Streams' windowed key
+//                (key | start, 8 bytes big endian) and an 8-byte count
+//   join         inner join of --input_topic (left) with --right_topic
+//                within --join_window_ms either way, --join_grace_ms of
+//                grace; the result is "left+right"
 //
 //   build/bench/brook_peer --workload=count --guarantee=eos
 //       --bootstrap_servers=127.0.0.1:9092 --application_id=a
@@ -25,12 +31,17 @@
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, workload, "", "passthrough or count");
+ABSL_FLAG(std::string, workload, "",
+          "passthrough, count, windowed-count or join");
 ABSL_FLAG(std::string, guarantee, "eos", "eos or alos");
 ABSL_FLAG(std::string, bootstrap_servers, "", "bootstrap.servers");
 ABSL_FLAG(std::string, application_id, "", "application.id");
 ABSL_FLAG(std::string, input_topic, "", "input topic");
+ABSL_FLAG(std::string, right_topic, "", "join: the right input topic");
 ABSL_FLAG(std::string, output_topic, "", "output topic");
+ABSL_FLAG(int64_t, join_window_ms, 1000,
+          "join: JoinWindows' time difference (before = after)");
+ABSL_FLAG(int64_t, join_grace_ms, 600000, "join: JoinWindows' grace");
 ABSL_FLAG(std::string, state_dir, "/tmp/brook-peer", "state.dir");
 ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
 ABSL_FLAG(int64_t, commit_interval_ms, 100, "commit.interval.ms");
@@ -64,9 +75,30 @@ absl::Status Run() {
         .Count(Materialized<S, int64_t>::As("counts"))
         .ToStream()
         .To(output);
+  } else if (workload == "windowed-count") {
+    b.Stream<S, S>(input)
+        .GroupByKey()
+        .WindowedBy(TimeWindows::OfSizeWithNoGrace(absl::Minutes(1)))
+        .Count(Materialized<S, int64_t>::As("windowed-counts"))
+        .ToStream()
+        .To(output);
+  } else if (workload == "join") {
+    const S right = absl::GetFlag(FLAGS_right_topic);
+    if (right.empty()) {
+      return absl::InvalidArgumentError("--workload=join needs --right_topic");
+    }
+    b.Stream<S, S>(input)
+        .Join(
+            b.Stream<S, S>(right),
+            [](const S& l, const S& r) { return absl::StrCat(l, "+", r); },
+            JoinWindows::OfTimeDifferenceAndGrace(
+                absl::Milliseconds(absl::GetFlag(FLAGS_join_window_ms)),
+                absl::Milliseconds(absl::GetFlag(FLAGS_join_grace_ms))))
+        .To(output);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--workload='", workload, "': expected passthrough or count"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--workload='", workload,
+                     "': expected passthrough, count, windowed-count or join"));
   }
   BROOK_ASSIGN_OR_RETURN(Topology topology, b.Build());
   StreamsConfig config;

@@ -8,6 +8,7 @@
 //       --state_dir=/tmp/ks --threads=1 --commit_interval_ms=100
 package dev.brook.bench;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -20,8 +21,12 @@ import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.JoinWindows;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.StreamJoined;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.kstream.WindowedSerdes;
 
 public final class KStreamsPeer {
   private static Map<String, String> parse(String[] args) {
@@ -84,9 +89,31 @@ public final class KStreamsPeer {
             .toStream()
             .to(output, Produced.with(Serdes.String(), Serdes.Long()));
         break;
+      case "windowed-count":
+        b.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
+            .groupByKey(Grouped.with(Serdes.String(), Serdes.String()))
+            .windowedBy(TimeWindows.ofSizeWithNoGrace(Duration.ofMinutes(1)))
+            .count(Materialized.as("windowed-counts"))
+            .toStream()
+            .to(output, Produced.with(
+                WindowedSerdes.timeWindowedSerdeFrom(String.class, 60_000L), Serdes.Long()));
+        break;
+      case "join": {
+        long window = Long.parseLong(flags.getOrDefault("join_window_ms", "1000"));
+        long grace = Long.parseLong(flags.getOrDefault("join_grace_ms", "600000"));
+        b.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
+            .join(b.stream(need(flags, "right_topic"),
+                      Consumed.with(Serdes.String(), Serdes.String())),
+                (l, r) -> l + "+" + r,
+                JoinWindows.ofTimeDifferenceAndGrace(
+                    Duration.ofMillis(window), Duration.ofMillis(grace)),
+                StreamJoined.with(Serdes.String(), Serdes.String(), Serdes.String()))
+            .to(output, Produced.with(Serdes.String(), Serdes.String()));
+        break;
+      }
       default:
-        throw new IllegalArgumentException(
-            "--workload='" + workload + "': expected passthrough or count");
+        throw new IllegalArgumentException("--workload='" + workload
+            + "': expected passthrough, count, windowed-count or join");
     }
     KafkaStreams streams = new KafkaStreams(b.build(), p);
     CountDownLatch stopped = new CountDownLatch(1);
