@@ -341,8 +341,7 @@ absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
   // for the join one per pair.
   const int64_t input_records =
       v.workload == "join" ? env.records / 2 * 2 : env.records;
-  const int64_t expected =
-      v.workload == "join" ? env.records / 2 : env.records;
+  const int64_t expected = v.workload == "join" ? env.records / 2 : env.records;
 
   Peer peer(args, log);
   if (peer.pid() <= 0) {
@@ -423,10 +422,9 @@ absl::StatusOr<Result> RunOnce(const Env& env, const Variant& v, int run) {
                        env.records, " input records"));
     }
   } else if (v.guarantee == "eos" ? n != expected : n < expected) {
-    return absl::DataLossError(absl::StrCat(v.Name(), ": ", n,
-                                            " output records for ",
-                                            input_records, " input records (",
-                                            expected, " expected)"));
+    return absl::DataLossError(
+        absl::StrCat(v.Name(), ": ", n, " output records for ", input_records,
+                     " input records (", expected, " expected)"));
   }
   admin->DeleteTopic(output, absl::Seconds(30)).IgnoreError();  // best effort
   std::filesystem::remove_all(work + "/state");
@@ -746,8 +744,8 @@ absl::Status Main() {
   env.input = absl::StrCat("cmp-in-", absl::ToUnixSeconds(absl::Now()));
   BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(env.client));
   const std::vector<S> workloads = absl::GetFlag(FLAGS_workloads);
-  const bool join = std::find(workloads.begin(), workloads.end(), "join") !=
-                    workloads.end();
+  const bool join =
+      std::find(workloads.begin(), workloads.end(), "join") != workloads.end();
   for (const S& w : workloads) {
     if (w != "passthrough" && w != "count" && w != "count_cached" &&
         w != "windowed-count" && w != "join") {
@@ -822,7 +820,8 @@ absl::Status Main() {
   if (!latency) {
     for (const S& topic : {env.input, env.left, env.right}) {
       if (!topic.empty()) {
-        admin->DeleteTopic(topic, absl::Seconds(30)).IgnoreError();  // best effort
+        admin->DeleteTopic(topic, absl::Seconds(30))
+            .IgnoreError();  // best effort
       }
     }
   }
