@@ -5,13 +5,18 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
+#include "base/logging.h"
 #include "base/status_macros.h"
 #include "kafka/admin.h"
+#include "kafka/producer.h"
+#include "kafka/topic_reader.h"
 
 namespace brook::examples {
 namespace {
@@ -96,6 +101,80 @@ absl::Status RunUntilStopped(KafkaStreams& streams) {
   absl::Status closed = streams.Close(absl::Seconds(30));
   if (streams.state() == KafkaStreams::State::kError) return streams.error();
   return closed;
+}
+
+absl::Status RunAndVerify(const ExampleFlags& flags, KafkaStreams& streams,
+                          const Verifier& verify) {
+  std::atomic<bool> stop{false};
+  absl::Status verified;
+  std::thread checker([&] {
+    verified = verify(stop);
+    RequestStop();
+  });
+  absl::Status ran = RunUntilStopped(streams);
+  stop.store(true);
+  checker.join();
+  PrintDroppedRecords(flags, streams);
+  if (streams.state() == KafkaStreams::State::kError) return ran;
+  BROOK_RETURN_IF_ERROR(verified);
+  return ran;
+}
+
+void PrintDroppedRecords(const ExampleFlags& flags,
+                         const KafkaStreams& streams) {
+  std::map<std::string, int64_t> dropped;
+  for (const StreamThreadMetrics& m : streams.Metrics()) {
+    for (const auto& [reason, n] : m.dropped_records) dropped[reason] += n;
+  }
+  std::cerr << flags.program << ": dropped-records";
+  if (dropped.empty()) std::cerr << " none";
+  for (const auto& [reason, n] : dropped) {
+    std::cerr << " " << reason << "=" << n;
+  }
+  std::cerr << "\n";
+}
+
+absl::Status WriteRecords(const ClientConfig& client,
+                          const std::vector<ProducerRecord>& records) {
+  ClientConfig config = client;
+  config["partitioner"] = "murmur2_random";
+  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer,
+                         Producer::Create(config));
+  for (const ProducerRecord& r : records) {
+    BROOK_RETURN_IF_ERROR(producer->Send(r));
+  }
+  return producer->Flush(absl::Seconds(60));
+}
+
+absl::StatusOr<std::vector<ConsumerRecord>> ReadCommittedUntil(
+    const ClientConfig& client, const std::string& topic,
+    const std::function<bool(const std::vector<ConsumerRecord>&)>& done,
+    const std::atomic<bool>& stop, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    BROOK_ASSIGN_OR_RETURN(
+        std::vector<ConsumerRecord> records,
+        ReadTopic(client, topic, IsolationLevel::kReadCommitted,
+                  absl::Seconds(60)));
+    if (done(records)) return records;
+    if (stop.load() || absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("only ", records.size(), " records were committed to ",
+                       topic, " when the wait ended"));
+    }
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
+int ExampleMain(const char* argv0, const std::string& program,
+                const std::function<absl::Status()>& run) {
+  InitLogging(argv0);
+  InstallStopSignals();
+  if (absl::Status s = run(); !s.ok()) {
+    std::cerr << program << ": " << s << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace brook::examples
