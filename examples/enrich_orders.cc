@@ -50,8 +50,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -63,9 +61,6 @@
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, bootstrap_servers, "",
-          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
-ABSL_FLAG(std::string, application_id, "brook-enrich-orders", "application.id");
 ABSL_FLAG(std::string, input_topic, "",
           "topic of orders keyed by customer id, value \"<order id>,...\"; "
           "empty: create <application_id>-orders, -customers and -payments "
@@ -76,11 +71,6 @@ ABSL_FLAG(std::string, payments_topic, "",
           "topic of payments keyed by order id (with --input_topic)");
 ABSL_FLAG(std::string, output_topic, "",
           "topic of enriched, paid orders; empty: <application_id>-enriched");
-ABSL_FLAG(std::string, state_dir, "/tmp/brook-enrich-orders", "state.dir");
-ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
-ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
-ABSL_FLAG(int64_t, session_timeout_ms, 45000,
-          "session.timeout.ms: how long a crashed instance keeps its tasks");
 ABSL_FLAG(int64_t, window_ms, 600000,
           "how long after an order its payment may come");
 ABSL_FLAG(int64_t, grace_ms, 3600000,
@@ -318,16 +308,9 @@ absl::StatusOr<Demo> WriteDemo(const examples::ExampleFlags& flags,
 }
 
 absl::Status Run() {
-  const examples::ExampleFlags flags = {
-      .program = "enrich_orders",
-      .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
-      .application_id = absl::GetFlag(FLAGS_application_id),
-      .input_topic = absl::GetFlag(FLAGS_input_topic),
-      .output_topic = absl::GetFlag(FLAGS_output_topic),
-      .state_dir = absl::GetFlag(FLAGS_state_dir),
-      .threads = absl::GetFlag(FLAGS_threads),
-      .partitions = absl::GetFlag(FLAGS_partitions),
-      .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+  const examples::ExampleFlags flags = examples::ReadExampleFlags(
+      "enrich_orders", absl::GetFlag(FLAGS_input_topic),
+      absl::GetFlag(FLAGS_output_topic));
   const int64_t window_ms = absl::GetFlag(FLAGS_window_ms);
   const int64_t grace_ms = absl::GetFlag(FLAGS_grace_ms);
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
@@ -387,11 +370,11 @@ absl::Status Run() {
 }  // namespace brook
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  brook::examples::ParseExampleCommandLine(
+      argc, argv,
       "enriches orders with their customer (stream-table join) and joins "
       "them with their payment within 10 minutes (stream-stream join), "
       "exactly once, with Brook's DSL.\nWith no --input_topic it creates the "
       "topics and writes demo customers, orders and payments.");
-  absl::ParseCommandLine(argc, argv);
   return brook::examples::ExampleMain(argv[0], "enrich_orders", brook::Run);
 }

@@ -24,7 +24,10 @@
 
 namespace brook::examples {
 
-// The flags every example takes, read by each example's main.
+// The flags every example takes. Each example defines --input_topic and
+// --output_topic (their help says what the topics hold); example_app.cc
+// defines the rest (--bootstrap_servers, --application_id, --state_dir,
+// --threads, --partitions, --session_timeout_ms) once for all.
 struct ExampleFlags {
   std::string program;  // prefixes messages: "word_count: ..."
   std::string bootstrap_servers;
@@ -36,6 +39,14 @@ struct ExampleFlags {
   int32_t partitions = 3;  // of the topics the example creates
   int64_t session_timeout_ms = 45000;
 };
+
+// The parsed flags of `program` (e.g. "word_count"): an empty
+// --application_id becomes "brook-<program>" and an empty --state_dir
+// "/tmp/brook-<program>", with '_' as '-' ("brook-word-count").
+// REQUIRES: absl::ParseCommandLine has run.
+ExampleFlags ReadExampleFlags(const std::string& program,
+                              const std::string& input_topic,
+                              const std::string& output_topic);
 
 // The flags' broker address, else $BROOK_BOOTSTRAP_SERVERS, else an error
 // that says how to give one.
@@ -110,6 +121,10 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadCommittedUntil(
     const ClientConfig& client, const std::string& topic,
     const std::function<bool(const std::vector<ConsumerRecord>&)>& done,
     const std::atomic<bool>& stop, absl::Duration timeout = absl::Minutes(5));
+
+// Sets the usage message, makes --help list the shared flags of
+// example_app.cc beside the example's own, and parses the command line.
+void ParseExampleCommandLine(int argc, char** argv, const std::string& usage);
 
 // The body of every example's main() after flag parsing: logging, the stop
 // signals, `run`, and "<program>: <error>" with exit code 1 on failure.

@@ -32,8 +32,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -45,9 +43,6 @@
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, bootstrap_servers, "",
-          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
-ABSL_FLAG(std::string, application_id, "brook-join-example", "application.id");
 ABSL_FLAG(std::string, input_topic, "",
           "topic of orders keyed by order id; empty: create "
           "<application_id>-orders and -payments and write demo input");
@@ -55,11 +50,6 @@ ABSL_FLAG(std::string, payments_topic, "",
           "topic of payments keyed by order id (with --input_topic)");
 ABSL_FLAG(std::string, output_topic, "",
           "topic of joined orders; empty: <application_id>-joined");
-ABSL_FLAG(std::string, state_dir, "/tmp/brook-join-example", "state.dir");
-ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
-ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
-ABSL_FLAG(int64_t, session_timeout_ms, 45000,
-          "session.timeout.ms: how long a crashed instance keeps its tasks");
 ABSL_FLAG(int64_t, window_ms, 300000,
           "how long after an order its payment may come");
 ABSL_FLAG(int64_t, grace_ms, 600000,
@@ -202,16 +192,9 @@ absl::Status Verify(const ClientConfig& client, const S& output,
 }
 
 absl::Status Run() {
-  const examples::ExampleFlags flags = {
-      .program = "join_example",
-      .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
-      .application_id = absl::GetFlag(FLAGS_application_id),
-      .input_topic = absl::GetFlag(FLAGS_input_topic),
-      .output_topic = absl::GetFlag(FLAGS_output_topic),
-      .state_dir = absl::GetFlag(FLAGS_state_dir),
-      .threads = absl::GetFlag(FLAGS_threads),
-      .partitions = absl::GetFlag(FLAGS_partitions),
-      .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+  const examples::ExampleFlags flags = examples::ReadExampleFlags(
+      "join_example", absl::GetFlag(FLAGS_input_topic),
+      absl::GetFlag(FLAGS_output_topic));
   const int64_t window_ms = absl::GetFlag(FLAGS_window_ms);
   const int64_t grace_ms = absl::GetFlag(FLAGS_grace_ms);
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
@@ -279,10 +262,10 @@ absl::Status Run() {
 }  // namespace brook
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  brook::examples::ParseExampleCommandLine(
+      argc, argv,
       "joins orders with their payments within a time window, exactly once, "
       "with Brook's DSL.\nWith no --input_topic it creates the topics and "
       "writes demo orders and payments.");
-  absl::ParseCommandLine(argc, argv);
   return brook::examples::ExampleMain(argv[0], "join_example", brook::Run);
 }

@@ -37,8 +37,6 @@
 
 #include "absl/base/internal/endian.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -49,21 +47,11 @@
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, bootstrap_servers, "",
-          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
-ABSL_FLAG(std::string, application_id, "brook-windowed-page-views",
-          "application.id");
 ABSL_FLAG(std::string, input_topic, "",
           "topic of page views keyed by page; empty: create "
           "<application_id>-views and write demo views to it");
 ABSL_FLAG(std::string, output_topic, "",
           "topic of windowed counts; empty: <application_id>-counts");
-ABSL_FLAG(std::string, state_dir, "/tmp/brook-windowed-page-views",
-          "state.dir");
-ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
-ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
-ABSL_FLAG(int64_t, session_timeout_ms, 45000,
-          "session.timeout.ms: how long a crashed instance keeps its tasks");
 ABSL_FLAG(int64_t, window_size_ms, 60000, "tumbling window size");
 ABSL_FLAG(int64_t, grace_ms, 0,
           "grace period: how late a view may come for its window");
@@ -210,16 +198,9 @@ absl::Status Verify(const ClientConfig& client, const S& output,
 }
 
 absl::Status Run() {
-  const examples::ExampleFlags flags = {
-      .program = "windowed_page_views",
-      .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
-      .application_id = absl::GetFlag(FLAGS_application_id),
-      .input_topic = absl::GetFlag(FLAGS_input_topic),
-      .output_topic = absl::GetFlag(FLAGS_output_topic),
-      .state_dir = absl::GetFlag(FLAGS_state_dir),
-      .threads = absl::GetFlag(FLAGS_threads),
-      .partitions = absl::GetFlag(FLAGS_partitions),
-      .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+  const examples::ExampleFlags flags = examples::ReadExampleFlags(
+      "windowed_page_views", absl::GetFlag(FLAGS_input_topic),
+      absl::GetFlag(FLAGS_output_topic));
   const int64_t size_ms = absl::GetFlag(FLAGS_window_size_ms);
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
@@ -266,11 +247,11 @@ absl::Status Run() {
 }  // namespace brook
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  brook::examples::ParseExampleCommandLine(
+      argc, argv,
       "counts page views per page and one-minute window, exactly once, with "
       "Brook's DSL, one final count per window.\nWith no --input_topic it "
       "creates one and writes demo views.");
-  absl::ParseCommandLine(argc, argv);
   return brook::examples::ExampleMain(argv[0], "windowed_page_views",
                                       brook::Run);
 }
