@@ -5,13 +5,35 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <thread>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 
+#include "base/logging.h"
 #include "base/status_macros.h"
 #include "kafka/admin.h"
+#include "kafka/producer.h"
+#include "kafka/topic_reader.h"
+
+ABSL_FLAG(std::string, bootstrap_servers, "",
+          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
+ABSL_FLAG(std::string, application_id, "",
+          "application.id; empty: brook-<program>, e.g. brook-word-count");
+ABSL_FLAG(std::string, state_dir, "",
+          "state.dir; empty: /tmp/brook-<program>, e.g. /tmp/brook-word-count");
+ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
+ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
+ABSL_FLAG(int64_t, session_timeout_ms, 45000,
+          "session.timeout.ms: how long a crashed instance keeps its tasks");
 
 namespace brook::examples {
 namespace {
@@ -28,6 +50,26 @@ absl::Status EnsureTopic(Admin& admin, const ExampleFlags& flags,
 }
 
 }  // namespace
+
+ExampleFlags ReadExampleFlags(const std::string& program,
+                              const std::string& input_topic,
+                              const std::string& output_topic) {
+  const std::string name =
+      absl::StrCat("brook-", absl::StrReplaceAll(program, {{"_", "-"}}));
+  ExampleFlags flags = {
+      .program = program,
+      .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
+      .application_id = absl::GetFlag(FLAGS_application_id),
+      .input_topic = input_topic,
+      .output_topic = output_topic,
+      .state_dir = absl::GetFlag(FLAGS_state_dir),
+      .threads = absl::GetFlag(FLAGS_threads),
+      .partitions = absl::GetFlag(FLAGS_partitions),
+      .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+  if (flags.application_id.empty()) flags.application_id = name;
+  if (flags.state_dir.empty()) flags.state_dir = "/tmp/" + name;
+  return flags;
+}
 
 absl::StatusOr<std::string> ResolveBootstrap(const ExampleFlags& flags) {
   if (!flags.bootstrap_servers.empty()) return flags.bootstrap_servers;
@@ -96,6 +138,93 @@ absl::Status RunUntilStopped(KafkaStreams& streams) {
   absl::Status closed = streams.Close(absl::Seconds(30));
   if (streams.state() == KafkaStreams::State::kError) return streams.error();
   return closed;
+}
+
+absl::Status RunAndVerify(const ExampleFlags& flags, KafkaStreams& streams,
+                          const Verifier& verify) {
+  std::atomic<bool> stop{false};
+  absl::Status verified;
+  std::thread checker([&] {
+    verified = verify(stop);
+    RequestStop();
+  });
+  absl::Status ran = RunUntilStopped(streams);
+  stop.store(true);
+  checker.join();
+  PrintDroppedRecords(flags, streams);
+  if (streams.state() == KafkaStreams::State::kError) return ran;
+  BROOK_RETURN_IF_ERROR(verified);
+  return ran;
+}
+
+void PrintDroppedRecords(const ExampleFlags& flags,
+                         const KafkaStreams& streams) {
+  std::map<std::string, int64_t> dropped;
+  for (const StreamThreadMetrics& m : streams.Metrics()) {
+    for (const auto& [reason, n] : m.dropped_records) dropped[reason] += n;
+  }
+  std::cerr << flags.program << ": dropped-records";
+  if (dropped.empty()) std::cerr << " none";
+  for (const auto& [reason, n] : dropped) {
+    std::cerr << " " << reason << "=" << n;
+  }
+  std::cerr << "\n";
+}
+
+absl::Status WriteRecords(const ClientConfig& client,
+                          const std::vector<ProducerRecord>& records) {
+  ClientConfig config = client;
+  config["partitioner"] = "murmur2_random";
+  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer,
+                         Producer::Create(config));
+  for (const ProducerRecord& r : records) {
+    BROOK_RETURN_IF_ERROR(producer->Send(r));
+  }
+  return producer->Flush(absl::Seconds(60));
+}
+
+absl::StatusOr<std::vector<ConsumerRecord>> ReadCommittedUntil(
+    const ClientConfig& client, const std::string& topic,
+    const std::function<bool(const std::vector<ConsumerRecord>&)>& done,
+    const std::atomic<bool>& stop, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    BROOK_ASSIGN_OR_RETURN(
+        std::vector<ConsumerRecord> records,
+        ReadTopic(client, topic, IsolationLevel::kReadCommitted,
+                  absl::Seconds(60)));
+    if (done(records)) return records;
+    if (stop.load() || absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("only ", records.size(), " records were committed to ",
+                       topic, " when the wait ended"));
+    }
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
+void ParseExampleCommandLine(int argc, char** argv, const std::string& usage) {
+  absl::SetProgramUsageMessage(usage);
+  absl::FlagsUsageConfig config;
+  const std::string path = argv[0];
+  const std::string program = path.substr(path.rfind('/') + 1);
+  config.contains_help_flags = [program](absl::string_view file) {
+    return absl::EndsWith(file, "examples/example_app.cc") ||
+           absl::EndsWith(file, absl::StrCat("examples/", program, ".cc"));
+  };
+  absl::SetFlagsUsageConfig(config);
+  absl::ParseCommandLine(argc, argv);
+}
+
+int ExampleMain(const char* argv0, const std::string& program,
+                const std::function<absl::Status()>& run) {
+  InitLogging(argv0);
+  InstallStopSignals();
+  if (absl::Status s = run(); !s.ok()) {
+    std::cerr << program << ": " << s << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace brook::examples

@@ -25,33 +25,24 @@
 //       --until_done
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <iostream>
 #include <map>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
 #include "base/status_macros.h"
 #include "examples/example_app.h"
 #include "kafka/admin.h"
-#include "kafka/producer.h"
 #include "kafka/topic_reader.h"
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, bootstrap_servers, "",
-          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
-ABSL_FLAG(std::string, application_id, "brook-join-example", "application.id");
 ABSL_FLAG(std::string, input_topic, "",
           "topic of orders keyed by order id; empty: create "
           "<application_id>-orders and -payments and write demo input");
@@ -59,11 +50,6 @@ ABSL_FLAG(std::string, payments_topic, "",
           "topic of payments keyed by order id (with --input_topic)");
 ABSL_FLAG(std::string, output_topic, "",
           "topic of joined orders; empty: <application_id>-joined");
-ABSL_FLAG(std::string, state_dir, "/tmp/brook-join-example", "state.dir");
-ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
-ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
-ABSL_FLAG(int64_t, session_timeout_ms, 45000,
-          "session.timeout.ms: how long a crashed instance keeps its tasks");
 ABSL_FLAG(int64_t, window_ms, 300000,
           "how long after an order its payment may come");
 ABSL_FLAG(int64_t, grace_ms, 600000,
@@ -151,39 +137,6 @@ Demo MakeDemo(int64_t n, int64_t window_ms, int64_t grace_ms,
   return d;
 }
 
-absl::Status Write(
-    const ClientConfig& client,
-    const std::vector<const std::vector<ProducerRecord>*>& lists) {
-  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer,
-                         Producer::Create(client));
-  for (const auto* list : lists) {
-    for (const ProducerRecord& r : *list) {
-      BROOK_RETURN_IF_ERROR(producer->Send(r));
-    }
-  }
-  return producer->Flush(absl::Seconds(60));
-}
-
-// Reads `output` with read_committed until `done(records)` or a deadline.
-absl::StatusOr<std::vector<ConsumerRecord>> ReadUntil(
-    const ClientConfig& client, const S& output,
-    const std::function<bool(const std::vector<ConsumerRecord>&)>& done,
-    const std::atomic<bool>& stop) {
-  const absl::Time deadline = absl::Now() + absl::Minutes(5);
-  while (true) {
-    BROOK_ASSIGN_OR_RETURN(
-        std::vector<ConsumerRecord> records,
-        ReadTopic(client, output, IsolationLevel::kReadCommitted,
-                  absl::Seconds(60)));
-    if (done(records)) return records;
-    if (stop.load() || absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "only ", records.size(), " join results were committed to ", output));
-    }
-    absl::SleepFor(absl::Seconds(1));
-  }
-}
-
 // --until_done: waits until every paid order is joined, writes the ticks
 // (so that no payment is still unread when stream time jumps: Brook does not
 // yet wait for an empty input, as Kafka Streams' max.task.idle.ms does),
@@ -192,7 +145,7 @@ absl::Status Verify(const ClientConfig& client, const S& output,
                     const Demo& demo, const std::atomic<bool>& stop) {
   const std::map<S, S>& expected = demo.expected;
   BROOK_RETURN_IF_ERROR(
-      ReadUntil(
+      examples::ReadCommittedUntil(
           client, output,
           [&](const std::vector<ConsumerRecord>& records) {
             int64_t joins = 0;
@@ -203,9 +156,9 @@ absl::Status Verify(const ClientConfig& client, const S& output,
           },
           stop)
           .status());
-  BROOK_RETURN_IF_ERROR(Write(client, {&demo.ticks}));
+  BROOK_RETURN_IF_ERROR(examples::WriteRecords(client, demo.ticks));
   BROOK_ASSIGN_OR_RETURN(std::vector<ConsumerRecord> records,
-                         ReadUntil(
+                         examples::ReadCommittedUntil(
                              client, output,
                              [&](const std::vector<ConsumerRecord>& records) {
                                return records.size() >= expected.size();
@@ -238,29 +191,10 @@ absl::Status Verify(const ClientConfig& client, const S& output,
   return absl::OkStatus();
 }
 
-void PrintDropped(const KafkaStreams& streams) {
-  std::map<S, int64_t> dropped;
-  for (const StreamThreadMetrics& m : streams.Metrics()) {
-    for (const auto& [reason, n] : m.dropped_records) dropped[reason] += n;
-  }
-  std::cerr << "join_example: dropped-records";
-  if (dropped.empty()) std::cerr << " none";
-  for (const auto& [reason, n] : dropped)
-    std::cerr << " " << reason << "=" << n;
-  std::cerr << "\n";
-}
-
 absl::Status Run() {
-  const examples::ExampleFlags flags = {
-      .program = "join_example",
-      .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
-      .application_id = absl::GetFlag(FLAGS_application_id),
-      .input_topic = absl::GetFlag(FLAGS_input_topic),
-      .output_topic = absl::GetFlag(FLAGS_output_topic),
-      .state_dir = absl::GetFlag(FLAGS_state_dir),
-      .threads = absl::GetFlag(FLAGS_threads),
-      .partitions = absl::GetFlag(FLAGS_partitions),
-      .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+  const examples::ExampleFlags flags = examples::ReadExampleFlags(
+      "join_example", absl::GetFlag(FLAGS_input_topic),
+      absl::GetFlag(FLAGS_output_topic));
   const int64_t window_ms = absl::GetFlag(FLAGS_window_ms);
   const int64_t grace_ms = absl::GetFlag(FLAGS_grace_ms);
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
@@ -291,10 +225,12 @@ absl::Status Run() {
                             grace_ms, flags.partitions, orders, payments);
             // Without --until_done the ticks go at once (a payment still
             // unread then is dropped as late).
-            BROOK_RETURN_IF_ERROR(
-                until_done ? Write(client, {&demo.orders, &demo.payments})
-                           : Write(client, {&demo.orders, &demo.payments,
-                                            &demo.ticks}));
+            std::vector<ProducerRecord> all = demo.orders;
+            all.insert(all.end(), demo.payments.begin(), demo.payments.end());
+            if (!until_done) {
+              all.insert(all.end(), demo.ticks.begin(), demo.ticks.end());
+            }
+            BROOK_RETURN_IF_ERROR(examples::WriteRecords(client, all));
             std::cerr << "join_example: wrote " << demo.orders.size()
                       << " orders and " << demo.payments.size()
                       << " payments to " << orders << " and " << payments
@@ -313,38 +249,23 @@ absl::Status Run() {
             << "; stop with Ctrl-C\n";
   if (!until_done) {
     absl::Status ran = examples::RunUntilStopped(*streams);
-    PrintDropped(*streams);
+    examples::PrintDroppedRecords(flags, *streams);
     return ran;
   }
-  std::atomic<bool> stop{false};
-  absl::Status verified;
-  std::thread checker([&] {
-    verified = Verify(client, topics.output, demo, stop);
-    examples::RequestStop();
-  });
-  absl::Status ran = examples::RunUntilStopped(*streams);
-  stop.store(true);
-  checker.join();
-  PrintDropped(*streams);
-  if (streams->state() == KafkaStreams::State::kError) return ran;
-  BROOK_RETURN_IF_ERROR(verified);
-  return ran;
+  return examples::RunAndVerify(
+      flags, *streams, [&](const std::atomic<bool>& stop) {
+        return Verify(client, topics.output, demo, stop);
+      });
 }
 
 }  // namespace
 }  // namespace brook
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  brook::examples::ParseExampleCommandLine(
+      argc, argv,
       "joins orders with their payments within a time window, exactly once, "
       "with Brook's DSL.\nWith no --input_topic it creates the topics and "
       "writes demo orders and payments.");
-  absl::ParseCommandLine(argc, argv);
-  brook::InitLogging(argv[0]);
-  brook::examples::InstallStopSignals();
-  if (absl::Status s = brook::Run(); !s.ok()) {
-    std::cerr << "join_example: " << s << "\n";
-    return 1;
-  }
-  return 0;
+  return brook::examples::ExampleMain(argv[0], "join_example", brook::Run);
 }

@@ -27,12 +27,9 @@
 #include <utility>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
 #include "base/status_macros.h"
 #include "examples/example_app.h"
 #include "kafka/admin.h"
@@ -40,22 +37,13 @@
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, bootstrap_servers, "",
-          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
-ABSL_FLAG(std::string, application_id, "brook-ktable-example",
-          "application.id");
 ABSL_FLAG(std::string, input_topic, "",
           "topic of user -> city (a tombstone: the user left); empty: create "
           "<application_id>-user-cities and write demo updates");
 ABSL_FLAG(std::string, output_topic, "",
           "topic of users per city; empty: <application_id>-users-per-city");
-ABSL_FLAG(std::string, state_dir, "/tmp/brook-ktable-example", "state.dir");
-ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
-ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
 ABSL_FLAG(int64_t, demo_updates, 1000,
           "demo updates to write without --input_topic");
-ABSL_FLAG(int64_t, session_timeout_ms, 45000,
-          "session.timeout.ms: how long a crashed instance keeps its tasks");
 
 namespace brook {
 namespace {
@@ -93,15 +81,9 @@ absl::Status WriteDemoUpdates(const ClientConfig& config, const S& topic,
 }
 
 examples::ExampleFlags Flags() {
-  return {.program = "ktable_example",
-          .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
-          .application_id = absl::GetFlag(FLAGS_application_id),
-          .input_topic = absl::GetFlag(FLAGS_input_topic),
-          .output_topic = absl::GetFlag(FLAGS_output_topic),
-          .state_dir = absl::GetFlag(FLAGS_state_dir),
-          .threads = absl::GetFlag(FLAGS_threads),
-          .partitions = absl::GetFlag(FLAGS_partitions),
-          .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+  return examples::ReadExampleFlags("ktable_example",
+                                    absl::GetFlag(FLAGS_input_topic),
+                                    absl::GetFlag(FLAGS_output_topic));
 }
 
 absl::Status Run() {
@@ -130,16 +112,10 @@ absl::Status Run() {
 }  // namespace brook
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  brook::examples::ParseExampleCommandLine(
+      argc, argv,
       "counts users per city from a table of user -> city, exactly once, "
       "with Brook's DSL (KTable::GroupBy with a subtractor).\nWith no "
       "--input_topic it creates one and writes demo updates.");
-  absl::ParseCommandLine(argc, argv);
-  brook::InitLogging(argv[0]);
-  brook::examples::InstallStopSignals();
-  if (absl::Status s = brook::Run(); !s.ok()) {
-    std::cerr << "ktable_example: " << s << "\n";
-    return 1;
-  }
-  return 0;
+  return brook::examples::ExampleMain(argv[0], "ktable_example", brook::Run);
 }

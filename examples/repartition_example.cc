@@ -27,13 +27,10 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
 #include "base/status_macros.h"
 #include "examples/example_app.h"
 #include "kafka/admin.h"
@@ -41,24 +38,14 @@
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, bootstrap_servers, "",
-          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
-ABSL_FLAG(std::string, application_id, "brook-repartition-example",
-          "application.id");
 ABSL_FLAG(std::string, input_topic, "",
           "topic of orders (key: order id, value: \"product,quantity\"); "
           "empty: create <application_id>-orders and write demo orders");
 ABSL_FLAG(std::string, output_topic, "",
           "topic of total quantity per product; empty: "
           "<application_id>-totals");
-ABSL_FLAG(std::string, state_dir, "/tmp/brook-repartition-example",
-          "state.dir");
-ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
-ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
 ABSL_FLAG(int64_t, demo_orders, 1000,
           "demo orders to write without --input_topic");
-ABSL_FLAG(int64_t, session_timeout_ms, 45000,
-          "session.timeout.ms: how long a crashed instance keeps its tasks");
 
 namespace brook {
 namespace {
@@ -122,15 +109,9 @@ absl::Status WriteDemoOrders(const ClientConfig& config, const S& topic,
 }
 
 examples::ExampleFlags Flags() {
-  return {.program = "repartition_example",
-          .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
-          .application_id = absl::GetFlag(FLAGS_application_id),
-          .input_topic = absl::GetFlag(FLAGS_input_topic),
-          .output_topic = absl::GetFlag(FLAGS_output_topic),
-          .state_dir = absl::GetFlag(FLAGS_state_dir),
-          .threads = absl::GetFlag(FLAGS_threads),
-          .partitions = absl::GetFlag(FLAGS_partitions),
-          .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+  return examples::ReadExampleFlags("repartition_example",
+                                    absl::GetFlag(FLAGS_input_topic),
+                                    absl::GetFlag(FLAGS_output_topic));
 }
 
 absl::Status Run() {
@@ -159,16 +140,11 @@ absl::Status Run() {
 }  // namespace brook
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  brook::examples::ParseExampleCommandLine(
+      argc, argv,
       "sums order quantities per product, exactly once, with Brook's DSL; "
       "orders are keyed by order id, so they are repartitioned by product.\n"
       "With no --input_topic it creates one and writes demo orders.");
-  absl::ParseCommandLine(argc, argv);
-  brook::InitLogging(argv[0]);
-  brook::examples::InstallStopSignals();
-  if (absl::Status s = brook::Run(); !s.ok()) {
-    std::cerr << "repartition_example: " << s << "\n";
-    return 1;
-  }
-  return 0;
+  return brook::examples::ExampleMain(argv[0], "repartition_example",
+                                      brook::Run);
 }

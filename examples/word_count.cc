@@ -28,21 +28,17 @@
 #include <iostream>
 #include <map>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
 #include "base/status_macros.h"
 #include "examples/example_app.h"
 #include "kafka/admin.h"
@@ -51,17 +47,11 @@
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, bootstrap_servers, "",
-          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
-ABSL_FLAG(std::string, application_id, "brook-word-count", "application.id");
 ABSL_FLAG(std::string, input_topic, "",
           "topic of text lines; empty: create <application_id>-lines and "
           "write demo lines to it");
 ABSL_FLAG(std::string, output_topic, "",
           "topic of word counts; empty: <application_id>-counts");
-ABSL_FLAG(std::string, state_dir, "/tmp/brook-word-count", "state.dir");
-ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
-ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
 ABSL_FLAG(int64_t, demo_lines, 1000,
           "demo lines to write without --input_topic");
 ABSL_FLAG(std::string, input_file, "",
@@ -72,8 +62,6 @@ ABSL_FLAG(bool, until_done, false,
           "verify the output read back with read_committed, print the top "
           "words");
 ABSL_FLAG(int32_t, top, 10, "words printed by --until_done");
-ABSL_FLAG(int64_t, session_timeout_ms, 45000,
-          "session.timeout.ms: how long a crashed instance keeps its tasks");
 ABSL_FLAG(int64_t, cache_max_bytes, 0,
           "statestore.cache.max.bytes: the record cache of the counts store "
           "(0: off, one output per word occurrence; e.g. 10485760: one "
@@ -222,15 +210,9 @@ absl::Status VerifyAndPrintTop(const ClientConfig& client, const S& output,
 }
 
 examples::ExampleFlags Flags() {
-  return {.program = "word_count",
-          .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
-          .application_id = absl::GetFlag(FLAGS_application_id),
-          .input_topic = absl::GetFlag(FLAGS_input_topic),
-          .output_topic = absl::GetFlag(FLAGS_output_topic),
-          .state_dir = absl::GetFlag(FLAGS_state_dir),
-          .threads = absl::GetFlag(FLAGS_threads),
-          .partitions = absl::GetFlag(FLAGS_partitions),
-          .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+  return examples::ReadExampleFlags("word_count",
+                                    absl::GetFlag(FLAGS_input_topic),
+                                    absl::GetFlag(FLAGS_output_topic));
 }
 
 absl::Status Run() {
@@ -269,33 +251,19 @@ absl::Status Run() {
   if (!until_done) return examples::RunUntilStopped(*streams);
   // The check runs while the instance counts; when it is done it stops the
   // instance, and a failed instance ends it.
-  std::atomic<bool> stop{false};
-  absl::Status verified;
-  std::thread checker([&] {
-    verified = VerifyAndPrintTop(client, topics.output, expected, total, stop);
-    examples::RequestStop();
-  });
-  absl::Status ran = examples::RunUntilStopped(*streams);
-  stop.store(true);
-  checker.join();
-  if (streams->state() == KafkaStreams::State::kError) return ran;
-  BROOK_RETURN_IF_ERROR(verified);
-  return ran;
+  return examples::RunAndVerify(
+      flags, *streams, [&](const std::atomic<bool>& stop) {
+        return VerifyAndPrintTop(client, topics.output, expected, total, stop);
+      });
 }
 
 }  // namespace
 }  // namespace brook
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  brook::examples::ParseExampleCommandLine(
+      argc, argv,
       "counts the words of a topic of text lines, exactly once, with Brook's "
       "DSL.\nWith no --input_topic it creates one and writes demo lines.");
-  absl::ParseCommandLine(argc, argv);
-  brook::InitLogging(argv[0]);
-  brook::examples::InstallStopSignals();
-  if (absl::Status s = brook::Run(); !s.ok()) {
-    std::cerr << "word_count: " << s << "\n";
-    return 1;
-  }
-  return 0;
+  return brook::examples::ExampleMain(argv[0], "word_count", brook::Run);
 }

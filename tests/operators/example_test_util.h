@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -17,21 +18,21 @@
 
 namespace brook::testing {
 
-// Runs build/examples/<binary> with the example flags, logging to `log`.
-inline std::unique_ptr<ChildProcess> StartExample(const std::string& binary,
-                                                  const std::string& app,
-                                                  const std::string& input,
-                                                  const std::string& output,
-                                                  const std::string& state_dir,
-                                                  const std::string& log) {
-  return std::make_unique<ChildProcess>(
-      std::vector<std::string>{
-          BinaryPath("examples/" + binary),
-          "--bootstrap_servers=" + BootstrapServers(),
-          "--application_id=" + app, "--input_topic=" + input,
-          "--output_topic=" + output, "--state_dir=" + state_dir,
-          "--session_timeout_ms=6000"},
-      log);
+// Runs build/examples/<binary> with the example flags and `extra_flags`,
+// logging to `log`.
+inline std::unique_ptr<ChildProcess> StartExample(
+    const std::string& binary, const std::string& app, const std::string& input,
+    const std::string& output, const std::string& state_dir,
+    const std::string& log, const std::vector<std::string>& extra_flags = {}) {
+  std::vector<std::string> argv = {BinaryPath("examples/" + binary),
+                                   "--bootstrap_servers=" + BootstrapServers(),
+                                   "--application_id=" + app,
+                                   "--input_topic=" + input,
+                                   "--output_topic=" + output,
+                                   "--state_dir=" + state_dir,
+                                   "--session_timeout_ms=6000"};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  return std::make_unique<ChildProcess>(std::move(argv), log);
 }
 
 // The committed (read_committed) records of `topic`, once there are at

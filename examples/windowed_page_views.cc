@@ -1,48 +1,45 @@
-// windowed_count: page views per page per one-minute tumbling window, with
-// Brook's DSL, exactly once. It reads views keyed by page from --input_topic
-// (the record timestamp is the event time), counts them per page and window
-// (GroupByKey().WindowedBy(TimeWindows).Count()) and writes every update to
-// --output_topic: the key in Kafka Streams' time-windowed format (the page's
-// bytes, then the window start as 8 bytes big-endian), the value an 8-byte
-// big-endian count (LongSerializer). A Java consumer reads it with
+// windowed_page_views: page views per page per one-minute tumbling window,
+// with Brook's DSL, exactly once, one final count per window. It reads
+// views keyed by page from --input_topic (the record timestamp is the event
+// time), counts them per page and window
+// (GroupByKey().WindowedBy(TimeWindows).Count()), holds each window's
+// updates back until stream time has passed the window's end + grace
+// (Suppressed::UntilWindowCloses) and writes that window's final count to
+// --output_topic: the key in Kafka Streams' time-windowed format (the
+// page's bytes, then the window start as 8 bytes big-endian), the value an
+// 8-byte big-endian count (LongSerializer). A Java consumer reads it with
 // TimeWindowedDeserializer(StringDeserializer, 60000) and LongDeserializer.
+// --final_results=false skips the suppression and writes every update
+// (1, 2, ..., n per window) as soon as it is counted.
 //
 // With no --input_topic it creates "<application_id>-views" and writes
 // --demo_records views of --keys pages, two per second of event time, every
 // 50th without a key (dropped, and counted in the dropped-records metric,
-// which the program prints when it stops). With no --output_topic it writes
-// to "<application_id>-counts".
+// which the program prints when it stops), then (with final results) one
+// view per page an hour later, which closes every earlier window. With no
+// --output_topic it writes to "<application_id>-counts".
 //
-// --final_results holds each window's updates back and writes only its
-// final count once stream time has passed the window's end + grace
-// (Suppressed::UntilWindowCloses); the demo input then ends with one view
-// per page an hour later, which closes every earlier window.
-//
-// --until_done (generated input only) stops once every view is counted,
+// --until_done (generated input only) stops once every window is counted,
 // reads the output back with read_committed, checks that each page and
-// window's counts run 1..n with n its views (with --final_results: that
-// each window has exactly one result, n), and prints the first windows.
+// window has exactly one result, its views (with --final_results=false:
+// that its counts run 1..n), and prints the first windows.
 //
-//   build/examples/windowed_count --bootstrap_servers=127.0.0.1:9092
+//   build/examples/windowed_page_views --bootstrap_servers=127.0.0.1:9092
 //       --until_done
 #include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <map>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/base/internal/endian.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
 #include "base/status_macros.h"
 #include "examples/example_app.h"
 #include "kafka/producer.h"
@@ -50,28 +47,19 @@
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
-ABSL_FLAG(std::string, bootstrap_servers, "",
-          "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
-ABSL_FLAG(std::string, application_id, "brook-windowed-count",
-          "application.id");
 ABSL_FLAG(std::string, input_topic, "",
           "topic of page views keyed by page; empty: create "
           "<application_id>-views and write demo views to it");
 ABSL_FLAG(std::string, output_topic, "",
           "topic of windowed counts; empty: <application_id>-counts");
-ABSL_FLAG(std::string, state_dir, "/tmp/brook-windowed-count", "state.dir");
-ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
-ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
-ABSL_FLAG(int64_t, session_timeout_ms, 45000,
-          "session.timeout.ms: how long a crashed instance keeps its tasks");
 ABSL_FLAG(int64_t, window_size_ms, 60000, "tumbling window size");
 ABSL_FLAG(int64_t, grace_ms, 0,
           "grace period: how late a view may come for its window");
 ABSL_FLAG(int64_t, demo_records, 6000, "views to write without --input_topic");
 ABSL_FLAG(int32_t, keys, 10, "pages of the demo views");
-ABSL_FLAG(bool, final_results, false,
+ABSL_FLAG(bool, final_results, true,
           "write one final count per page and window, once the window has "
-          "closed (Suppressed::UntilWindowCloses), instead of every update");
+          "closed (Suppressed::UntilWindowCloses); false: write every update");
 ABSL_FLAG(bool, until_done, false,
           "without --input_topic: stop when every view is counted, verify the "
           "output read back with read_committed, print the first windows");
@@ -85,10 +73,9 @@ constexpr int64_t kDemoStepMs = 500;
 // (page, window start) -> views.
 using WindowCounts = std::map<std::pair<S, int64_t>, int64_t>;
 
-absl::StatusOr<Topology> WindowedCountTopology(const S& input, const S& output,
-                                               int64_t size_ms,
-                                               int64_t grace_ms,
-                                               bool final_results) {
+absl::StatusOr<Topology> PageViewsTopology(const S& input, const S& output,
+                                           int64_t size_ms, int64_t grace_ms,
+                                           bool final_results) {
   StreamsBuilder builder;
   KTable<Windowed<S>, int64_t> counts =
       builder.Stream<S, S>(input)
@@ -135,7 +122,8 @@ absl::StatusOr<WindowCounts> WriteDemo(const ClientConfig& client,
     }
   }
   BROOK_RETURN_IF_ERROR(producer->Flush(absl::Seconds(60)));
-  std::cerr << "windowed_count: wrote " << n << " views to " << topic << "\n";
+  std::cerr << "windowed_page_views: wrote " << n << " views to " << topic
+            << "\n";
   return expected;
 }
 
@@ -147,20 +135,14 @@ absl::Status Verify(const ClientConfig& client, const S& output,
   const bool final_results = absl::GetFlag(FLAGS_final_results);
   int64_t total = 0;
   for (const auto& [window, n] : expected) total += final_results ? 1 : n;
-  std::vector<ConsumerRecord> records;
-  const absl::Time deadline = absl::Now() + absl::Minutes(5);
-  while (true) {
-    BROOK_ASSIGN_OR_RETURN(
-        records, ReadTopic(client, output, IsolationLevel::kReadCommitted,
-                           absl::Seconds(60)));
-    if (static_cast<int64_t>(records.size()) >= total) break;
-    if (stop.load() || absl::Now() > deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("only ", records.size(), " of ", total,
-                       " window counts were committed to ", output));
-    }
-    absl::SleepFor(absl::Seconds(1));
-  }
+  BROOK_ASSIGN_OR_RETURN(std::vector<ConsumerRecord> records,
+                         examples::ReadCommittedUntil(
+                             client, output,
+                             [&](const std::vector<ConsumerRecord>& records) {
+                               return static_cast<int64_t>(records.size()) >=
+                                      total;
+                             },
+                             stop));
   std::sort(records.begin(), records.end(),
             [](const ConsumerRecord& a, const ConsumerRecord& b) {
               return std::tie(a.partition, a.offset) <
@@ -181,11 +163,11 @@ absl::Status Verify(const ClientConfig& client, const S& output,
         static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
     int64_t& seen = last[{r.key->substr(0, n), start}];
     if (final_results && seen != 0 && ++problems <= 5) {
-      std::cerr << "windowed_count: " << r.key->substr(0, n) << "@" << start
-                << " has a second final result, " << count << "\n";
+      std::cerr << "windowed_page_views: " << r.key->substr(0, n) << "@"
+                << start << " has a second final result, " << count << "\n";
     } else if (!final_results && count != seen + 1 && ++problems <= 5) {
-      std::cerr << "windowed_count: " << r.key->substr(0, n) << "@" << start
-                << " went from " << seen << " to " << count << "\n";
+      std::cerr << "windowed_page_views: " << r.key->substr(0, n) << "@"
+                << start << " went from " << seen << " to " << count << "\n";
     }
     seen = count;
   }
@@ -215,29 +197,10 @@ absl::Status Verify(const ClientConfig& client, const S& output,
   return absl::OkStatus();
 }
 
-void PrintDropped(const KafkaStreams& streams) {
-  std::map<S, int64_t> dropped;
-  for (const StreamThreadMetrics& m : streams.Metrics()) {
-    for (const auto& [reason, n] : m.dropped_records) dropped[reason] += n;
-  }
-  std::cerr << "windowed_count: dropped-records";
-  if (dropped.empty()) std::cerr << " none";
-  for (const auto& [reason, n] : dropped)
-    std::cerr << " " << reason << "=" << n;
-  std::cerr << "\n";
-}
-
 absl::Status Run() {
-  const examples::ExampleFlags flags = {
-      .program = "windowed_count",
-      .bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers),
-      .application_id = absl::GetFlag(FLAGS_application_id),
-      .input_topic = absl::GetFlag(FLAGS_input_topic),
-      .output_topic = absl::GetFlag(FLAGS_output_topic),
-      .state_dir = absl::GetFlag(FLAGS_state_dir),
-      .threads = absl::GetFlag(FLAGS_threads),
-      .partitions = absl::GetFlag(FLAGS_partitions),
-      .session_timeout_ms = absl::GetFlag(FLAGS_session_timeout_ms)};
+  const examples::ExampleFlags flags = examples::ReadExampleFlags(
+      "windowed_page_views", absl::GetFlag(FLAGS_input_topic),
+      absl::GetFlag(FLAGS_output_topic));
   const int64_t size_ms = absl::GetFlag(FLAGS_window_size_ms);
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
@@ -255,52 +218,40 @@ absl::Status Run() {
                                    expected, WriteDemo(client, topic, size_ms));
                                return absl::OkStatus();
                              }));
-  BROOK_ASSIGN_OR_RETURN(
-      Topology topology,
-      WindowedCountTopology(topics.input, topics.output, size_ms,
-                            absl::GetFlag(FLAGS_grace_ms),
-                            absl::GetFlag(FLAGS_final_results)));
+  BROOK_ASSIGN_OR_RETURN(Topology topology,
+                         PageViewsTopology(topics.input, topics.output, size_ms,
+                                           absl::GetFlag(FLAGS_grace_ms),
+                                           absl::GetFlag(FLAGS_final_results)));
   std::cerr << topology.Describe();
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                          KafkaStreams::Create(topology, examples::ExampleConfig(
                                                             flags, bootstrap)));
-  std::cerr << "windowed_count: counting views of " << topics.input
+  std::cerr << "windowed_page_views: counting views of " << topics.input
             << " per page and " << size_ms << " ms window into "
-            << topics.output << "; stop with Ctrl-C\n";
+            << topics.output
+            << (absl::GetFlag(FLAGS_final_results) ? " (final results only)"
+                                                   : " (every update)")
+            << "; stop with Ctrl-C\n";
   if (!until_done) {
     absl::Status ran = examples::RunUntilStopped(*streams);
-    PrintDropped(*streams);
+    examples::PrintDroppedRecords(flags, *streams);
     return ran;
   }
-  std::atomic<bool> stop{false};
-  absl::Status verified;
-  std::thread checker([&] {
-    verified = Verify(client, topics.output, expected, size_ms, stop);
-    examples::RequestStop();
-  });
-  absl::Status ran = examples::RunUntilStopped(*streams);
-  stop.store(true);
-  checker.join();
-  PrintDropped(*streams);
-  if (streams->state() == KafkaStreams::State::kError) return ran;
-  BROOK_RETURN_IF_ERROR(verified);
-  return ran;
+  return examples::RunAndVerify(
+      flags, *streams, [&](const std::atomic<bool>& stop) {
+        return Verify(client, topics.output, expected, size_ms, stop);
+      });
 }
 
 }  // namespace
 }  // namespace brook
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  brook::examples::ParseExampleCommandLine(
+      argc, argv,
       "counts page views per page and one-minute window, exactly once, with "
-      "Brook's DSL.\nWith no --input_topic it creates one and writes demo "
-      "views.");
-  absl::ParseCommandLine(argc, argv);
-  brook::InitLogging(argv[0]);
-  brook::examples::InstallStopSignals();
-  if (absl::Status s = brook::Run(); !s.ok()) {
-    std::cerr << "windowed_count: " << s << "\n";
-    return 1;
-  }
-  return 0;
+      "Brook's DSL, one final count per window.\nWith no --input_topic it "
+      "creates one and writes demo views.");
+  return brook::examples::ExampleMain(argv[0], "windowed_page_views",
+                                      brook::Run);
 }

@@ -1,8 +1,11 @@
-// examples/windowed_count against the real broker: per page and window the
-// committed counts (read_committed) run 1, 2, ..., n with n the page's views
-// in that window, with no gap or repeat, on a clean run and across a kill -9
-// and restart of the instance on the same state directory; records without
-// a key are dropped and reported in the dropped-records metric.
+// examples/windowed_page_views against the real broker. By default (final
+// results, Suppressed::UntilWindowCloses) each page and window has exactly
+// one committed result (read_committed), its views, across kill -9s and
+// restarts on the same state directory. With --final_results=false the
+// committed counts run 1, 2, ..., n with n the page's views in that window,
+// with no gap or repeat, on a clean run and across a kill -9 and restart;
+// records without a key are dropped and reported in the dropped-records
+// metric.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -36,15 +39,15 @@ using ::brook::testing::WaitForCommitted;
 constexpr int kPartitions = 2;
 constexpr int64_t kWindowMs = 60'000;  // the example's default
 
-class WindowedCountTest : public ::testing::Test {
+class WindowedPageViewsTest : public ::testing::Test {
  protected:
   // Event time of the first record.
   const int64_t start_ms_ = testing::RecentEventTimeMs();
 
   void SetUp() override {
-    app_ = UniqueName("wcount");
-    in_ = UniqueName("wcount-in");
-    out_ = UniqueName("wcount-out");
+    app_ = UniqueName("wpv");
+    in_ = UniqueName("wpv-in");
+    out_ = UniqueName("wpv-out");
     dir_ = ::testing::TempDir() + "/" + app_;
     CreateTopic(in_, kPartitions);
     CreateTopic(out_, kPartitions);
@@ -76,20 +79,17 @@ class WindowedCountTest : public ::testing::Test {
   std::string Log(const std::string& name) const {
     return absl::StrCat(dir_, "-", name, ".log");
   }
-  std::unique_ptr<testing::ChildProcess> Start(const std::string& name) {
-    return testing::StartExample("windowed_count", app_, in_, out_,
-                                 dir_ + "/state", Log(name));
+  // With --final_results=false: every update.
+  std::unique_ptr<testing::ChildProcess> StartEveryUpdate(
+      const std::string& name) {
+    return testing::StartExample("windowed_page_views", app_, in_, out_,
+                                 dir_ + "/state", Log(name),
+                                 {"--final_results=false"});
   }
-  // With --final_results (suppress until the window closes).
+  // The default: final results (suppress until the window closes).
   std::unique_ptr<testing::ChildProcess> StartFinal(const std::string& name) {
-    return std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{
-            testing::BinaryPath("examples/windowed_count"),
-            "--bootstrap_servers=" + testing::BootstrapServers(),
-            "--application_id=" + app_, "--input_topic=" + in_,
-            "--output_topic=" + out_, "--state_dir=" + dir_ + "/state",
-            "--session_timeout_ms=6000", "--final_results"},
-        Log(name));
+    return testing::StartExample("windowed_page_views", app_, in_, out_,
+                                 dir_ + "/state", Log(name));
   }
 
   // One view per page an hour after the last: closes every page's earlier
@@ -172,38 +172,40 @@ class WindowedCountTest : public ::testing::Test {
   std::map<std::pair<std::string, int64_t>, int64_t> expected_;
 };
 
-TEST_F(WindowedCountTest, CountsEachViewOnceAndReportsDroppedNullKeys) {
+TEST_F(WindowedPageViewsTest,
+       EveryUpdateCountsEachViewOnceAndReportsDroppedNullKeys) {
   Produce(4000);
-  auto app = Start("run");
+  auto app = StartEveryUpdate("run");
   std::vector<ConsumerRecord> out =
       WaitForCommitted(out_, counted_, absl::Seconds(120));
   const int status = app->Stop(SIGTERM, 60000);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "windowed_count did not stop cleanly; log " << Log("run");
+      << "windowed_page_views did not stop cleanly; log " << Log("run");
   Verify(out);
   EXPECT_THAT(
       ReadLog("run"),
       ::testing::HasSubstr(absl::StrCat(
-          "windowed_count: dropped-records null-key=", null_keys_, "\n")));
+          "windowed_page_views: dropped-records null-key=", null_keys_, "\n")));
 }
 
-TEST_F(WindowedCountTest, KillNineAndRestartKeepsWindowCountsExact) {
+TEST_F(WindowedPageViewsTest,
+       EveryUpdateKillNineAndRestartKeepsWindowCountsExact) {
   Produce(60000);
-  auto app = Start("first");
+  auto app = StartEveryUpdate("first");
   const int64_t at_kill = static_cast<int64_t>(
       WaitForCommitted(out_, 5000, absl::Seconds(120)).size());
   app->Kill(SIGKILL);
   // Not asserted (a fast machine may finish first), but said: the kill
   // should land mid-way for this test to mean much.
-  std::cout << "killed windowed_count with " << at_kill << " of " << counted_
-            << " outputs committed\n";
+  std::cout << "killed windowed_page_views with " << at_kill << " of "
+            << counted_ << " outputs committed\n";
   Produce(2000);
-  app = Start("restart");
+  app = StartEveryUpdate("restart");
   std::vector<ConsumerRecord> out =
       WaitForCommitted(out_, counted_, absl::Seconds(180));
   const int status = app->Stop(SIGTERM, 60000);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "windowed_count did not stop cleanly; log " << Log("restart");
+      << "windowed_page_views did not stop cleanly; log " << Log("restart");
   Verify(out);
 }
 
@@ -211,15 +213,16 @@ TEST_F(WindowedCountTest, KillNineAndRestartKeepsWindowCountsExact) {
 // instance is killed mid-way, and when it is killed while the last window
 // of every page sits in its buffer: the restarted instance emits those from
 // the buffer it restored from the changelog.
-TEST_F(WindowedCountTest, KillNineWithFinalResultsEmitsEachWindowOnce) {
+TEST_F(WindowedPageViewsTest,
+       KillNineWithFinalResultsByDefaultEmitsEachWindowOnce) {
   Produce(60000);
   auto app = StartFinal("first");
   const int64_t windows = static_cast<int64_t>(expected_.size());
   const int64_t at_kill = static_cast<int64_t>(
       WaitForCommitted(out_, windows / 8, absl::Seconds(120)).size());
   app->Kill(SIGKILL);
-  std::cout << "killed windowed_count --final_results with " << at_kill
-            << " of " << windows << " final results committed\n";
+  std::cout << "killed windowed_page_views with " << at_kill << " of "
+            << windows << " final results committed\n";
   app = StartFinal("restart");
   // Every window but each page's last has closed; the last ones wait in the
   // buffer for later views.
@@ -236,7 +239,8 @@ TEST_F(WindowedCountTest, KillNineWithFinalResultsEmitsEachWindowOnce) {
   out = WaitForCommitted(out_, windows, absl::Seconds(30));
   const int status = app->Stop(SIGTERM, 60000);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "windowed_count did not stop cleanly; log " << Log("after-closers");
+      << "windowed_page_views did not stop cleanly; log "
+      << Log("after-closers");
   VerifyFinal(out);
 }
 
