@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -125,7 +126,13 @@ std::string FormatPrometheusValue(double value) {
   if (value == std::trunc(value) && std::fabs(value) <= kExact) {
     return absl::StrCat(static_cast<int64_t>(value));
   }
-  return absl::StrFormat("%.17g", value);
+  // The shortest of 15 and 17 digits that reads back as the same double
+  // (0.0025, not 0.0025000000000000001).
+  std::string out = absl::StrFormat("%.15g", value);
+  if (std::strtod(out.c_str(), nullptr) != value) {
+    out = absl::StrFormat("%.17g", value);
+  }
+  return out;
 }
 
 std::string RenderPrometheusText(absl::Span<const MetricFamily> families) {

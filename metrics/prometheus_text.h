@@ -33,7 +33,8 @@ std::string EscapePrometheusLabelValue(absl::string_view value);
 std::string EscapePrometheusHelp(absl::string_view help);
 
 // A sample value as the format writes it: integers without exponent or
-// fraction (exact up to 2^53), others with 17 significant digits, and
+// fraction (exact up to 2^53), others with 15 significant digits, or 17
+// where 15 would not read back as the same double; and
 // +Inf, -Inf, NaN.
 std::string FormatPrometheusValue(double value);
 
