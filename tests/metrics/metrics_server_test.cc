@@ -166,7 +166,11 @@ TEST_F(MetricsServerTest, ProcessedRecordsRiseAndHealthFollowsTheInstance) {
   StartApp(2);
   ProduceValues(in_, "r", 200);
   Scrape s = ScrapeUntil(
-      [](const Scrape& s) { return Sum(s, "brook_thread_process_total") >= 200; },
+      [](const Scrape& s) {
+        // Records are counted when processed, commits after they commit.
+        return Sum(s, "brook_thread_process_total") >= 200 &&
+               Sum(s, "brook_thread_commit_total") >= 1;
+      },
       absl::Seconds(60));
   ASSERT_GE(Sum(s, "brook_thread_process_total"), 200);
   EXPECT_EQ(Sum(s, "brook_instance_state", "state=\"RUNNING\""), 1);
