@@ -129,8 +129,7 @@ void CollectThread(const StreamThreadMetrics& t, Families& f) {
     f.Add("brook_task_process_total", kCounter,
           "Records processed by the task on this thread, as of the thread's "
           "last commit (Kafka Streams task process-total).",
-          {{"thread", t.name}, {"task", task.task_id}},
-          task.records_processed);
+          {{"thread", t.name}, {"task", task.task_id}}, task.records_processed);
   }
 }
 
@@ -187,7 +186,8 @@ MetricsRegistry::Collector KafkaStreamsCollector(
           absl::ToDoubleSeconds(streams->config().transaction_timeout));
     const RocksDBMemory memory = streams->RocksDBMemoryUsage();
     f.Add("brook_rocksdb_memory_budget_bytes", kGauge,
-          "The RocksDB stores' shared memory budget (RocksDBConfig::memory_budget_bytes).",
+          "The RocksDB stores' shared memory budget "
+          "(RocksDBConfig::memory_budget_bytes).",
           {{"application_id", app}}, memory.budget_bytes);
     f.Add("brook_rocksdb_block_cache_usage_bytes", kGauge,
           "Bytes in the shared block cache, memtables included.",

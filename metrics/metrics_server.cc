@@ -28,8 +28,8 @@ internal::HttpResponse Health(const KafkaStreams& streams) {
   return response;
 }
 
-internal::HttpResponse TopologyPage(const KafkaStreams& streams,
-                                const std::map<std::string, std::string>& q) {
+internal::HttpResponse TopologyPage(
+    const KafkaStreams& streams, const std::map<std::string, std::string>& q) {
   auto format = q.find("format");
   if (format == q.end() || format->second == "text") {
     return {200, "text/plain; charset=utf-8", streams.DescribeTopology()};
@@ -95,13 +95,13 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   MetricsServer* s = server.get();
   s->http_->Get("/metrics", [s](const auto&) {
     const std::vector<MetricFamily> families = s->registry_.Collect();
-    return internal::HttpResponse{200,
-                                  std::string(kPrometheusTextContentType),
+    return internal::HttpResponse{200, std::string(kPrometheusTextContentType),
                                   RenderPrometheusText(families)};
   });
   s->http_->Get("/healthz", [s](const auto&) { return Health(*s->streams_); });
-  s->http_->Get("/topology",
-                [s](const auto& query) { return TopologyPage(*s->streams_, query); });
+  s->http_->Get("/topology", [s](const auto& query) {
+    return TopologyPage(*s->streams_, query);
+  });
   BROOK_ASSIGN_OR_RETURN(server->port_,
                          server->http_->Start(options.address, options.port));
   return server;

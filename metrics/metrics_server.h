@@ -12,8 +12,9 @@
 // The application starts and stops it (the runtime knows nothing of HTTP):
 //
 //   config.metrics_http_port = 9464;  // metrics.http.port; 0 = any free one
-//   BROOK_ASSIGN_OR_RETURN(auto streams, KafkaStreams::Create(topology, config));
-//   BROOK_ASSIGN_OR_RETURN(auto server, MetricsServer::Start(streams.get()));
+//   BROOK_ASSIGN_OR_RETURN(auto streams, KafkaStreams::Create(topology,
+//   config)); BROOK_ASSIGN_OR_RETURN(auto server,
+//   MetricsServer::Start(streams.get()));
 //   BROOK_RETURN_IF_ERROR(streams->Start());
 //   ...
 //   server->Stop();   // or destroy it; before `streams` goes

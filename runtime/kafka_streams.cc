@@ -471,7 +471,8 @@ void KafkaStreams::ReapReplacedThreads() {
     retired_.producer_resets += m.producer_resets;
     retired_.producer_fencings += m.producer_fencings;
     retired_.commit_latency_sum_ms += m.commit_latency_sum_ms;
-    retired_.commit_latency_bucket_bounds_ms = m.commit_latency_bucket_bounds_ms;
+    retired_.commit_latency_bucket_bounds_ms =
+        m.commit_latency_bucket_bounds_ms;
     retired_.commit_latency_bucket_counts.resize(
         m.commit_latency_bucket_counts.size());
     for (size_t i = 0; i < m.commit_latency_bucket_counts.size(); ++i) {
@@ -602,9 +603,8 @@ absl::StatusOr<std::vector<PartitionLag>> KafkaStreams::ConsumerLag(
   for (const StreamThreadMetrics& thread : Metrics()) {
     for (const TaskMetrics& task : thread.active_tasks) {
       for (const TopicPartition& tp : task.partitions) {
-        lags.push_back({.partition = tp,
-                        .task_id = task.task_id,
-                        .thread = thread.name});
+        lags.push_back(
+            {.partition = tp, .task_id = task.task_id, .thread = thread.name});
       }
     }
   }
@@ -636,16 +636,14 @@ absl::StatusOr<std::vector<PartitionLag>> KafkaStreams::ConsumerLag(
     committed_by_partition[o.tp] = o.offset;
   }
   for (PartitionLag& l : lags) {
-    BROOK_ASSIGN_OR_RETURN(
-        auto watermarks,
-        lag_consumer_->QueryWatermarks(
-            l.partition,
-            std::max(deadline - absl::Now(), absl::Milliseconds(1))));
+    BROOK_ASSIGN_OR_RETURN(auto watermarks,
+                           lag_consumer_->QueryWatermarks(
+                               l.partition, std::max(deadline - absl::Now(),
+                                                     absl::Milliseconds(1))));
     const auto [low, end] = watermarks;
     auto it = committed_by_partition.find(l.partition);
     const int64_t committed_offset =
-        it == committed_by_partition.end() || it->second < 0 ? -1
-                                                             : it->second;
+        it == committed_by_partition.end() || it->second < 0 ? -1 : it->second;
     l.committed_offset = committed_offset;
     l.end_offset = end;
     l.lag = std::max<int64_t>(

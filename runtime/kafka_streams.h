@@ -144,8 +144,8 @@ struct PartitionLag {
 
 // Memory of the RocksDB stores of this instance (one shared budget).
 struct RocksDBMemory {
-  int64_t budget_bytes = 0;        // RocksDBConfig::memory_budget_bytes
-  int64_t block_cache_bytes = 0;   // in the shared cache, memtables included
+  int64_t budget_bytes = 0;       // RocksDBConfig::memory_budget_bytes
+  int64_t block_cache_bytes = 0;  // in the shared cache, memtables included
   int64_t memtable_bytes = 0;
 };
 

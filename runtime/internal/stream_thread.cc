@@ -430,8 +430,7 @@ absl::Status StreamThread::CommitAll() {
          micros > kCommitLatencyBucketsMs[bucket] * 1000) {
     ++bucket;
   }
-  stats_.commit_latency_buckets[bucket].fetch_add(1,
-                                                  std::memory_order_relaxed);
+  stats_.commit_latency_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
   PublishTasks();
   last_commit_ = absl::Now();
   processed_since_commit_ = 0;

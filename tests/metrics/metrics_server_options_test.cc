@@ -12,7 +12,8 @@ TEST(MetricsServerOptionsTest, NamesTheKeyWhenNoPortIsConfigured) {
   absl::StatusOr<MetricsServerOptions> options =
       MetricsServerOptions::FromConfig(config);
   ASSERT_FALSE(options.ok());
-  EXPECT_TRUE(absl::StrContains(options.status().message(), "metrics.http.port"))
+  EXPECT_TRUE(
+      absl::StrContains(options.status().message(), "metrics.http.port"))
       << options.status();
   config.metrics_http_port = 9464;
   options = MetricsServerOptions::FromConfig(config);

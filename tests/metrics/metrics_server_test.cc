@@ -59,8 +59,8 @@ class Gate final : public Processor<S, S, S, S> {
 Topology GateTopology(const std::string& in, const std::string& out) {
   Topology t;
   t.AddSource<S, S>("in", {in}, Serdes::String(), Serdes::String())
-      .AddProcessor<S, S, S, S>(
-          "gate", [] { return std::make_unique<Gate>(); }, {"in"})
+      .AddProcessor<S, S, S, S>("gate", [] { return std::make_unique<Gate>(); },
+                                {"in"})
       .AddSink<S, S>("out", out, Serdes::String(), Serdes::String(), {"gate"});
   return t;
 }
@@ -89,8 +89,7 @@ double Sum(const Scrape& scrape, const std::string& name,
            const std::string& label_part = "") {
   double sum = 0;
   for (const auto& [key, value] : scrape) {
-    const bool name_matches =
-        key == name || absl::StartsWith(key, name + "{");
+    const bool name_matches = key == name || absl::StartsWith(key, name + "{");
     if (name_matches && absl::StrContains(key, label_part)) sum += value;
   }
   return sum;
@@ -134,7 +133,8 @@ class MetricsServerTest : public ::testing::Test {
   Scrape ScrapeMetrics() {
     httplib::Result res = Get("/metrics");
     if (!res) {
-      ADD_FAILURE() << "GET /metrics failed: " << httplib::to_string(res.error());
+      ADD_FAILURE() << "GET /metrics failed: "
+                    << httplib::to_string(res.error());
       return {};
     }
     EXPECT_EQ(res->status, 200);
@@ -176,8 +176,7 @@ TEST_F(MetricsServerTest, ProcessedRecordsRiseAndHealthFollowsTheInstance) {
   EXPECT_EQ(Sum(s, "brook_instance_state", "state=\"RUNNING\""), 1);
   EXPECT_GE(Sum(s, "brook_thread_commit_total"), 1);
   EXPECT_GE(Sum(s, "brook_thread_commit_latency_seconds_count"), 1);
-  EXPECT_EQ(Sum(s, "brook_thread_commit_latency_seconds_bucket",
-                "le=\"+Inf\""),
+  EXPECT_EQ(Sum(s, "brook_thread_commit_latency_seconds_bucket", "le=\"+Inf\""),
             Sum(s, "brook_thread_commit_latency_seconds_count"));
   EXPECT_GE(Sum(s, "brook_thread_rebalances_total"), 1);
   EXPECT_EQ(Sum(s, "brook_task_process_total", "task=\"0_0\"") +
@@ -234,9 +233,7 @@ class StuckProcessorTest : public MetricsServerTest {
         },
         absl::Seconds(60));
     EXPECT_EQ(Sum(s, "brook_consumer_lag_up"), 1);
-    EXPECT_EQ(Sum(s, "brook_partition_consumer_lag",
-                  "partition=\"0\""),
-              0);
+    EXPECT_EQ(Sum(s, "brook_partition_consumer_lag", "partition=\"0\""), 0);
     EXPECT_EQ(Sum(s, "brook_thread_open_transaction_age_seconds"), 0);
     g_stall = true;
     ProduceRawValue(in_, "stall");

@@ -42,8 +42,7 @@ TEST(PrometheusTextTest, KeepsLabelOrderAndEscapesValuesInLabelSets) {
   MetricFamily family{"lag",
                       "Lag.",
                       MetricType::kGauge,
-                      {{{{"topic", "in\"x"}, {"partition", "2"}}, 7},
-                       {{}, 1}}};
+                      {{{{"topic", "in\"x"}, {"partition", "2"}}, 7}, {{}, 1}}};
   EXPECT_EQ(RenderPrometheusText({family}),
             "# HELP lag Lag.\n"
             "# TYPE lag gauge\n"
@@ -57,8 +56,10 @@ TEST(PrometheusTextTest, WritesHistogramBucketsCumulativelyWithSumAndCount) {
   sample.histogram.upper_bounds = {0.001, 0.0025, 0.1};
   sample.histogram.counts = {2, 0, 5, 1};  // the last is above 0.1
   sample.histogram.sum = 0.75;
-  MetricFamily family{"commit_latency_seconds", "Commit time.",
-                      MetricType::kHistogram, {sample}};
+  MetricFamily family{"commit_latency_seconds",
+                      "Commit time.",
+                      MetricType::kHistogram,
+                      {sample}};
   EXPECT_EQ(RenderPrometheusText({family}),
             "# HELP commit_latency_seconds Commit time.\n"
             "# TYPE commit_latency_seconds histogram\n"
@@ -108,8 +109,8 @@ TEST(MetricsRegistryTest, MergesFamiliesOfOneNameFromSeveralCollectors) {
   MetricsRegistry registry;
   for (const char* thread : {"a", "b"}) {
     registry.AddCollector([thread](std::vector<MetricFamily>* out) {
-      out->push_back({"x_total", "X.", MetricType::kCounter,
-                      {{{{"thread", thread}}, 1}}});
+      out->push_back(
+          {"x_total", "X.", MetricType::kCounter, {{{{"thread", thread}}, 1}}});
       out->push_back(
           {std::string("only_") + thread, "Y.", MetricType::kGauge, {}});
     });
