@@ -44,6 +44,7 @@
 #include "kafka/admin.h"
 #include "kafka/producer.h"
 #include "kafka/topic_reader.h"
+#include "metrics/metrics_server.h"
 #include "operators/streams_builder.h"
 #include "runtime/kafka_streams.h"
 
@@ -66,6 +67,10 @@ ABSL_FLAG(int64_t, cache_max_bytes, 0,
           "statestore.cache.max.bytes: the record cache of the counts store "
           "(0: off, one output per word occurrence; e.g. 10485760: one "
           "output per word and commit)");
+ABSL_FLAG(int32_t, metrics_port, -1,
+          "metrics.http.port: serve /metrics (Prometheus), /healthz and "
+          "/topology on 127.0.0.1 at this port (0: any free one, printed; "
+          "-1: no server)");
 
 namespace brook {
 namespace {
@@ -244,8 +249,16 @@ absl::Status Run() {
   std::cerr << topology.Describe();
   StreamsConfig config = examples::ExampleConfig(flags, bootstrap);
   config.cache_max_bytes = absl::GetFlag(FLAGS_cache_max_bytes);
+  config.metrics_http_port = absl::GetFlag(FLAGS_metrics_port);
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                          KafkaStreams::Create(topology, std::move(config)));
+  // Declared after `streams`, so it stops before the instance is freed.
+  std::unique_ptr<MetricsServer> metrics;
+  if (streams->config().metrics_http_port >= 0) {
+    BROOK_ASSIGN_OR_RETURN(metrics, MetricsServer::Start(streams.get()));
+    std::cerr << "word_count: metrics at http://" << metrics->address() << ":"
+              << metrics->port() << "/metrics (also /healthz, /topology)\n";
+  }
   std::cerr << "word_count: counting words of " << topics.input << " into "
             << topics.output << "; stop with Ctrl-C\n";
   if (!until_done) return examples::RunUntilStopped(*streams);

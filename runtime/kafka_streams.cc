@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -111,6 +112,10 @@ absl::Status KafkaStreams::error() const {
 }
 
 std::string KafkaStreams::DescribeTopology() const { return plan_->Describe(); }
+
+std::string KafkaStreams::DescribeTopologyMermaid() const {
+  return plan_->ToMermaid();
+}
 
 void KafkaStreams::SetState(State s) {
   if (state_ == s) return;
@@ -464,6 +469,16 @@ void KafkaStreams::ReapReplacedThreads() {
     retired_.rebalances += m.rebalances;
     retired_.task_migrations += m.task_migrations;
     retired_.producer_resets += m.producer_resets;
+    retired_.producer_fencings += m.producer_fencings;
+    retired_.commit_latency_sum_ms += m.commit_latency_sum_ms;
+    retired_.commit_latency_bucket_bounds_ms =
+        m.commit_latency_bucket_bounds_ms;
+    retired_.commit_latency_bucket_counts.resize(
+        m.commit_latency_bucket_counts.size());
+    for (size_t i = 0; i < m.commit_latency_bucket_counts.size(); ++i) {
+      retired_.commit_latency_bucket_counts[i] +=
+          m.commit_latency_bucket_counts[i];
+    }
     retired_.repartition_purges += m.repartition_purges;
     retired_.repartition_purge_errors += m.repartition_purge_errors;
     retired_.max_poll_gap_ms =
@@ -516,6 +531,10 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
   m.state = std::string(StreamThread::StateName(t.state()));
   m.tasks = static_cast<int64_t>(t.num_tasks());
   m.records_processed = s.records_processed.load();
+  m.process_latency_avg_ms =
+      m.records_processed
+          ? s.process_micros_total.load() / 1000.0 / m.records_processed
+          : 0;
   m.commits = s.commits.load();
   m.commit_latency_avg_ms =
       m.commits ? s.commit_micros_total.load() / 1000.0 / m.commits : 0;
@@ -524,6 +543,23 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
   m.rebalances = s.rebalances.load();
   m.task_migrations = s.task_migrations.load();
   m.producer_resets = s.producer_resets.load();
+  m.producer_fencings = s.producer_fencings.load();
+  const int64_t commit_micros = s.commit_micros_total.load();
+  m.commit_latency_sum_ms = commit_micros / 1000.0;
+  m.commit_latency_bucket_bounds_ms.assign(
+      internal::kCommitLatencyBucketsMs.begin(),
+      internal::kCommitLatencyBucketsMs.end());
+  for (const std::atomic<int64_t>& n : s.commit_latency_buckets) {
+    m.commit_latency_bucket_counts.push_back(n.load());
+  }
+  const absl::Time now = absl::Now();
+  m.poll_gap_ms = t.state() == StreamThread::State::kDead ||
+                          t.state() == StreamThread::State::kCreated
+                      ? 0
+                      : absl::ToDoubleMilliseconds(now - t.last_poll());
+  if (std::optional<absl::Time> opened = t.transaction_opened_at()) {
+    m.open_transaction_age_ms = absl::ToDoubleMilliseconds(now - *opened);
+  }
   m.repartition_purges = t.repartition_purges();
   m.repartition_purge_errors = t.repartition_purge_errors();
   m.max_poll_gap_ms = s.max_poll_gap_micros.load() / 1000.0;
@@ -540,6 +576,10 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
           DroppedRecordReasonName(static_cast<DroppedRecordReason>(i)))] = n;
     }
   }
+  for (const internal::TaskSnapshot& task : t.tasks_snapshot()) {
+    m.active_tasks.push_back(
+        {task.id.ToString(), task.partitions, task.processed_total});
+  }
   return m;
 }
 
@@ -555,6 +595,69 @@ std::vector<StreamThreadMetrics> KafkaStreams::Metrics() const {
     out.push_back(std::move(retired));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<PartitionLag>> KafkaStreams::ConsumerLag(
+    absl::Duration timeout) const {
+  std::vector<PartitionLag> lags;
+  for (const StreamThreadMetrics& thread : Metrics()) {
+    for (const TaskMetrics& task : thread.active_tasks) {
+      for (const TopicPartition& tp : task.partitions) {
+        lags.push_back(
+            {.partition = tp, .task_id = task.task_id, .thread = thread.name});
+      }
+    }
+  }
+  if (lags.empty()) return lags;
+  absl::MutexLock lock(&lag_mu_);
+  if (lag_consumer_ == nullptr) {
+    const bool eos =
+        config_.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2;
+    ClientConfig consumer_config = config_.consumer_config;
+    consumer_config["bootstrap.servers"] = config_.bootstrap_servers;
+    // The group's id, to read its committed offsets; it never subscribes,
+    // so it never joins the group.
+    consumer_config["group.id"] = config_.application_id;
+    consumer_config["client.id"] = absl::StrCat(
+        config_.application_id, "-", process_id().substr(0, 8), "-lag");
+    // read_committed: ListOffsets answers with the last stable offset.
+    consumer_config["isolation.level"] =
+        eos ? "read_committed" : "read_uncommitted";
+    BROOK_ASSIGN_OR_RETURN(lag_consumer_,
+                           factory_.consumer(consumer_config, nullptr));
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  std::vector<TopicPartition> partitions;
+  for (const PartitionLag& l : lags) partitions.push_back(l.partition);
+  BROOK_ASSIGN_OR_RETURN(std::vector<TopicPartitionOffset> committed,
+                         lag_consumer_->Committed(partitions, timeout));
+  absl::flat_hash_map<TopicPartition, int64_t> committed_by_partition;
+  for (const TopicPartitionOffset& o : committed) {
+    committed_by_partition[o.tp] = o.offset;
+  }
+  for (PartitionLag& l : lags) {
+    BROOK_ASSIGN_OR_RETURN(auto watermarks,
+                           lag_consumer_->QueryWatermarks(
+                               l.partition, std::max(deadline - absl::Now(),
+                                                     absl::Milliseconds(1))));
+    const auto [low, end] = watermarks;
+    auto it = committed_by_partition.find(l.partition);
+    const int64_t committed_offset =
+        it == committed_by_partition.end() || it->second < 0 ? -1 : it->second;
+    l.committed_offset = committed_offset;
+    l.end_offset = end;
+    l.lag = std::max<int64_t>(
+        0, end - (committed_offset >= 0 ? committed_offset : low));
+  }
+  return lags;
+}
+
+RocksDBMemory KafkaStreams::RocksDBMemoryUsage() const {
+  RocksDBMemory m;
+  m.budget_bytes = rocksdb_->config().memory_budget_bytes;
+  m.block_cache_bytes = rocksdb_->block_cache_usage();
+  m.memtable_bytes = rocksdb_->memtable_usage();
+  return m;
 }
 
 }  // namespace brook

@@ -39,6 +39,8 @@
 #include "absl/synchronization/mutex.h"
 
 #include "kafka/admin.h"
+#include "kafka/consumer.h"
+#include "kafka/topic_partition.h"
 #include "runtime/internal/client_factory.h"
 #include "runtime/streams_config.h"
 #include "runtime/topology.h"
@@ -63,6 +65,14 @@ enum class StreamThreadErrorResponse {
   kShutdownClient,
 };
 
+// One active task of a stream thread, as of the thread's last commit or
+// rebalance.
+struct TaskMetrics {
+  std::string task_id;  // "0_1"
+  std::vector<TopicPartition> partitions;
+  int64_t records_processed = 0;  // since the task was created here
+};
+
 // A snapshot of one stream thread's counters.
 struct StreamThreadMetrics {
   std::string name;
@@ -72,10 +82,26 @@ struct StreamThreadMetrics {
   int64_t commits = 0;
   double commit_latency_avg_ms = 0;
   double commit_latency_max_ms = 0;
+  // The commit-latency histogram: commit_latency_bucket_counts[i] commits
+  // took at most commit_latency_bucket_bounds_ms[i] (and more than the
+  // bound before); the last count, one more than the bounds, is the rest.
+  // Not cumulative. Their sum is `commits`.
+  std::vector<double> commit_latency_bucket_bounds_ms;
+  std::vector<int64_t> commit_latency_bucket_counts;
+  double commit_latency_sum_ms = 0;
+  // process-latency-avg: time spent processing, per record.
+  double process_latency_avg_ms = 0;
+  // Age of the thread's open transaction, 0 when none is open. A stuck
+  // processor shows here long before transaction.timeout.ms aborts it.
+  double open_transaction_age_ms = 0;
+  // Time since the thread last polled: as it nears max.poll.interval.ms the
+  // group is about to remove the thread.
+  double poll_gap_ms = 0;
   int64_t aborts = 0;
   int64_t rebalances = 0;
   int64_t task_migrations = 0;
   int64_t producer_resets = 0;
+  int64_t producer_fencings = 0;  // resets caused by a fencing
   // Deletions of consumed repartition records, and failed ones.
   int64_t repartition_purges = 0;
   int64_t repartition_purge_errors = 0;
@@ -91,11 +117,36 @@ struct StreamThreadMetrics {
   // group-by cannot use, records too late for a window's grace period.
   // Each drop is also logged, at a rate limit.
   std::map<std::string, int64_t> dropped_records;
+  // The thread's active tasks.
+  std::vector<TaskMetrics> active_tasks;
   int64_t dropped_records_total() const {
     int64_t n = 0;
     for (const auto& [reason, count] : dropped_records) n += count;
     return n;
   }
+};
+
+// Consumer lag of one input partition of this instance.
+struct PartitionLag {
+  TopicPartition partition;
+  std::string task_id;
+  std::string thread;
+  // The group's committed offset (under exactly-once, the offset of the
+  // last committed transaction); -1 when none is committed yet.
+  int64_t committed_offset = -1;
+  // The end a consumer of this instance can read to: the last stable
+  // offset under exactly-once (read_committed), else the high watermark.
+  int64_t end_offset = 0;
+  // end_offset - committed_offset, or end_offset - the log start offset
+  // when nothing is committed.
+  int64_t lag = 0;
+};
+
+// Memory of the RocksDB stores of this instance (one shared budget).
+struct RocksDBMemory {
+  int64_t budget_bytes = 0;       // RocksDBConfig::memory_budget_bytes
+  int64_t block_cache_bytes = 0;  // in the shared cache, memtables included
+  int64_t memtable_bytes = 0;
 };
 
 class KafkaStreams {
@@ -149,6 +200,19 @@ class KafkaStreams {
   }
   // Topology::Describe() of what this instance runs.
   std::string DescribeTopology() const;
+  // Topology::ToMermaid() of what this instance runs.
+  std::string DescribeTopologyMermaid() const;
+  const StreamsConfig& config() const { return config_; }
+
+  // Lag of every input partition assigned to this instance now: asks the
+  // cluster for the group's committed offsets and each partition's end
+  // (one OffsetFetch and one ListOffsets per partition, through a consumer
+  // of the group's id that never subscribes). Works while the stream
+  // threads are blocked or their partitions paused, which is when it
+  // matters. Blocks up to about `timeout`; concurrent calls are serialized.
+  absl::StatusOr<std::vector<PartitionLag>> ConsumerLag(
+      absl::Duration timeout) const ABSL_LOCKS_EXCLUDED(lag_mu_);
+  RocksDBMemory RocksDBMemoryUsage() const;
 
  private:
   KafkaStreams(std::shared_ptr<const internal::TopologyPlan> plan,
@@ -200,6 +264,9 @@ class KafkaStreams {
   int64_t retired_threads_ ABSL_GUARDED_BY(mu_) = 0;
 
   absl::Mutex listener_mu_;  // serializes listener calls
+  // ConsumerLag()'s consumer, made at its first call.
+  mutable absl::Mutex lag_mu_;
+  mutable std::unique_ptr<Consumer> lag_consumer_ ABSL_GUARDED_BY(lag_mu_);
   std::thread watchdog_;
 };
 

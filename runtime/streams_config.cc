@@ -25,6 +25,15 @@ absl::Status StreamsConfig::Validate() const {
   }
   if (bootstrap_servers.empty())
     return Invalid("bootstrap.servers", "is required");
+  if (metrics_http_port < -1 || metrics_http_port > 65535) {
+    return Invalid("metrics.http.port",
+                   absl::StrCat("=", metrics_http_port,
+                                " must be -1 (no server), 0 (any free port) "
+                                "or a port up to 65535"));
+  }
+  if (metrics_http_port >= 0 && metrics_http_address.empty()) {
+    return Invalid("metrics.http.address", "must not be empty");
+  }
   if (num_stream_threads < 1) {
     return Invalid("num.stream.threads", absl::StrCat("=", num_stream_threads,
                                                       " must be at least 1"));

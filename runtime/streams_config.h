@@ -179,6 +179,15 @@ struct StreamsConfig {
   // default.timestamp.extractor: used by sources that set none.
   TimestampExtractor default_timestamp_extractor = RecordTimestampExtractor();
 
+  // metrics.http.address / metrics.http.port: where a MetricsServer
+  // (metrics/metrics_server.h) started for this instance listens. The
+  // runtime itself starts no server: the application does, with
+  // MetricsServer::Start(). Loopback by default, so nothing is exposed
+  // beyond the host unless asked for. Port -1 (the default) means no
+  // server; 0 picks a free port (MetricsServer::port() tells which).
+  std::string metrics_http_address = "127.0.0.1";
+  int32_t metrics_http_port = -1;
+
   // librdkafka properties added to, and overriding, what Brook sets. Keys
   // Brook must control (group.id, enable.auto.commit, transactional.id, ...)
   // are rejected.

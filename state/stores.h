@@ -64,6 +64,16 @@ class RocksDBResources {
   // filter, the compression, create_if_missing, then the user's setter.
   rocksdb::Options OptionsFor(const std::string& store_name) const;
   const RocksDBConfig& config() const { return config_; }
+  // Bytes held in the shared block cache, memtables included (the write
+  // buffer manager charges them to it), against memory_budget_bytes.
+  // Thread-safe and cheap (RocksDB reads counters).
+  int64_t block_cache_usage() const {
+    return static_cast<int64_t>(cache_->GetUsage());
+  }
+  // Bytes of memtables of all stores (the write buffer manager's count).
+  int64_t memtable_usage() const {
+    return static_cast<int64_t>(write_buffer_manager_->memory_usage());
+  }
 
  private:
   explicit RocksDBResources(const RocksDBConfig& config);

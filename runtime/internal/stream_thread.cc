@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -251,6 +252,20 @@ absl::Status StreamThread::Startup() {
   return absl::OkStatus();
 }
 
+std::vector<TaskSnapshot> StreamThread::tasks_snapshot() const {
+  absl::MutexLock lock(&snapshot_mu_);
+  return tasks_snapshot_;
+}
+
+void StreamThread::PublishTasks() {
+  std::vector<TaskSnapshot> tasks;
+  for (const StreamTask* task : task_manager_->tasks()) {
+    tasks.push_back({task->id(), task->partitions(), task->processed_total()});
+  }
+  absl::MutexLock lock(&snapshot_mu_);
+  tasks_snapshot_ = std::move(tasks);
+}
+
 void StreamThread::NotePoll(bool entering) {
   const absl::Time now = absl::Now();
   const int64_t micros = absl::ToUnixMicros(now);
@@ -360,8 +375,13 @@ absl::Status StreamThread::RunOnce() {
       !task_manager_->restoring()) {
     SetState(State::kRunning);
   }
+  // Two clock reads per iteration, not per record.
+  const absl::Time process_start = absl::Now();
   absl::StatusOr<int64_t> processed =
       task_manager_->Process(config_.max_records_per_task_per_iteration);
+  stats_.process_micros_total.fetch_add(
+      absl::ToInt64Microseconds(absl::Now() - process_start),
+      std::memory_order_relaxed);
   // A Kafka error met while sending (a fenced producer, a failed delivery)
   // is handled as it would be at commit; anything else kills the thread.
   if (!processed.ok()) return HandleProducerError(processed.status());
@@ -405,6 +425,13 @@ absl::Status StreamThread::CommitAll() {
   stats_.commits.fetch_add(1, std::memory_order_relaxed);
   stats_.commit_micros_total.fetch_add(micros, std::memory_order_relaxed);
   UpdateMax(stats_.commit_micros_max, micros);
+  size_t bucket = 0;
+  while (bucket < kCommitLatencyBucketsMs.size() &&
+         micros > kCommitLatencyBucketsMs[bucket] * 1000) {
+    ++bucket;
+  }
+  stats_.commit_latency_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  PublishTasks();
   last_commit_ = absl::Now();
   processed_since_commit_ = 0;
   if (commit_failing_since_.has_value()) {
@@ -444,6 +471,7 @@ absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
     absl::Status aborted = producer_->Abort();
     if (!aborted.ok()) producer_needs_reset_ = true;
     task_manager_->CloseAll(CloseMode::kDirty);
+    PublishTasks();
     return Rejoin();
   }
   if (IsTransactionAbortable(error)) {
@@ -451,7 +479,11 @@ absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
                  << "); tasks restart from their committed offsets";
     stats_.aborts.fetch_add(1, std::memory_order_relaxed);
     absl::Status aborted = producer_->Abort();
-    if (aborted.ok()) return task_manager_->ReviveAllFromCommitted();
+    if (aborted.ok()) {
+      absl::Status revived = task_manager_->ReviveAllFromCommitted();
+      PublishTasks();
+      return revived;
+    }
     LOG(WARNING) << name_ << ": abort failed: " << aborted;
     // Fall through: an abort that fails leaves the producer unusable.
   } else if (!IsFatal(error)) {
@@ -460,7 +492,12 @@ absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
   LOG(WARNING) << name_ << ": producer failed for good (" << error
                << "); dropping tasks, recreating the producer, rejoining";
   stats_.producer_resets.fetch_add(1, std::memory_order_relaxed);
+  const std::string code = KafkaErrorCode(error);
+  if (absl::StrContains(code, "FENCED") || code == "INVALID_PRODUCER_EPOCH") {
+    stats_.producer_fencings.fetch_add(1, std::memory_order_relaxed);
+  }
   task_manager_->CloseAll(CloseMode::kDirty);
+  PublishTasks();
   BROOK_RETURN_IF_ERROR(producer_->Initialize());
   return Rejoin();
 }
@@ -502,6 +539,7 @@ void StreamThread::OnPartitionsRevoked(
     if (!producer_->Abort().ok()) producer_needs_reset_ = true;
     task_manager_->CloseAll(CloseMode::kDirty);
     num_tasks_.store(0);
+    PublishTasks();
     return;
   }
   // Commit before giving the tasks up, so their new owner starts exactly
@@ -519,6 +557,7 @@ void StreamThread::OnPartitionsRevoked(
     if (!handled && callback_error_.ok()) callback_error_ = s;
   }
   num_tasks_.store(0);
+  PublishTasks();
 }
 
 void StreamThread::OnPartitionsAssigned(
@@ -531,6 +570,7 @@ void StreamThread::OnPartitionsAssigned(
     return;
   }
   num_tasks_.store(task_manager_->num_tasks());
+  PublishTasks();
   LOG(INFO) << name_ << " assigned " << partitions.size() << " partitions, "
             << task_manager_->num_tasks() << " tasks";
   last_commit_ = absl::Now();
@@ -554,6 +594,7 @@ void StreamThread::Shutdown(const absl::Status& error) {
       task_manager_->CloseAll(CloseMode::kDirty);
     }
     task_manager_->CloseAll(CloseMode::kClean);
+    PublishTasks();
   }
   if (consumer_ != nullptr) {
     // Leaving the group; the revocation finds no tasks left to commit.

@@ -25,8 +25,9 @@
 //   anything else      the thread dies; KafkaStreams' error handler decides
 //
 // Threading model: Start() runs the loop on a thread of its own, which owns
-// the consumer, producer and tasks. RequestShutdown(), state(), stats() and
-// last_poll() may be called from any thread.
+// the consumer, producer and tasks. RequestShutdown(), state(), stats(),
+// last_poll(), tasks_snapshot() and transaction_opened_at() may be called
+// from any thread.
 #ifndef BROOK_RUNTIME_INTERNAL_STREAM_THREAD_H_
 #define BROOK_RUNTIME_INTERNAL_STREAM_THREAD_H_
 
@@ -52,7 +53,15 @@
 
 namespace brook::internal {
 
-// Counters of one thread. Monotonic; read with relaxed ordering.
+// Upper bounds (inclusive, in milliseconds) of the commit-latency
+// histogram's buckets; a last, unbounded bucket takes the rest. From a
+// quick commit on loopback (~1 ms) to one that risks max.poll.interval.ms.
+inline constexpr std::array<double, 12> kCommitLatencyBucketsMs = {
+    1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
+
+// Counters of one thread. Monotonic; read with relaxed ordering. The
+// stream thread is their only writer, so updating one is an uncontended
+// atomic add, never a lock.
 struct StreamThreadStats {
   std::atomic<int64_t> records_processed{0};
   std::atomic<int64_t> commits{0};
@@ -64,8 +73,26 @@ struct StreamThreadStats {
       0};  // tasks dropped unclean and rejoined
   std::atomic<int64_t> producer_resets{0};
   std::atomic<int64_t> max_poll_gap_micros{0};
+  // Time spent processing records (Process() calls), summed: with
+  // records_processed it gives process-latency-avg.
+  std::atomic<int64_t> process_micros_total{0};
+  // Commits per latency bucket (kCommitLatencyBucketsMs, then the rest);
+  // not cumulative.
+  std::array<std::atomic<int64_t>, kCommitLatencyBucketsMs.size() + 1>
+      commit_latency_buckets{};
+  // Fatal producer errors that were a fencing (another producer with the
+  // same transactional.id, or a zombie's epoch): counted within
+  // producer_resets too.
+  std::atomic<int64_t> producer_fencings{0};
   // Records dropped by processors, per DroppedRecordReason.
   std::array<std::atomic<int64_t>, kNumDroppedRecordReasons> dropped_records{};
+};
+
+// One task of a thread as of its last commit or rebalance.
+struct TaskSnapshot {
+  TaskId id;
+  std::vector<TopicPartition> partitions;
+  int64_t processed_total = 0;  // records processed since the task started
 };
 
 class StreamThread final : private RebalanceListener {
@@ -123,6 +150,16 @@ class StreamThread final : private RebalanceListener {
     return absl::FromUnixMicros(last_poll_micros_.load());
   }
   size_t num_tasks() const { return num_tasks_.load(); }
+  // The thread's tasks and their input partitions, published after every
+  // commit and rebalance (so a thread blocked in a processor still shows
+  // what it owns).
+  std::vector<TaskSnapshot> tasks_snapshot() const
+      ABSL_LOCKS_EXCLUDED(snapshot_mu_);
+  // When the open transaction began; nullopt when none is open (or under
+  // at-least-once).
+  std::optional<absl::Time> transaction_opened_at() const {
+    return producer_->transaction_opened_at();
+  }
   const RestoreStats& restore_stats() const { return restore_stats_; }
   // Successful and failed purges of consumed repartition records.
   int64_t repartition_purges() const {
@@ -153,6 +190,8 @@ class StreamThread final : private RebalanceListener {
   // last one ends), else just after it returned. Either way the producer's
   // deadline is renewed from now.
   void NotePoll(bool entering);
+  // Replaces the tasks snapshot with the task manager's tasks.
+  void PublishTasks() ABSL_LOCKS_EXCLUDED(snapshot_mu_);
 
   // RebalanceListener; run inside Poll() on this thread.
   void OnPartitionsRevoked(absl::Span<const TopicPartition> partitions,
@@ -197,6 +236,8 @@ class StreamThread final : private RebalanceListener {
   std::atomic<size_t> num_tasks_{0};
   StreamThreadStats stats_;
   RestoreStats restore_stats_;
+  mutable absl::Mutex snapshot_mu_;
+  std::vector<TaskSnapshot> tasks_snapshot_ ABSL_GUARDED_BY(snapshot_mu_);
   std::thread thread_;
 };
 

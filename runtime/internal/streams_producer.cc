@@ -34,6 +34,7 @@ StreamsProducer::StreamsProducer(ClientConfig config,
 absl::Status StreamsProducer::Initialize() {
   producer_.reset();
   transaction_open_ = false;
+  opened_at_micros_.store(0, std::memory_order_relaxed);
   offsets_sent_ = false;
   BROOK_ASSIGN_OR_RETURN(producer_, factory_.producer(config_));
   if (!exactly_once_) return absl::OkStatus();
@@ -51,6 +52,8 @@ absl::Status StreamsProducer::MaybeBegin() {
   if (!exactly_once_ || transaction_open_) return absl::OkStatus();
   BROOK_RETURN_IF_ERROR(producer_->BeginTransaction());
   transaction_open_ = true;
+  opened_at_micros_.store(absl::ToUnixMicros(absl::Now()),
+                          std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
@@ -92,6 +95,7 @@ absl::Status StreamsProducer::Commit(
     return producer_->CommitTransaction(CallTimeout());
   }));
   transaction_open_ = false;
+  opened_at_micros_.store(0, std::memory_order_relaxed);
   offsets_sent_ = false;
   return absl::OkStatus();
 }
@@ -99,6 +103,7 @@ absl::Status StreamsProducer::Commit(
 absl::Status StreamsProducer::Abort() {
   if (!transaction_open_) return absl::OkStatus();
   transaction_open_ = false;
+  opened_at_micros_.store(0, std::memory_order_relaxed);
   offsets_sent_ = false;
   return RetryWhileRetriable(CallTimeout(), [&] {
     return producer_->AbortTransaction(CallTimeout());

@@ -14,11 +14,14 @@
 //                                      +--Abort()--> kNone    (Commit()
 //                                                  again only commits)
 //
-// Threading model: owned by one StreamThread.
+// Threading model: owned by one StreamThread; only transaction_opened_at()
+// may be called from other threads.
 #ifndef BROOK_RUNTIME_INTERNAL_STREAMS_PRODUCER_H_
 #define BROOK_RUNTIME_INTERNAL_STREAMS_PRODUCER_H_
 
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
@@ -73,6 +76,13 @@ class StreamsProducer final : public RecordCollector {
 
   bool exactly_once() const { return exactly_once_; }
   bool transaction_open() const { return transaction_open_; }
+  // When the open transaction began, or nullopt. Unlike the rest of this
+  // class, safe to call from any thread (the metrics scrape reads it).
+  std::optional<absl::Time> transaction_opened_at() const {
+    const int64_t micros = opened_at_micros_.load(std::memory_order_relaxed);
+    if (micros == 0) return std::nullopt;
+    return absl::FromUnixMicros(micros);
+  }
 
  private:
   // Topics CheckTopicExists() found.
@@ -87,6 +97,8 @@ class StreamsProducer final : public RecordCollector {
   const bool exactly_once_;
   std::unique_ptr<Producer> producer_;
   bool transaction_open_ = false;
+  // Unix micros of BeginTransaction while transaction_open_, else 0.
+  std::atomic<int64_t> opened_at_micros_{0};
   bool offsets_sent_ = false;  // the open transaction carries its offsets
   absl::Time deadline_ = absl::InfiniteFuture();
 };

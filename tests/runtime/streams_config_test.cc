@@ -46,6 +46,24 @@ TEST(StreamsConfigTest, KeysBrookControlsCannotBeOverridden) {
   }
 }
 
+TEST(StreamsConfigTest, MetricsPortOutOfRangeNamesTheKey) {
+  StreamsConfig config = Valid();
+  for (int32_t port : {-1, 0, 9464, 65535}) {
+    config.metrics_http_port = port;
+    EXPECT_TRUE(config.Validate().ok()) << port << ": " << config.Validate();
+  }
+  for (int32_t port : {-2, 65536}) {
+    config.metrics_http_port = port;
+    absl::Status s = config.Validate();
+    EXPECT_TRUE(absl::StrContains(s.message(), "'metrics.http.port'")) << s;
+  }
+  config.metrics_http_port = 0;
+  config.metrics_http_address = "";
+  EXPECT_TRUE(
+      absl::StrContains(config.Validate().message(), "'metrics.http.address'"))
+      << config.Validate();
+}
+
 TEST(StreamsConfigTest, RestorePrefetchLimitsMayBeTuned) {
   StreamsConfig config = Valid();
   config.restore_consumer_config["queued.max.messages.kbytes"] = "16384";
