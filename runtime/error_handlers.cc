@@ -19,9 +19,8 @@ RecordErrorHandler LogAndFailHandler() {
 }
 
 RecordErrorHandler LogAndContinueHandler() {
-  return [](const RecordErrorContext&) {
-    return ErrorHandlerResponse::kContinue;
-  };
+  return
+      [](const RecordErrorContext&) { return ErrorHandlerResponse::kContinue; };
 }
 
 RecordErrorHandler DeadLetterHandler() {

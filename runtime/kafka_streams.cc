@@ -358,11 +358,10 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::MakeThread(
   callbacks.on_error = [this](int i, const absl::Status& error) {
     OnThreadError(i, error);
   };
-  return StreamThread::Create(plan_, config_, index, process_id(),
-                              state_directory_->path(), factory_,
-                              std::move(callbacks), state_directory_.get(),
-                              StoreContext{rocksdb_}, buffered_bytes_,
-                              max_message_bytes_);
+  return StreamThread::Create(
+      plan_, config_, index, process_id(), state_directory_->path(), factory_,
+      std::move(callbacks), state_directory_.get(), StoreContext{rocksdb_},
+      buffered_bytes_, max_message_bytes_);
 }
 
 absl::Status KafkaStreams::Start() {

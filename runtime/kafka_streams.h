@@ -208,8 +208,7 @@ class KafkaStreams {
   bool watchdog_stop_ ABSL_GUARDED_BY(mu_) = false;
   // Sink topics' max.message.bytes, read by Start().
   std::shared_ptr<const absl::flat_hash_map<std::string, int64_t>>
-      max_message_bytes_
-      ABSL_GUARDED_BY(mu_);
+      max_message_bytes_ ABSL_GUARDED_BY(mu_);
   // Counters of the replaced threads already freed, summed.
   StreamThreadMetrics retired_ ABSL_GUARDED_BY(mu_);
   int64_t retired_threads_ ABSL_GUARDED_BY(mu_) = 0;

@@ -86,9 +86,8 @@ absl::StatusOr<std::unique_ptr<TopologyTestDriver>> TopologyTestDriver::Create(
       .clock_ms = [d = driver.get()] { return d->wall_clock_ms_; },
       .cache_max_bytes = driver->options_.cache_max_bytes,
       .error_policies = driver->options_.error_policies,
-      .max_record_bytes =
-          [d = driver.get()](
-              const std::string& topic) -> std::optional<int64_t> {
+      .max_record_bytes = [d = driver.get()](const std::string& topic)
+          -> std::optional<int64_t> {
         auto it = d->options_.max_message_bytes.find(topic);
         if (it == d->options_.max_message_bytes.end()) return std::nullopt;
         return it->second;

@@ -42,10 +42,10 @@
 
 #include "kafka/record.h"
 #include "runtime/dropped_records.h"
+#include "runtime/error_handlers.h"
 #include "runtime/record.h"
 #include "runtime/serde.h"
 #include "runtime/timestamp_extractor.h"
-#include "runtime/error_handlers.h"
 #include "runtime/topology.h"
 #include "state/state_store.h"
 #include "state/stores.h"

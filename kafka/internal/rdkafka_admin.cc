@@ -170,8 +170,8 @@ RdKafkaAdmin::DescribeTopicConfigs(const std::string& topic,
   // An unknown topic answers UNKNOWN_TOPIC_OR_PART, which says less than
   // the metadata does: ask it first.
   BROOK_RETURN_IF_ERROR(PartitionCount(topic, timeout).status());
-  const std::string what = absl::StrCat("describe configs of topic '", topic,
-                                        "'");
+  const std::string what =
+      absl::StrCat("describe configs of topic '", topic, "'");
   rd_kafka_ConfigResource_t* resource =
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
   RdPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(rk_.get()));

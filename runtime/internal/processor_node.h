@@ -113,8 +113,8 @@ class SourceNode final : public SourceNodeBase {
   }
 
   absl::Status ForwardDeserialized() override {
-    CHECK(pending_.has_value()) << "source '" << name()
-                                << "': nothing deserialized to forward";
+    CHECK(pending_.has_value())
+        << "source '" << name() << "': nothing deserialized to forward";
     Record<K, V> record = *std::move(pending_);
     pending_.reset();
     return ForwardToChildren(record);

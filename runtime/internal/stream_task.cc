@@ -276,9 +276,9 @@ absl::Status StreamTask::SinkCollector::Send(const ProducerRecord& record) {
           record.topic, "' exceeds its limit of ", *limit,
           " bytes (the topic's max.message.bytes or the producer's "
           "message.max.bytes)"));
-      absl::Status s = task.HandleRecordError(
-          RecordErrorKind::kProduction, record.topic, task.current_input_,
-          too_large, &record);
+      absl::Status s =
+          task.HandleRecordError(RecordErrorKind::kProduction, record.topic,
+                                 task.current_input_, too_large, &record);
       if (!s.ok() && task.send_error_.ok()) task.send_error_ = s;
       return s;
     }
@@ -323,11 +323,11 @@ absl::Status StreamTask::HandleRecordError(RecordErrorKind kind,
       return absl::OkStatus();
     case ErrorHandlerResponse::kDeadLetter:
       if (input == nullptr) {
-        return Annotate(
-            error, absl::StrCat(RecordErrorKindName(kind),
-                                " in a punctuator: the handler chose the "
-                                "dead-letter queue, but there is no input "
-                                "record to write to it"));
+        return Annotate(error,
+                        absl::StrCat(RecordErrorKindName(kind),
+                                     " in a punctuator: the handler chose the "
+                                     "dead-letter queue, but there is no input "
+                                     "record to write to it"));
       }
       if (current_dead_lettered_) return absl::OkStatus();
       BROOK_RETURN_IF_ERROR(WriteDeadLetter(kind, node, *input, error));
@@ -344,11 +344,11 @@ absl::Status StreamTask::WriteDeadLetter(RecordErrorKind kind,
                                          const absl::Status& error) {
   const std::string& topic = options_.error_policies.dead_letter_queue_topic;
   if (topic.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        RecordErrorKindName(kind),
-        ": the handler chose the dead-letter queue, but "
-        "errors.dead.letter.queue.topic.name is not set (",
-        error.message(), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(RecordErrorKindName(kind),
+                     ": the handler chose the dead-letter queue, but "
+                     "errors.dead.letter.queue.topic.name is not set (",
+                     error.message(), ")"));
   }
   ProducerRecord out{.topic = topic,
                      .key = input.key,
@@ -369,8 +369,8 @@ absl::Status StreamTask::WriteDeadLetter(RecordErrorKind kind,
   absl::Status s = collector_->Send(out);
   if (!s.ok()) {
     if (send_error_.ok()) send_error_ = s;
-    return Annotate(s, absl::StrCat("writing to the dead-letter topic '",
-                                    topic, "'"));
+    return Annotate(
+        s, absl::StrCat("writing to the dead-letter topic '", topic, "'"));
   }
   ++dead_lettered_[static_cast<int>(kind)];
   if (options_.on_dead_letter) options_.on_dead_letter(kind);
@@ -393,9 +393,8 @@ void StreamTask::LogRecordError(RecordErrorKind kind,
     where = absl::StrCat(" (input ", input->topic, "-", input->partition, "@",
                          input->offset, ")");
   }
-  LOG(WARNING) << "task " << id_.ToString() << ": "
-               << RecordErrorKindName(kind) << where << ": " << error.message()
-               << "; record "
+  LOG(WARNING) << "task " << id_.ToString() << ": " << RecordErrorKindName(kind)
+               << where << ": " << error.message() << "; record "
                << (response == ErrorHandlerResponse::kContinue
                        ? "skipped"
                        : "written to the dead-letter topic")

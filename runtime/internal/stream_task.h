@@ -30,6 +30,7 @@
 
 #include "absl/container/flat_hash_map.h"
 
+#include "runtime/error_handlers.h"
 #include "runtime/internal/changelog_logger.h"
 #include "runtime/internal/changelog_reader.h"
 #include "runtime/internal/partition_group.h"
@@ -37,7 +38,6 @@
 #include "runtime/internal/punctuation_queue.h"
 #include "runtime/internal/task_context.h"
 #include "runtime/internal/topology_plan.h"
-#include "runtime/error_handlers.h"
 #include "state/state_directory.h"
 
 namespace brook::internal {

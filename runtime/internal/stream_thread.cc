@@ -178,8 +178,8 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
                 1, std::memory_order_relaxed);
           },
       .error_policies = config.error_policies,
-      .max_record_bytes = MaxRecordBytes(producer_config,
-                                         std::move(max_message_bytes)),
+      .max_record_bytes =
+          MaxRecordBytes(producer_config, std::move(max_message_bytes)),
       .on_dead_letter =
           [stats = &thread->stats_](RecordErrorKind kind) {
             stats->dead_letter_records[static_cast<int>(kind)].fetch_add(

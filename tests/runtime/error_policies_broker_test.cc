@@ -92,10 +92,10 @@ class ErrorPoliciesBrokerTest : public ::testing::Test {
     auto producer = Producer::Create(BaseConfig());
     ASSERT_TRUE(producer.ok()) << producer.status();
     for (const auto& [k, v] : records) {
-      ASSERT_TRUE((*producer)
-                      ->Send({.topic = in_, .partition = 0, .key = k,
-                              .value = v})
-                      .ok());
+      ASSERT_TRUE(
+          (*producer)
+              ->Send({.topic = in_, .partition = 0, .key = k, .value = v})
+              .ok());
     }
     ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
   }
@@ -272,14 +272,14 @@ class OversizedOutput : public ErrorPoliciesBrokerTest {
     CreateTopic(dlq_, 1);
     auto admin = Admin::Create(BaseConfig());
     ASSERT_TRUE(admin.ok()) << admin.status();
-    ASSERT_TRUE((*admin)
-                    ->CreateTopic(NewTopic{.name = out_,
-                                           .partitions = 1,
-                                           .replication_factor = 1,
-                                           .configs = {{"max.message.bytes",
-                                                        "4096"}}},
-                                  absl::Seconds(30))
-                    .ok());
+    ASSERT_TRUE(
+        (*admin)
+            ->CreateTopic(NewTopic{.name = out_,
+                                   .partitions = 1,
+                                   .replication_factor = 1,
+                                   .configs = {{"max.message.bytes", "4096"}}},
+                          absl::Seconds(30))
+            .ok());
     ProduceValues({1, 2, 5001, 3, 4});
   }
 };

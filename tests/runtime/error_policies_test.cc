@@ -23,8 +23,7 @@ using ::testing::Pair;
 
 // Forwards each value as text; fails on multiples of 5; a value of 1000 or
 // more becomes that many bytes of text (too large for a small topic).
-class Proc final
-    : public Processor<int64_t, int64_t, int64_t, std::string> {
+class Proc final : public Processor<int64_t, int64_t, int64_t, std::string> {
  public:
   absl::Status Init(ProcessorContext<int64_t, std::string>& c) override {
     context_ = &c;
@@ -46,8 +45,7 @@ class Proc final
 
 Topology MakeTopology() {
   Topology t;
-  t.AddSource<int64_t, int64_t>("src", {"in"}, Serdes::Int64(),
-                                Serdes::Int64())
+  t.AddSource<int64_t, int64_t>("src", {"in"}, Serdes::Int64(), Serdes::Int64())
       .AddProcessor<int64_t, int64_t, int64_t, std::string>(
           "proc", [] { return std::make_unique<Proc>(); }, {"src"})
       .AddSink<int64_t, std::string>("sink", "out", Serdes::Int64(),
@@ -152,8 +150,8 @@ TEST_F(ErrorPoliciesTest, ProcessorFailingOnSomeRecordsDeadLettersOnlyThose) {
   options_.error_policies.dead_letter_queue_topic = "dlq";
   auto d = Driver();
   for (int64_t v = 1; v <= 10; ++v) ASSERT_TRUE(PipeValue(*d, v).ok());
-  EXPECT_EQ(OutputValues(*d), (std::vector<std::string>{"1", "2", "3", "4",
-                                                        "6", "7", "8", "9"}));
+  EXPECT_EQ(OutputValues(*d),
+            (std::vector<std::string>{"1", "2", "3", "4", "6", "7", "8", "9"}));
   std::vector<ProducerRecord> dlq = d->ReadOutput("dlq");
   ASSERT_EQ(dlq.size(), 2u);
   EXPECT_EQ(dlq[0].value, Int64Bytes(5));
