@@ -181,6 +181,16 @@ absl::Status KafkaStreams::DescribeSinkTopics(Admin& admin) {
   const absl::Duration timeout = absl::Seconds(30);
   const std::string& dlq = config_.error_policies.dead_letter_queue_topic;
   if (!dlq.empty()) {
+    for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
+      for (const std::string& topic : sub.source_topics) {
+        if (topic == dlq) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "errors.dead.letter.queue.topic.name: '", dlq,
+              "' is also a source topic; dead-lettered records would be "
+              "read again"));
+        }
+      }
+    }
     absl::StatusOr<int32_t> n = admin.PartitionCount(dlq, timeout);
     if (absl::IsNotFound(n.status())) {
       return absl::NotFoundError(absl::StrCat(

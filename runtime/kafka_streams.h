@@ -173,7 +173,8 @@ class KafkaStreams {
   // Checks that the dead-letter topic exists and reads each sink topic's
   // max.message.bytes into max_message_bytes_.
   absl::Status DescribeSinkTopics(Admin& admin);
-  absl::StatusOr<std::unique_ptr<internal::StreamThread>> MakeThread(int index);
+  absl::StatusOr<std::unique_ptr<internal::StreamThread>> MakeThread(int index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnThreadStateChange(int index);
   void OnThreadError(int index, const absl::Status& error);
   void SetState(State s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
