@@ -170,6 +170,18 @@ TEST_F(ErrorPoliciesBrokerTest, MissingDeadLetterTopicFailsStartNamingIt) {
   ASSERT_TRUE((*app)->Close(absl::Seconds(10)).ok());
 }
 
+TEST_F(ErrorPoliciesBrokerTest, DeadLetterTopicThatIsASourceIsRefused) {
+  CreateTopic(in_, 1);
+  CreateTopic(out_, 1);
+  config_.error_policies.dead_letter_queue_topic = in_;
+  auto app = KafkaStreams::Create(MakeTopology(), config_);
+  ASSERT_TRUE(app.ok()) << app.status();
+  absl::Status s = (*app)->Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("also a source topic"));
+  ASSERT_TRUE((*app)->Close(absl::Seconds(10)).ok());
+}
+
 // The input: 1, 2, a key that is not an int64, 3, a value that is not an
 // int64, 4 (offsets 0..5).
 class PoisonInput : public ErrorPoliciesBrokerTest {
