@@ -45,6 +45,12 @@ class Admin {
   virtual absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
                                                  absl::Duration timeout) = 0;
 
+  // The topic's configuration as the broker resolves it (its own settings
+  // and the broker defaults it inherits), e.g. "max.message.bytes".
+  // kNotFound, naming the topic, if it does not exist.
+  virtual absl::StatusOr<std::map<std::string, std::string>>
+  DescribeTopicConfigs(const std::string& topic, absl::Duration timeout) = 0;
+
   // Deletes every record below each offset (moves the log start offset up),
   // as Kafka Streams purges consumed repartition records. An error names
   // the partition.

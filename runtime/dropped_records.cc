@@ -10,6 +10,12 @@ absl::string_view DroppedRecordReasonName(DroppedRecordReason reason) {
       return "null-value";
     case DroppedRecordReason::kWindowClosed:
       return "window-closed";
+    case DroppedRecordReason::kDeserializationError:
+      return "deserialization-error";
+    case DroppedRecordReason::kProcessingError:
+      return "processing-error";
+    case DroppedRecordReason::kProductionError:
+      return "production-error";
   }
   return "unknown";
 }

@@ -24,10 +24,17 @@ enum class DroppedRecordReason {
   // A windowed aggregation got a record for a window that had closed: stream
   // time had reached the window's end + grace.
   kWindowClosed,
+  // A record error handler (runtime/error_handlers.h) answered kContinue:
+  // a source could not deserialize the record, a processor failed on it, or
+  // a sink could not produce one of its outputs.
+  kDeserializationError,
+  kProcessingError,
+  kProductionError,
 };
-inline constexpr int kNumDroppedRecordReasons = 3;
+inline constexpr int kNumDroppedRecordReasons = 6;
 
-// "null-key", "null-value", "window-closed": the metric's reason label.
+// "null-key", "null-value", "window-closed", "deserialization-error",
+// "processing-error", "production-error": the metric's reason label.
 absl::string_view DroppedRecordReasonName(DroppedRecordReason reason);
 
 // Counts per reason, indexed by static_cast<int>(reason).

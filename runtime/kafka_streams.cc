@@ -4,12 +4,14 @@
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "base/status_util.h"
 #include "runtime/internal/changelog_logger.h"
 #include "runtime/internal/stream_thread.h"
 #include "runtime/internal/topology_plan.h"
@@ -176,7 +178,58 @@ absl::Status KafkaStreams::ValidateTopics() {
       }
     }
   }
+  BROOK_RETURN_IF_ERROR(DescribeSinkTopics(*admin));
   return EnsureChangelogTopics(*admin);
+}
+
+absl::Status KafkaStreams::DescribeSinkTopics(Admin& admin) {
+  const absl::Duration timeout = absl::Seconds(30);
+  const std::string& dlq = config_.error_policies.dead_letter_queue_topic;
+  if (!dlq.empty()) {
+    for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
+      for (const std::string& topic : sub.source_topics) {
+        if (topic == dlq) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "errors.dead.letter.queue.topic.name: '", dlq,
+              "' is also a source topic; dead-lettered records would be "
+              "read again"));
+        }
+      }
+    }
+    absl::StatusOr<int32_t> n = admin.PartitionCount(dlq, timeout);
+    if (absl::IsNotFound(n.status())) {
+      return absl::NotFoundError(absl::StrCat(
+          "errors.dead.letter.queue.topic.name: the dead-letter topic '", dlq,
+          "' does not exist; create it (Brook does not create it)"));
+    }
+    if (!n.ok()) {
+      return Annotate(n.status(), "errors.dead.letter.queue.topic.name");
+    }
+  }
+  // Each sink topic's max.message.bytes, described once, so that a record
+  // too large for it is found before it is sent (a production error the
+  // handler may skip) rather than at delivery, when it has already made
+  // the transaction abortable.
+  auto limits = std::make_shared<internal::TopicMaxMessageBytes>();
+  for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
+    for (const std::string& topic : sub.sink_topics) {
+      if (limits->contains(topic)) continue;
+      absl::StatusOr<std::map<std::string, std::string>> configs =
+          admin.DescribeTopicConfigs(topic, timeout);
+      if (!configs.ok()) {
+        return Annotate(configs.status(),
+                        absl::StrCat("sink topic '", topic, "'"));
+      }
+      int64_t max_bytes = 0;
+      auto it = configs->find("max.message.bytes");
+      if (it != configs->end() && absl::SimpleAtoi(it->second, &max_bytes)) {
+        (*limits)[topic] = max_bytes;
+      }
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  max_message_bytes_ = std::move(limits);
+  return absl::OkStatus();
 }
 
 absl::Status KafkaStreams::EnsureInternalTopics(Admin& admin) {
@@ -320,10 +373,10 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::MakeThread(
   callbacks.on_error = [this](int i, const absl::Status& error) {
     OnThreadError(i, error);
   };
-  return StreamThread::Create(plan_, config_, index, process_id(),
-                              state_directory_->path(), factory_,
-                              std::move(callbacks), state_directory_.get(),
-                              StoreContext{rocksdb_}, buffered_bytes_);
+  return StreamThread::Create(
+      plan_, config_, index, process_id(), state_directory_->path(), factory_,
+      std::move(callbacks), state_directory_.get(), StoreContext{rocksdb_},
+      buffered_bytes_, max_message_bytes_);
 }
 
 absl::Status KafkaStreams::Start() {
@@ -487,6 +540,9 @@ void KafkaStreams::ReapReplacedThreads() {
     retired_.restored_bytes += m.restored_bytes;
     retired_.stores_restored += m.stores_restored;
     retired_.stores_wiped += m.stores_wiped;
+    for (const auto& [kind, n] : m.dead_letter_records) {
+      retired_.dead_letter_records[kind] += n;
+    }
     for (const auto& [reason, n] : m.dropped_records) {
       retired_.dropped_records[reason] += n;
     }
@@ -579,6 +635,13 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
   for (const internal::TaskSnapshot& task : t.tasks_snapshot()) {
     m.active_tasks.push_back(
         {task.id.ToString(), task.partitions, task.processed_total});
+  }
+  for (int i = 0; i < 3; ++i) {
+    const int64_t n = s.dead_letter_records[i].load(std::memory_order_relaxed);
+    if (n > 0) {
+      m.dead_letter_records[std::string(
+          RecordErrorKindName(static_cast<RecordErrorKind>(i)))] = n;
+    }
   }
   return m;
 }

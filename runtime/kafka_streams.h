@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
@@ -116,6 +117,9 @@ struct StreamThreadMetrics {
   // DroppedRecordReasonName(): null keys and values an aggregation or
   // group-by cannot use, records too late for a window's grace period.
   // Each drop is also logged, at a rate limit.
+  // They include records an error handler (runtime/error_handlers.h)
+  // skipped: "deserialization-error", "processing-error",
+  // "production-error".
   std::map<std::string, int64_t> dropped_records;
   // The thread's active tasks.
   std::vector<TaskMetrics> active_tasks;
@@ -124,6 +128,10 @@ struct StreamThreadMetrics {
     for (const auto& [reason, count] : dropped_records) n += count;
     return n;
   }
+  // Input records written to the dead-letter topic (in the transaction of
+  // their offsets), by RecordErrorKindName(): "deserialization-error",
+  // "processing-error", "production-error".
+  std::map<std::string, int64_t> dead_letter_records;
 };
 
 // Consumer lag of one input partition of this instance.
@@ -226,7 +234,11 @@ class KafkaStreams {
   // Creates or validates the topology's internal (repartition) topics.
   absl::Status EnsureInternalTopics(Admin& admin);
   absl::Status EnsureChangelogTopics(Admin& admin);
-  absl::StatusOr<std::unique_ptr<internal::StreamThread>> MakeThread(int index);
+  // Checks that the dead-letter topic exists and reads each sink topic's
+  // max.message.bytes into max_message_bytes_.
+  absl::Status DescribeSinkTopics(Admin& admin);
+  absl::StatusOr<std::unique_ptr<internal::StreamThread>> MakeThread(int index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnThreadStateChange(int index);
   void OnThreadError(int index, const absl::Status& error);
   void SetState(State s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -259,6 +271,9 @@ class KafkaStreams {
   std::function<StreamThreadErrorResponse(const absl::Status&)> error_handler_
       ABSL_GUARDED_BY(mu_);
   bool watchdog_stop_ ABSL_GUARDED_BY(mu_) = false;
+  // Sink topics' max.message.bytes, read by Start().
+  std::shared_ptr<const absl::flat_hash_map<std::string, int64_t>>
+      max_message_bytes_ ABSL_GUARDED_BY(mu_);
   // Counters of the replaced threads already freed, summed.
   StreamThreadMetrics retired_ ABSL_GUARDED_BY(mu_);
   int64_t retired_threads_ ABSL_GUARDED_BY(mu_) = 0;

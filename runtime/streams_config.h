@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 
 #include "kafka/client_config.h"
+#include "runtime/error_handlers.h"
 #include "runtime/processing_guarantee.h"
 #include "runtime/timestamp_extractor.h"
 #include "state/stores.h"
@@ -175,6 +176,13 @@ struct StreamsConfig {
 
   // Upper bound for one blocking Kafka call (init, commit, abort, offsets).
   absl::Duration client_call_timeout = absl::Seconds(60);
+
+  // deserialization.exception.handler, processing.exception.handler,
+  // production.exception.handler and errors.dead.letter.queue.topic.name:
+  // what a task does with a record it cannot deserialize, a record a
+  // processor fails on, and an output too large to produce. All fail the
+  // task by default. See runtime/error_handlers.h.
+  RecordErrorPolicies error_policies;
 
   // default.timestamp.extractor: used by sources that set none.
   TimestampExtractor default_timestamp_extractor = RecordTimestampExtractor();

@@ -84,7 +84,14 @@ absl::StatusOr<std::unique_ptr<TopologyTestDriver>> TopologyTestDriver::Create(
       .default_timestamp_extractor =
           driver->options_.default_timestamp_extractor,
       .clock_ms = [d = driver.get()] { return d->wall_clock_ms_; },
-      .cache_max_bytes = driver->options_.cache_max_bytes};
+      .cache_max_bytes = driver->options_.cache_max_bytes,
+      .error_policies = driver->options_.error_policies,
+      .max_record_bytes = [d = driver.get()](const std::string& topic)
+          -> std::optional<int64_t> {
+        auto it = d->options_.max_message_bytes.find(topic);
+        if (it == d->options_.max_message_bytes.end()) return std::nullopt;
+        return it->second;
+      }};
   for (const internal::SubTopologyPlan& sub : plan->subtopologies()) {
     std::vector<TopicPartition> partitions;
     for (const std::string& t : sub.source_topics) partitions.push_back({t, 0});

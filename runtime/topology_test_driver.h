@@ -42,6 +42,7 @@
 
 #include "kafka/record.h"
 #include "runtime/dropped_records.h"
+#include "runtime/error_handlers.h"
 #include "runtime/record.h"
 #include "runtime/serde.h"
 #include "runtime/timestamp_extractor.h"
@@ -76,6 +77,13 @@ struct TopologyTestDriverOptions {
   // Commit after each PipeInput() and AdvanceWallClockTime(), as Kafka
   // Streams' driver does. false: only Commit() commits.
   bool commit_after_each_input = true;
+  // What tasks do with records that fail deserialization, processing or
+  // production (as StreamsConfig's); dead-lettered records appear on the
+  // dead-letter topic's output.
+  RecordErrorPolicies error_policies;
+  // max.message.bytes per topic: an output larger than this is a
+  // production error. Topics not listed have no limit.
+  std::map<std::string, int64_t> max_message_bytes;
 };
 
 class TopologyTestDriver {

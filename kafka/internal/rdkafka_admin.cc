@@ -164,5 +164,46 @@ absl::StatusOr<int32_t> RdKafkaAdmin::PartitionCount(const std::string& topic,
   return TopicPartitionCount(rk_.get(), topic, timeout);
 }
 
+absl::StatusOr<std::map<std::string, std::string>>
+RdKafkaAdmin::DescribeTopicConfigs(const std::string& topic,
+                                   absl::Duration timeout) {
+  // An unknown topic answers UNKNOWN_TOPIC_OR_PART, which says less than
+  // the metadata does: ask it first.
+  BROOK_RETURN_IF_ERROR(PartitionCount(topic, timeout).status());
+  const std::string what =
+      absl::StrCat("describe configs of topic '", topic, "'");
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  RdPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(rk_.get()));
+  char errstr[512];
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  rd_kafka_AdminOptions_set_request_timeout(options, ToTimeoutMs(timeout),
+                                            errstr, sizeof(errstr));
+  rd_kafka_DescribeConfigs(rk_.get(), &resource, 1, options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_ConfigResource_destroy(resource);
+  BROOK_ASSIGN_OR_RETURN(RdPtr<rd_kafka_event_t> event,
+                         AwaitResult(queue.get(), timeout, what));
+  size_t count = 0;
+  const rd_kafka_ConfigResource_t** resources =
+      rd_kafka_DescribeConfigs_result_resources(
+          rd_kafka_event_DescribeConfigs_result(event.get()), &count);
+  std::map<std::string, std::string> configs;
+  for (size_t i = 0; i < count; ++i) {
+    BROOK_RETURN_IF_ERROR(
+        FromRespErr(rd_kafka_ConfigResource_error(resources[i]), what));
+    size_t n = 0;
+    const rd_kafka_ConfigEntry_t** entries =
+        rd_kafka_ConfigResource_configs(resources[i], &n);
+    for (size_t j = 0; j < n; ++j) {
+      const char* value = rd_kafka_ConfigEntry_value(entries[j]);
+      if (value == nullptr) continue;  // sensitive or unset
+      configs[rd_kafka_ConfigEntry_name(entries[j])] = value;
+    }
+  }
+  return configs;
+}
+
 }  // namespace internal
 }  // namespace brook

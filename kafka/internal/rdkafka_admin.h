@@ -24,6 +24,8 @@ class RdKafkaAdmin final : public Admin {
       absl::Duration timeout) override;
   absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
                                          absl::Duration timeout) override;
+  absl::StatusOr<std::map<std::string, std::string>> DescribeTopicConfigs(
+      const std::string& topic, absl::Duration timeout) override;
 
  private:
   RdKafkaAdmin() = default;

@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "base/logging.h"
 #include "base/status_macros.h"
 #include "kafka/record.h"
 #include "runtime/internal/task_context.h"
@@ -66,10 +67,20 @@ class SourceNodeBase : public ProcessorNode {
   absl::Status ProcessErased(const void*) override {
     return absl::InternalError("a source node has no parents");
   }
-  // Deserializes and forwards. Errors name the failing part (key or value);
-  // the task adds topic, partition and offset.
-  virtual absl::Status ProcessRaw(const ConsumerRecord& raw,
-                                  int64_t timestamp_ms) = 0;
+  // Deserializes `raw` and keeps the result for ForwardDeserialized(). An
+  // error names the failing part (key or value); the task adds topic,
+  // partition and offset. Apart so that the task can tell a deserialization
+  // error from a processing error (runtime/error_handlers.h).
+  virtual absl::Status Deserialize(const ConsumerRecord& raw,
+                                   int64_t timestamp_ms) = 0;
+  // Forwards what the last Deserialize() made, then drops it.
+  // REQUIRES: the last Deserialize() succeeded.
+  virtual absl::Status ForwardDeserialized() = 0;
+  // Both.
+  absl::Status ProcessRaw(const ConsumerRecord& raw, int64_t timestamp_ms) {
+    BROOK_RETURN_IF_ERROR(Deserialize(raw, timestamp_ms));
+    return ForwardDeserialized();
+  }
 };
 
 template <typename K, typename V>
@@ -80,8 +91,9 @@ class SourceNode final : public SourceNodeBase {
         key_serde_(std::move(key_serde)),
         value_serde_(std::move(value_serde)) {}
 
-  absl::Status ProcessRaw(const ConsumerRecord& raw,
-                          int64_t timestamp_ms) override {
+  absl::Status Deserialize(const ConsumerRecord& raw,
+                           int64_t timestamp_ms) override {
+    pending_.reset();
     Record<K, V> record;
     record.timestamp_ms = timestamp_ms;
     if (raw.key.has_value()) {
@@ -96,6 +108,15 @@ class SourceNode final : public SourceNodeBase {
       record.value = *std::move(value);
     }
     record.headers = raw.headers;
+    pending_ = std::move(record);
+    return absl::OkStatus();
+  }
+
+  absl::Status ForwardDeserialized() override {
+    CHECK(pending_.has_value())
+        << "source '" << name() << "': nothing deserialized to forward";
+    Record<K, V> record = *std::move(pending_);
+    pending_.reset();
     return ForwardToChildren(record);
   }
 
@@ -108,6 +129,7 @@ class SourceNode final : public SourceNodeBase {
 
   const SerdePtr<K> key_serde_;
   const SerdePtr<V> value_serde_;
+  std::optional<Record<K, V>> pending_;
 };
 
 // The context a processor node hands its user processor.

@@ -1,5 +1,7 @@
 #include "runtime/internal/stream_task.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 #include "base/logging.h"
@@ -210,11 +212,31 @@ absl::Status StreamTask::ProcessOne(StampedRecord stamped) {
   const ConsumerRecord& r = stamped.record;
   metadata_ = RecordMetadata{r.topic, r.partition, r.offset};
   current_timestamp_ms_ = stamped.timestamp_ms;
+  current_input_ = &r;
+  current_dead_lettered_ = false;
+  send_error_ = absl::OkStatus();
   auto source = source_by_topic_.find(r.topic);
-  absl::Status s = source == source_by_topic_.end()
-                       ? absl::InternalError("no source node reads this topic")
-                       : source->second->ProcessRaw(r, stamped.timestamp_ms);
+  absl::Status s;
+  if (source == source_by_topic_.end()) {
+    s = absl::InternalError("no source node reads this topic");
+  } else {
+    const std::string& node = source->second->name();
+    s = source->second->Deserialize(r, stamped.timestamp_ms);
+    if (!s.ok()) {
+      s = HandleRecordError(RecordErrorKind::kDeserialization, node, &r, s);
+    } else {
+      s = source->second->ForwardDeserialized();
+      // An error a send met is Kafka's, or a production error the handler
+      // failed on: no processing handler may turn it into a skip.
+      if (!send_error_.ok()) {
+        s = send_error_;
+      } else if (!s.ok()) {
+        s = HandleRecordError(RecordErrorKind::kProcessing, node, &r, s);
+      }
+    }
+  }
   metadata_.reset();
+  current_input_ = nullptr;
   if (!s.ok()) {
     return Annotate(
         s, absl::StrCat("task ", id_.ToString(), " failed processing ", r.topic,
@@ -222,6 +244,164 @@ absl::Status StreamTask::ProcessOne(StampedRecord stamped) {
   }
   consumed_[TopicPartition{r.topic, r.partition}] = r.offset + 1;
   return absl::OkStatus();
+}
+
+int64_t RecordBatchSizeUpperBound(const ProducerRecord& record) {
+  // A v2 batch header is 61 bytes. A record in it: its length, attributes,
+  // timestamp delta, offset delta, key length, value length and header
+  // count, each a varint of at most 10 bytes (5 for 32-bit ones), and two
+  // varint lengths per header.
+  constexpr int64_t kBatchHeader = 61;
+  constexpr int64_t kRecordOverhead = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+  int64_t size = kBatchHeader + kRecordOverhead;
+  if (record.key.has_value()) size += record.key->size();
+  if (record.value.has_value()) size += record.value->size();
+  for (const auto& [key, value] : record.headers) {
+    size += 10 + key.size() + value.size();
+  }
+  return size;
+}
+
+absl::Status StreamTask::SinkCollector::Send(const ProducerRecord& record) {
+  StreamTask& task = *task_;
+  if (task.options_.max_record_bytes) {
+    const std::optional<int64_t> limit =
+        task.options_.max_record_bytes(record.topic);
+    const int64_t size = RecordBatchSizeUpperBound(record);
+    if (limit.has_value() && size > *limit) {
+      // Found before sending: the transaction is still committable, so the
+      // handler may skip the record.
+      absl::Status too_large = absl::InvalidArgumentError(absl::StrCat(
+          "an output record of up to ", size, " bytes for topic '",
+          record.topic, "' exceeds its limit of ", *limit,
+          " bytes (the topic's max.message.bytes or the producer's "
+          "message.max.bytes)"));
+      absl::Status s =
+          task.HandleRecordError(RecordErrorKind::kProduction, record.topic,
+                                 task.current_input_, too_large, &record);
+      if (!s.ok() && task.send_error_.ok()) task.send_error_ = s;
+      return s;
+    }
+  }
+  absl::Status s = task.collector_->Send(record);
+  if (!s.ok() && task.send_error_.ok()) task.send_error_ = s;
+  return s;
+}
+
+absl::Status StreamTask::HandleRecordError(RecordErrorKind kind,
+                                           const std::string& node,
+                                           const ConsumerRecord* input,
+                                           const absl::Status& error,
+                                           const ProducerRecord* output) {
+  const RecordErrorPolicies& policies = options_.error_policies;
+  const RecordErrorHandler& handler =
+      kind == RecordErrorKind::kDeserialization ? policies.deserialization
+      : kind == RecordErrorKind::kProcessing    ? policies.processing
+                                                : policies.production;
+  ErrorHandlerResponse response = ErrorHandlerResponse::kFail;
+  if (handler) {
+    response = handler(RecordErrorContext{.kind = kind,
+                                          .task_id = id_,
+                                          .node = node,
+                                          .error = error,
+                                          .input = input,
+                                          .output = output});
+  }
+  switch (response) {
+    case ErrorHandlerResponse::kFail:
+      return Annotate(error, absl::StrCat(RecordErrorKindName(kind),
+                                          " (the handler chose to fail)"));
+    case ErrorHandlerResponse::kContinue:
+      LogRecordError(kind, response, input, error);
+      ++dropped_[static_cast<int>(kind) +
+                 static_cast<int>(DroppedRecordReason::kDeserializationError)];
+      if (options_.on_dropped_record) {
+        options_.on_dropped_record(static_cast<DroppedRecordReason>(
+            static_cast<int>(kind) +
+            static_cast<int>(DroppedRecordReason::kDeserializationError)));
+      }
+      return absl::OkStatus();
+    case ErrorHandlerResponse::kDeadLetter:
+      if (input == nullptr) {
+        return Annotate(error,
+                        absl::StrCat(RecordErrorKindName(kind),
+                                     " in a punctuator: the handler chose the "
+                                     "dead-letter queue, but there is no input "
+                                     "record to write to it"));
+      }
+      if (current_dead_lettered_) return absl::OkStatus();
+      BROOK_RETURN_IF_ERROR(WriteDeadLetter(kind, node, *input, error));
+      current_dead_lettered_ = true;
+      LogRecordError(kind, response, input, error);
+      return absl::OkStatus();
+  }
+  return error;
+}
+
+absl::Status StreamTask::WriteDeadLetter(RecordErrorKind kind,
+                                         const std::string& node,
+                                         const ConsumerRecord& input,
+                                         const absl::Status& error) {
+  const std::string& topic = options_.error_policies.dead_letter_queue_topic;
+  if (topic.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(RecordErrorKindName(kind),
+                     ": the handler chose the dead-letter queue, but "
+                     "errors.dead.letter.queue.topic.name is not set (",
+                     error.message(), ")"));
+  }
+  ProducerRecord out{.topic = topic,
+                     .key = input.key,
+                     .value = input.value,
+                     .timestamp_ms = std::max<int64_t>(input.timestamp_ms, 0),
+                     .headers = input.headers};
+  out.headers.emplace_back(kDlqHeaderException,
+                           absl::StatusCodeToString(error.code()));
+  out.headers.emplace_back(kDlqHeaderMessage, std::string(error.message()));
+  out.headers.emplace_back(kDlqHeaderTopic, input.topic);
+  out.headers.emplace_back(kDlqHeaderPartition, absl::StrCat(input.partition));
+  out.headers.emplace_back(kDlqHeaderOffset, absl::StrCat(input.offset));
+  out.headers.emplace_back(kDlqHeaderKind, RecordErrorKindName(kind));
+  out.headers.emplace_back(kDlqHeaderTask, id_.ToString());
+  out.headers.emplace_back(kDlqHeaderNode, node);
+  // The thread's producer: under exactly-once the same transaction as the
+  // input record's offset, which ProcessOne() marks consumed next.
+  absl::Status s = collector_->Send(out);
+  if (!s.ok()) {
+    if (send_error_.ok()) send_error_ = s;
+    return Annotate(
+        s, absl::StrCat("writing to the dead-letter topic '", topic, "'"));
+  }
+  ++dead_lettered_[static_cast<int>(kind)];
+  if (options_.on_dead_letter) options_.on_dead_letter(kind);
+  return absl::OkStatus();
+}
+
+void StreamTask::LogRecordError(RecordErrorKind kind,
+                                ErrorHandlerResponse response,
+                                const ConsumerRecord* input,
+                                const absl::Status& error) {
+  constexpr int64_t kLogIntervalMs = 10'000;
+  ++record_errors_since_log_;
+  const int64_t now = options_.clock_ms ? options_.clock_ms() : 0;
+  if (last_record_error_log_ms_ >= 0 &&
+      now - last_record_error_log_ms_ < kLogIntervalMs) {
+    return;
+  }
+  std::string where = " (in a punctuator)";
+  if (input != nullptr) {
+    where = absl::StrCat(" (input ", input->topic, "-", input->partition, "@",
+                         input->offset, ")");
+  }
+  LOG(WARNING) << "task " << id_.ToString() << ": " << RecordErrorKindName(kind)
+               << where << ": " << error.message() << "; record "
+               << (response == ErrorHandlerResponse::kContinue
+                       ? "skipped"
+                       : "written to the dead-letter topic")
+               << "; " << record_errors_since_log_
+               << " record errors handled since the last message";
+  record_errors_since_log_ = 0;
+  last_record_error_log_ms_ = now;
 }
 
 absl::Status StreamTask::PunctuateWallClock() {

@@ -20,6 +20,7 @@
 #ifndef BROOK_RUNTIME_INTERNAL_STREAM_TASK_H_
 #define BROOK_RUNTIME_INTERNAL_STREAM_TASK_H_
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,6 +30,7 @@
 
 #include "absl/container/flat_hash_map.h"
 
+#include "runtime/error_handlers.h"
 #include "runtime/internal/changelog_logger.h"
 #include "runtime/internal/changelog_reader.h"
 #include "runtime/internal/partition_group.h"
@@ -56,7 +58,22 @@ struct TaskOptions {
   // Called for every record a processor drops (the thread's metric); may be
   // empty.
   std::function<void(DroppedRecordReason)> on_dropped_record;
+  // What to do with records that fail deserialization, processing or
+  // production, and the dead-letter topic.
+  RecordErrorPolicies error_policies;
+  // The largest record a sink may send to `topic` (its max.message.bytes,
+  // capped by the producer's message.max.bytes), checked before sending;
+  // nullopt or an empty function: not checked.
+  std::function<std::optional<int64_t>(const std::string& topic)>
+      max_record_bytes;
+  // Called for every record written to the dead-letter topic; may be empty.
+  std::function<void(RecordErrorKind)> on_dead_letter;
 };
+
+// An upper bound of the bytes `record` takes in a record batch of its own
+// (Kafka's v2 format, uncompressed): what the broker compares with the
+// topic's max.message.bytes.
+int64_t RecordBatchSizeUpperBound(const ProducerRecord& record);
 
 enum class CloseMode { kClean, kDirty };
 
@@ -160,7 +177,9 @@ class StreamTask final : public TaskContext {
   void RegisterCommitHook(ProcessorNode* node,
                           std::function<absl::Status()> hook) override;
   int64_t cache_max_bytes() const override { return options_.cache_max_bytes; }
-  RecordCollector& collector() override { return *collector_; }
+  // Sinks send through the task, which checks each record's size first
+  // (production errors, runtime/error_handlers.h).
+  RecordCollector& collector() override { return sink_collector_; }
   // Counts the drop, reports it to on_dropped_record and logs it: the first
   // drop, then at most one line per kDropLogInterval of the task's clock,
   // with the number dropped since the previous line.
@@ -168,9 +187,40 @@ class StreamTask final : public TaskContext {
                      DroppedRecordReason reason) override;
   // Records dropped by this task's processors since it was created.
   const DroppedRecordCounts& dropped_records() const { return dropped_; }
+  // Input records this task wrote to the dead-letter topic, by kind.
+  int64_t dead_letter_records(RecordErrorKind kind) const {
+    return dead_lettered_[static_cast<int>(kind)];
+  }
 
  private:
+  // The collector sinks see: checks sizes, then sends through collector_.
+  class SinkCollector final : public RecordCollector {
+   public:
+    explicit SinkCollector(StreamTask* task) : task_(task) {}
+    absl::Status Send(const ProducerRecord& record) override;
+    absl::Status CheckTopicExists(const std::string& topic) override {
+      return task_->collector_->CheckTopicExists(topic);
+    }
+
+   private:
+    StreamTask* const task_;
+  };
+
   absl::Status ProcessOne(StampedRecord record);
+  // Asks the policy for `kind` what to do with the current input record
+  // (`input`, nullptr in a punctuator) after `error`, and does it. OK if the
+  // record is skipped or dead-lettered; otherwise the error to fail with.
+  absl::Status HandleRecordError(RecordErrorKind kind, const std::string& node,
+                                 const ConsumerRecord* input,
+                                 const absl::Status& error,
+                                 const ProducerRecord* output = nullptr);
+  absl::Status WriteDeadLetter(RecordErrorKind kind, const std::string& node,
+                               const ConsumerRecord& input,
+                               const absl::Status& error);
+  // Logs a skipped or dead-lettered record: the first, then at most one line
+  // per 10 s of the task's clock.
+  void LogRecordError(RecordErrorKind kind, ErrorHandlerResponse response,
+                      const ConsumerRecord* input, const absl::Status& error);
   absl::Status RunPunctuator(ProcessorNode* node, const Punctuator& p,
                              int64_t timestamp);
   static std::vector<RecordQueue> MakeQueues(
@@ -204,6 +254,18 @@ class StreamTask final : public TaskContext {
   DroppedRecordCounts dropped_{};
   int64_t drops_since_log_ = 0;
   int64_t last_drop_log_ms_ = -1;  // -1: never logged
+  SinkCollector sink_collector_{this};
+  // While ProcessOne() runs: the input record, whether it went to the
+  // dead-letter topic already (a record goes there once, however many of
+  // its outputs fail), and the first error a send met (a Kafka error, or a
+  // production error the handler chose to fail on), which no processing
+  // handler may swallow.
+  const ConsumerRecord* current_input_ = nullptr;
+  bool current_dead_lettered_ = false;
+  absl::Status send_error_;
+  std::array<int64_t, 3> dead_lettered_{};
+  int64_t record_errors_since_log_ = 0;
+  int64_t last_record_error_log_ms_ = -1;
 };
 
 }  // namespace brook::internal

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -42,12 +43,40 @@ absl::string_view StreamThread::StateName(State s) {
   return "?";
 }
 
+namespace {
+
+// The largest record sinks may send to a topic: the producer's
+// message.max.bytes (librdkafka refuses larger ones at produce time), and
+// the topic's max.message.bytes where it is known (the broker refuses
+// larger batches at delivery, which poisons the transaction).
+std::function<std::optional<int64_t>(const std::string&)> MaxRecordBytes(
+    const ClientConfig& producer_config,
+    std::shared_ptr<const TopicMaxMessageBytes> topics) {
+  int64_t producer_max = 1000000;  // librdkafka's default
+  if (auto it = producer_config.find("message.max.bytes");
+      it != producer_config.end()) {
+    if (!absl::SimpleAtoi(it->second, &producer_max)) producer_max = 1000000;
+  }
+  return [producer_max, topics = std::move(topics)](
+             const std::string& topic) -> std::optional<int64_t> {
+    if (topics != nullptr) {
+      if (auto it = topics->find(topic); it != topics->end()) {
+        return std::min(producer_max, it->second);
+      }
+    }
+    return producer_max;
+  };
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
     std::shared_ptr<const TopologyPlan> plan, const StreamsConfig& config,
     int index, const std::string& process_id,
     const std::string& state_directory, KafkaClientFactory factory,
     Callbacks callbacks, const StateDirectory* state_dir, StoreContext stores,
-    std::shared_ptr<std::atomic<int64_t>> buffered_bytes) {
+    std::shared_ptr<std::atomic<int64_t>> buffered_bytes,
+    std::shared_ptr<const TopicMaxMessageBytes> max_message_bytes) {
   std::unique_ptr<StreamThread> thread(
       new StreamThread(std::move(plan), config, index, process_id,
                        std::move(factory), std::move(callbacks)));
@@ -147,6 +176,14 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       .on_dropped_record =
           [stats = &thread->stats_](DroppedRecordReason reason) {
             stats->dropped_records[static_cast<int>(reason)].fetch_add(
+                1, std::memory_order_relaxed);
+          },
+      .error_policies = config.error_policies,
+      .max_record_bytes =
+          MaxRecordBytes(producer_config, std::move(max_message_bytes)),
+      .on_dead_letter =
+          [stats = &thread->stats_](RecordErrorKind kind) {
+            stats->dead_letter_records[static_cast<int>(kind)].fetch_add(
                 1, std::memory_order_relaxed);
           },
   };

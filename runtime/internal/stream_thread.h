@@ -39,6 +39,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 
@@ -86,6 +87,8 @@ struct StreamThreadStats {
   std::atomic<int64_t> producer_fencings{0};
   // Records dropped by processors, per DroppedRecordReason.
   std::array<std::atomic<int64_t>, kNumDroppedRecordReasons> dropped_records{};
+  // Input records written to the dead-letter topic, per RecordErrorKind.
+  std::array<std::atomic<int64_t>, 3> dead_letter_records{};
 };
 
 // One task of a thread as of its last commit or rebalance.
@@ -94,6 +97,8 @@ struct TaskSnapshot {
   std::vector<TopicPartition> partitions;
   int64_t processed_total = 0;  // records processed since the task started
 };
+// max.message.bytes of the topics sinks write to, as described at start.
+using TopicMaxMessageBytes = absl::flat_hash_map<std::string, int64_t>;
 
 class StreamThread final : private RebalanceListener {
  public:
@@ -118,14 +123,17 @@ class StreamThread final : private RebalanceListener {
   // `process_id` and `index` make the transactional.id
   // <application.id>-<process_id>-<index>.
   // `state_dir` (may be null in unit tests without stores) locks task
-  // directories; `stores` is what store builders get.
+  // directories; `stores` is what store builders get. A sink's record
+  // larger than its topic's entry in `max_message_bytes` (or than the
+  // producer's message.max.bytes) is a production error.
   static absl::StatusOr<std::unique_ptr<StreamThread>> Create(
       std::shared_ptr<const TopologyPlan> plan, const StreamsConfig& config,
       int index, const std::string& process_id,
       const std::string& state_directory, KafkaClientFactory factory,
       Callbacks callbacks, const StateDirectory* state_dir = nullptr,
       StoreContext stores = {},
-      std::shared_ptr<std::atomic<int64_t>> buffered_bytes = nullptr);
+      std::shared_ptr<std::atomic<int64_t>> buffered_bytes = nullptr,
+      std::shared_ptr<const TopicMaxMessageBytes> max_message_bytes = nullptr);
   ~StreamThread() override;
 
   void Start();

@@ -3,12 +3,16 @@
 // KafkaStreams until SIGTERM. The processor forwards each record unchanged;
 // it can stall once (to exceed max.poll.interval.ms) after a number of
 // records, to test that a slow instance's tasks move without breaking
-// exactly-once.
+// exactly-once. With --fail_every=N it fails (a non-OK status from
+// Process()) on every record whose value ends in a number divisible by N,
+// and the processing error handler writes those records to
+// --dead_letter_topic.
 #include <csignal>
 #include <iostream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -34,6 +38,11 @@ ABSL_FLAG(int64_t, max_records_per_task_per_iteration, 100,
           "max.records.per.task.per.iteration");
 ABSL_FLAG(bool, partition_queues, false,
           "partition.queues: per-partition queues instead of pause/resume");
+ABSL_FLAG(int64_t, fail_every, 0,
+          "fail on values whose number is a multiple of this (0: never); "
+          "the records go to --dead_letter_topic");
+ABSL_FLAG(std::string, dead_letter_topic, "",
+          "errors.dead.letter.queue.topic.name");
 ABSL_FLAG(int64_t, buffered_records_per_partition, 1000,
           "buffered.records.per.partition");
 
@@ -54,6 +63,17 @@ class Forward final : public brook::Processor<std::string, std::string,
   }
   absl::Status Process(const Record<std::string, std::string>& r) override {
     static std::atomic<int64_t> seen{0};
+    const int64_t fail_every = absl::GetFlag(FLAGS_fail_every);
+    if (fail_every > 0 && r.value.has_value()) {
+      int64_t n = 0;
+      const size_t dash = r.value->rfind('-');
+      if (dash != std::string::npos &&
+          absl::SimpleAtoi(r.value->substr(dash + 1), &n) &&
+          n % fail_every == 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("eos_app refuses ", *r.value));
+      }
+    }
     // The record is forwarded first, so the stall always holds a
     // transaction open (its output is in it): a stall longer than
     // transaction.timeout.ms always ends with that transaction aborted by
@@ -118,6 +138,11 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_buffered_records_per_partition);
   config.partition_queues = absl::GetFlag(FLAGS_partition_queues);
   config.consumer_config["heartbeat.interval.ms"] = "1000";
+  if (absl::GetFlag(FLAGS_fail_every) > 0) {
+    config.error_policies.processing = brook::DeadLetterHandler();
+    config.error_policies.dead_letter_queue_topic =
+        absl::GetFlag(FLAGS_dead_letter_topic);
+  }
 
   auto app = brook::KafkaStreams::Create(topology, config);
   if (!app.ok()) {
@@ -137,11 +162,12 @@ int main(int argc, char** argv) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   absl::Status closed = (*app)->Close(absl::Seconds(60));
-  for (const auto& m : (*app)->Metrics()) {
+  for (auto m : (*app)->Metrics()) {
     std::cerr << "eos_app: " << m.name << " processed " << m.records_processed
               << ", commits " << m.commits << ", aborts " << m.aborts
               << ", migrations " << m.task_migrations << ", producer resets "
               << m.producer_resets << ", rebalances " << m.rebalances
+              << ", dead-lettered " << m.dead_letter_records["processing-error"]
               << ", max poll gap " << m.max_poll_gap_ms << " ms\n";
   }
   if ((*app)->state() == brook::KafkaStreams::State::kError) {

@@ -624,5 +624,80 @@ TEST_F(EosAppTest, ProducerFencedFromOutsideIsResetAndKeepsExactlyOnce) {
   EXPECT_LE(resets, 2) << Log(0);
 }
 
+// Records a processor fails on go to the dead-letter topic in the
+// transaction of their offsets. The instance dies (SIGKILL) in the middle of
+// a commit, after its outputs, dead-letter records and offsets went into the
+// transaction; restarted, it must leave every input exactly once in
+// output ∪ dead-letter topic, read with read_committed.
+TEST_F(EosAppTest, DeadLetteredRecordsStayExactlyOnceAcrossKillNine) {
+  CreateTopics(3);
+  const std::string dlq = UniqueName("eos-dlq");
+  CreateTopic(dlq, 3);
+  constexpr int64_t kFailEvery = 7;
+  const std::vector<std::string> flags = {
+      absl::StrCat("--fail_every=", kFailEvery), "--dead_letter_topic=" + dlq};
+  InputWriter writer(in_, 3, 2000);
+  auto first = StartInstance(0, flags,
+                             {"BROOK_CRASH_POINT=commit.after_send_offsets",
+                              "BROOK_CRASH_POINT_HITS=20"});
+  const int status = first->Wait(120000);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "no crash; " << Log(0);
+  ASSERT_TRUE(absl::StrContains(testing::ReadFile(Log(0)),
+                                "crash point commit.after_send_offsets"))
+      << Log(0);
+  std::vector<std::unique_ptr<ChildProcess>> apps;
+  apps.push_back(StartInstance(0, flags));
+  absl::SleepFor(absl::Seconds(2));
+  const int64_t records = writer.Stop();
+  ASSERT_FALSE(writer.failed());
+  const absl::Time deadline = absl::Now() + absl::Seconds(180);
+  while (Sum(Committed()) < records && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(Sum(Committed()), records) << Log(0);
+  const int stopped = apps[0]->Stop(SIGTERM, 60000);
+  EXPECT_TRUE(WIFEXITED(stopped) && WEXITSTATUS(stopped) == 0) << Log(0);
+
+  auto out = ReadTopic(BaseConfig(), out_, IsolationLevel::kReadCommitted,
+                       absl::Seconds(120));
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto dead = ReadTopic(BaseConfig(), dlq, IsolationLevel::kReadCommitted,
+                        absl::Seconds(120));
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  auto dead_raw = ReadTopic(BaseConfig(), dlq, IsolationLevel::kReadUncommitted,
+                            absl::Seconds(60));
+  ASSERT_TRUE(dead_raw.ok()) << dead_raw.status();
+  // The killed transaction held dead-letter records (they are in the log,
+  // aborted): the kill tested what it claims to.
+  EXPECT_GT(dead_raw->size(), dead->size());
+
+  auto number = [](const ConsumerRecord& r) {
+    int64_t n = -1;
+    const std::string& v = r.value.value_or("");
+    if (!absl::SimpleAtoi(v.substr(v.rfind('-') + 1), &n)) return int64_t{-1};
+    return n;
+  };
+  int64_t failing = 0;
+  for (int64_t i = 0; i < records; ++i) failing += i % kFailEvery == 0;
+  EXPECT_EQ(static_cast<int64_t>(dead->size()), failing);
+  for (const ConsumerRecord& r : *dead) {
+    EXPECT_EQ(number(r) % kFailEvery, 0) << r.value.value_or("<null>");
+  }
+  for (const ConsumerRecord& r : *out) {
+    EXPECT_NE(number(r) % kFailEvery, 0) << r.value.value_or("<null>");
+  }
+  std::vector<ConsumerRecord> both = *std::move(out);
+  both.insert(both.end(), dead->begin(), dead->end());
+  testing::CopyCheck check = CheckExactCopy(both, "id", records);
+  std::cout << "output ∪ dead-letter topic: " << check.ToString() << "; "
+            << dead->size() << " dead-lettered, "
+            << dead_raw->size() - dead->size() << " aborted in the DLQ log\n";
+  EXPECT_EQ(check.records, records) << check.ToString();
+  EXPECT_EQ(check.duplicates, 0) << check.ToString();
+  EXPECT_EQ(check.missing, 0) << check.ToString();
+  EXPECT_EQ(check.unexpected, 0) << check.ToString();
+}
+
 }  // namespace
 }  // namespace brook

@@ -689,6 +689,11 @@ class FakeAdmin final : public Admin {
     }
     return it->second;
   }
+  absl::StatusOr<std::map<std::string, std::string>> DescribeTopicConfigs(
+      const std::string& topic, absl::Duration timeout) override {
+    BROOK_RETURN_IF_ERROR(PartitionCount(topic, timeout).status());
+    return std::map<std::string, std::string>{};
+  }
 
  private:
   const std::map<std::string, int32_t> partitions_;
