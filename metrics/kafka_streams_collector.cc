@@ -125,6 +125,12 @@ void CollectThread(const StreamThreadMetrics& t, Families& f) {
           "dropped-records-total).",
           {{"thread", t.name}, {"reason", reason}}, n);
   }
+  for (const auto& [kind, n] : t.dead_letter_records) {
+    f.Add("brook_thread_dead_letter_records_total", kCounter,
+          "Input records written to the dead-letter topic, by error kind "
+          "(deserialization, processing, production).",
+          {{"thread", t.name}, {"kind", kind}}, n);
+  }
   for (const TaskMetrics& task : t.active_tasks) {
     f.Add("brook_task_process_total", kCounter,
           "Records processed by the task on this thread, as of the thread's "
