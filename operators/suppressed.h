@@ -21,7 +21,8 @@
 // Rate limiting of any table (suppress(Suppressed.untilTimeLimit(...))):
 //
 //   table.Suppress(Suppressed::UntilTimeLimit(
-//       absl::Minutes(5), BufferConfig::MaxRecords(10'000).EmitEarlyWhenFull()))
+//       absl::Minutes(5),
+//       BufferConfig::MaxRecords(10'000).EmitEarlyWhenFull()))
 //
 // A key's first update enters the buffer at its timestamp t; later updates
 // replace the buffered value but keep t; once stream time reaches t + limit,
@@ -172,8 +173,8 @@ inline absl::StatusOr<BufferLimits> LimitsOf(const Suppressed& s,
   }
   if (s.kind == Suppressed::Kind::kUntilTimeLimit &&
       (s.time_limit < absl::ZeroDuration() ||
-       s.time_limit != absl::Milliseconds(absl::ToInt64Milliseconds(
-                           s.time_limit)))) {
+       s.time_limit !=
+           absl::Milliseconds(absl::ToInt64Milliseconds(s.time_limit)))) {
     return absl::InvalidArgumentError(absl::StrCat(
         "suppress '", name, "': UntilTimeLimit needs a limit >= 0 in whole ",
         "milliseconds, got ", absl::FormatDuration(s.time_limit)));
@@ -222,17 +223,15 @@ KTable<K, V> KTable<K, V>::Suppress(const S& suppressed,
   if (until_closes) {
     if constexpr (kWindowed) {
       using KK = typename internal::WindowedKeyOf<K>::Key;
-      auto buffered =
-          std::make_shared<internal::TimestampedAggregateSerde<V>>(
-              value_serde_);
+      auto buffered = std::make_shared<internal::TimestampedAggregateSerde<V>>(
+          value_serde_);
       node.add = [store, delay = window_close_delay_ms_, ks = key_serde_,
                   buffered, bounds](Topology& t, const std::string& name,
                                     std::vector<std::string> parents) {
         t.AddProcessor<K, internal::Change<V>, K, internal::Change<V>>(
             name,
             [name, store, delay, ks, buffered, bounds] {
-              return std::make_unique<
-                  internal::WindowSuppressProcessor<KK, V>>(
+              return std::make_unique<internal::WindowSuppressProcessor<KK, V>>(
                   name, store, delay, ks, buffered, bounds);
             },
             std::move(parents));
@@ -256,8 +255,7 @@ KTable<K, V> KTable<K, V>::Suppress(const S& suppressed,
       t.AddProcessor<K, internal::Change<V>, K, internal::Change<V>>(
           name,
           [name, store, limit, ks, updates, bounds] {
-            return std::make_unique<
-                internal::TimeLimitSuppressProcessor<K, V>>(
+            return std::make_unique<internal::TimeLimitSuppressProcessor<K, V>>(
                 name, store, limit, ks, updates, bounds);
           },
           std::move(parents));

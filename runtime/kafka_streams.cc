@@ -464,6 +464,7 @@ void KafkaStreams::ReapReplacedThreads() {
     retired_.rebalances += m.rebalances;
     retired_.task_migrations += m.task_migrations;
     retired_.producer_resets += m.producer_resets;
+    retired_.enforced_processing += m.enforced_processing;
     retired_.repartition_purges += m.repartition_purges;
     retired_.repartition_purge_errors += m.repartition_purge_errors;
     retired_.max_poll_gap_ms =
@@ -524,6 +525,7 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
   m.rebalances = s.rebalances.load();
   m.task_migrations = s.task_migrations.load();
   m.producer_resets = s.producer_resets.load();
+  m.enforced_processing = s.enforced_processing.load();
   m.repartition_purges = t.repartition_purges();
   m.repartition_purge_errors = t.repartition_purge_errors();
   m.max_poll_gap_ms = s.max_poll_gap_micros.load() / 1000.0;

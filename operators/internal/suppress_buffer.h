@@ -22,7 +22,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-
 namespace brook::internal {
 
 struct BufferLimits {
@@ -109,8 +108,8 @@ inline std::string LimitText(int64_t limit) {
 // Kafka Streams: "<node> buffer exceeded its max capacity. Currently
 // [records/max] records and [bytes/max] bytes."
 inline absl::Status BufferFullError(const std::string& node,
-                                    const BufferLimits& limits,
-                                    int64_t records, int64_t bytes) {
+                                    const BufferLimits& limits, int64_t records,
+                                    int64_t bytes) {
   return absl::ResourceExhaustedError(absl::StrCat(
       "suppress '", node,
       "': the suppression buffer exceeded its bound (BufferConfig "

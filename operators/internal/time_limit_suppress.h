@@ -147,8 +147,9 @@ class TimeLimitSuppressProcessor final
              const SuppressedUpdate<V>& u) {
     const int64_t bytes =
         limits_.counts_bytes()
-            ? static_cast<int64_t>(key_bytes.size() +
-                                   value_serde_->Serialize(store_name_, u).size())
+            ? static_cast<int64_t>(
+                  key_bytes.size() +
+                  value_serde_->Serialize(store_name_, u).size())
             : 0;
     buffer_.Put(key_bytes, key, u.buffer_time_ms, bytes);
   }
@@ -157,7 +158,8 @@ class TimeLimitSuppressProcessor final
   // keys leave first; then a buffer still over its bound emits early or
   // fails.
   absl::Status EnforceConstraints() {
-    while (!buffer_.empty() && buffer_.oldest_time() <= observed_ms_ - limit_ms_) {
+    while (!buffer_.empty() &&
+           buffer_.oldest_time() <= observed_ms_ - limit_ms_) {
       BROOK_RETURN_IF_ERROR(EmitOldest());
     }
     if (!buffer_.Over(limits_)) return absl::OkStatus();

@@ -64,6 +64,7 @@ struct StreamThreadStats {
       0};  // tasks dropped unclean and rejoined
   std::atomic<int64_t> producer_resets{0};
   std::atomic<int64_t> max_poll_gap_micros{0};
+  std::atomic<int64_t> enforced_processing{0};  // max.task.idle.ms expired
   // Records dropped by processors, per DroppedRecordReason.
   std::array<std::atomic<int64_t>, kNumDroppedRecordReasons> dropped_records{};
 };

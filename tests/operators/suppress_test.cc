@@ -23,10 +23,10 @@ namespace {
 using ::brook::testing::Driver;
 using ::brook::testing::MustBuild;
 using ::brook::testing::Strings;
-using ::testing::Pair;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 
 std::vector<std::string> Results(Driver& h,
                                  SerdePtr<Windowed<std::string>> ks) {
@@ -124,7 +124,6 @@ TEST(SuppressTest, SuppressNeedsAWindowedAggregationUpstream) {
               HasSubstr("needs the table of a windowed aggregation"));
 }
 
-
 // A table of strings read from "in", suppressed, written to "out".
 Topology TimeLimited(const Suppressed& suppressed) {
   StreamsBuilder b;
@@ -139,15 +138,14 @@ std::vector<std::string> Timed(Driver& h) {
   std::vector<std::string> out;
   for (const ProducerRecord& r : h.Output("out")) {
     out.push_back(absl::StrCat(r.key.value_or("null"), "=",
-                               r.value.value_or("null"), " t",
-                               r.timestamp_ms));
+                               r.value.value_or("null"), " t", r.timestamp_ms));
   }
   return out;
 }
 
 TEST(SuppressTest, TimeLimitForwardsTheLatestValueOnceTheLimitHasPassed) {
-  Driver h(TimeLimited(Suppressed::UntilTimeLimit(
-      absl::Seconds(10), BufferConfig::Unbounded())));
+  Driver h(TimeLimited(Suppressed::UntilTimeLimit(absl::Seconds(10),
+                                                  BufferConfig::Unbounded())));
   ASSERT_TRUE(h.Pipe("in", "a", "1", 1'000).ok());
   ASSERT_TRUE(h.Pipe("in", "a", "2", 5'000).ok());  // keeps a's place: 1000
   ASSERT_TRUE(h.Pipe("in", "b", "1", 6'000).ok());
@@ -188,7 +186,8 @@ TEST(SuppressTest, TimeLimitForwardsDeletes) {
   ASSERT_TRUE(h.Pipe("in", "b", "1", 1'000).ok());
   ASSERT_TRUE(h.Pipe("in", "a", std::nullopt, 2'000).ok());
   ASSERT_TRUE(h.Pipe("in", "c", "1", 11'000).ok());
-  EXPECT_THAT(Strings(h, "out"), ElementsAre(Pair("a", "null"), Pair("b", "1")));
+  EXPECT_THAT(Strings(h, "out"),
+              ElementsAre(Pair("a", "null"), Pair("b", "1")));
 }
 
 TEST(SuppressTest, FullBufferEmitsTheOldestKeysEarly) {
@@ -246,7 +245,7 @@ TEST(SuppressTest, UntilWindowClosesFailsWhenItsStrictBoundIsExceeded) {
       .To("out");
   Driver h(MustBuild(b));
   ASSERT_TRUE(h.Pipe("in", "a", "x", 1'000).ok());
-  ASSERT_TRUE(h.Pipe("in", "a", "x", 2'000).ok());  // same window
+  ASSERT_TRUE(h.Pipe("in", "a", "x", 2'000).ok());   // same window
   ASSERT_TRUE(h.Pipe("in", "a", "x", 10'000).ok());  // [0,10s) closed, out
   absl::Status s = h.Pipe("in", "b", "x", 11'000);   // two open windows
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
@@ -276,7 +275,8 @@ TEST(SuppressTest, UntilWindowClosesNeedsAWindowedTable) {
 }
 
 TEST(SuppressTest, TimeLimitRejectsNegativeAndSubMillisecondLimits) {
-  for (absl::Duration limit : {absl::Milliseconds(-1), absl::Microseconds(1500)}) {
+  for (absl::Duration limit :
+       {absl::Milliseconds(-1), absl::Microseconds(1500)}) {
     StreamsBuilder b;
     b.Table<std::string, std::string>("in").Suppress(
         Suppressed::UntilTimeLimit(limit, BufferConfig::Unbounded()));

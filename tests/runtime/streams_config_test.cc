@@ -53,4 +53,17 @@ TEST(StreamsConfigTest, RestorePrefetchLimitsMayBeTuned) {
 }
 
 }  // namespace
+TEST(StreamsConfigTest, MaxTaskIdleMsIsMinusOneOrMore) {
+  StreamsConfig config = Valid();
+  EXPECT_EQ(config.max_task_idle_ms, 0);  // Kafka Streams' default
+  config.max_task_idle_ms = -1;
+  EXPECT_TRUE(config.Validate().ok());
+  config.max_task_idle_ms = 60'000;
+  EXPECT_TRUE(config.Validate().ok());
+  config.max_task_idle_ms = -2;
+  absl::Status s = config.Validate();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "'max.task.idle.ms'")) << s;
+}
+
 }  // namespace brook
