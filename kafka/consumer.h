@@ -116,6 +116,18 @@ class Consumer {
   // or kOffsetInvalid before the first one.
   virtual int64_t Position(const TopicPartition& partition) = 0;
 
+  // How many records of `partition` lie beyond what this consumer has
+  // handed out, from client-side state only (no broker round trip): the
+  // high watermark of the last fetch response for the partition minus the
+  // position. nullopt while unknown: no fetch response for the partition
+  // yet, or the position is not known (no record handed out, and neither
+  // the committed offset nor an explicit start offset resolved it). Under
+  // read_committed the figure still counts records of open transactions
+  // (librdkafka 2.0.2 keeps the last stable offset but exposes only the
+  // high watermark), so it may say "data to come" until such a transaction
+  // ends. Used by max.task.idle.ms (Kafka Streams' Consumer.currentLag()).
+  virtual std::optional<int64_t> CachedLag(const TopicPartition& partition) = 0;
+
   // Low and high watermarks; under read_committed the high one is the last
   // stable offset.
   virtual absl::StatusOr<std::pair<int64_t, int64_t>> QueryWatermarks(

@@ -532,6 +532,7 @@ void KafkaStreams::ReapReplacedThreads() {
       retired_.commit_latency_bucket_counts[i] +=
           m.commit_latency_bucket_counts[i];
     }
+    retired_.enforced_processing += m.enforced_processing;
     retired_.repartition_purges += m.repartition_purges;
     retired_.repartition_purge_errors += m.repartition_purge_errors;
     retired_.max_poll_gap_ms =
@@ -616,6 +617,7 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
   if (std::optional<absl::Time> opened = t.transaction_opened_at()) {
     m.open_transaction_age_ms = absl::ToDoubleMilliseconds(now - *opened);
   }
+  m.enforced_processing = s.enforced_processing.load();
   m.repartition_purges = t.repartition_purges();
   m.repartition_purge_errors = t.repartition_purge_errors();
   m.max_poll_gap_ms = s.max_poll_gap_micros.load() / 1000.0;

@@ -103,6 +103,9 @@ struct StreamThreadMetrics {
   int64_t task_migrations = 0;
   int64_t producer_resets = 0;
   int64_t producer_fencings = 0;  // resets caused by a fencing
+  // Times a task processed with an input partition still empty after
+  // waiting max.task.idle.ms (Kafka Streams' enforced-processing-total).
+  int64_t enforced_processing = 0;
   // Deletions of consumed repartition records, and failed ones.
   int64_t repartition_purges = 0;
   int64_t repartition_purge_errors = 0;

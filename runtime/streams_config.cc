@@ -62,6 +62,11 @@ absl::Status StreamsConfig::Validate() const {
   if (poll_timeout < absl::ZeroDuration()) {
     return Invalid("poll.ms", "must not be negative");
   }
+  if (max_task_idle_ms < -1) {
+    return Invalid("max.task.idle.ms",
+                   absl::StrCat("=", max_task_idle_ms,
+                                " must be -1 (never wait) or >= 0"));
+  }
   if (cache_max_bytes < 0) {
     return Invalid("statestore.cache.max.bytes", "must not be negative");
   }

@@ -108,6 +108,20 @@ struct StreamsConfig {
   // a hot partition from starving the others and the consumer polled.
   int64_t max_records_per_task_per_iteration = 100;
 
+  // max.task.idle.ms: how long a task that reads several partitions (a
+  // join, a merge) waits, when one of them has no buffered record, before
+  // it processes the others anyway. It waits without a deadline while the
+  // empty partition's lag is unknown or positive (its records are on the
+  // way, so processing now would run one input ahead of the other in stream
+  // time: late drops, missed joins); this bound applies only once the
+  // partition is known to be caught up. 0 (Kafka Streams' default) waits
+  // only for data known to be fetchable; -1 never waits. Enforced
+  // processing is counted per task. Brook's default is -1 for now, unlike
+  // Kafka Streams' 0: the waiting path has unit and client tests but has
+  // not yet run through the join, merge and chaos broker tests, so it is
+  // opt-in until it has (docs/architecture.md, "Waiting for all inputs").
+  int64_t max_task_idle_ms = -1;
+
   // statestore.cache.max.bytes: the byte budget of the record cache in
   // front of each table-producing DSL store (aggregations, Table()) in each
   // task. A cache keeps a key's updates until the next commit (or until it

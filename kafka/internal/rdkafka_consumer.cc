@@ -65,6 +65,10 @@ absl::StatusOr<std::unique_ptr<Consumer>> RdKafkaConsumer::Create(
       new RdKafkaConsumer(listener, has_group));
   consumer->queue_max_records_ = queue_max_records;
   consumer->queue_max_bytes_ = queue_max_kbytes * 1024;
+  if (auto it = effective.find("auto.offset.reset"); it != effective.end()) {
+    consumer->reset_to_end_ = it->second == "latest" ||
+                              it->second == "largest" || it->second == "end";
+  }
   rd_kafka_conf_set_opaque(conf.get(), consumer.get());
   rd_kafka_conf_set_rebalance_cb(conf.get(),
                                  &RdKafkaConsumer::RebalanceCallback);
@@ -109,9 +113,15 @@ absl::Status RdKafkaConsumer::Assign(
   last_position_ = nullptr;
   next_offset_.clear();
   queues_.clear();
+  start_offset_.clear();
+  start_offset_fetched_.clear();
   std::vector<TopicPartition> tps;
   for (const TopicPartitionOffset& p : partitions) {
     if (p.offset >= 0) next_offset_[p.tp] = p.offset;
+    if (p.offset >= 0 || p.offset == kOffsetBeginning ||
+        p.offset == kOffsetEnd) {
+      start_offset_[p.tp] = p.offset;
+    }
     tps.push_back(p.tp);
   }
   SplitQueues(tps);
@@ -168,6 +178,8 @@ void RdKafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
                            "rd_kafka_assign(NULL) after rebalance error");
       last_position_ = nullptr;
       next_offset_.clear();
+      start_offset_.clear();
+      start_offset_fetched_.clear();
       queues_.clear();
       break;
     }
@@ -178,6 +190,32 @@ void RdKafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
 void RdKafkaConsumer::Forget(const TopicPartition& tp) {
   last_position_ = nullptr;
   next_offset_.erase(tp);
+  start_offset_.erase(tp);
+  start_offset_fetched_.erase(tp);
+}
+
+void RdKafkaConsumer::FetchStartOffsets(
+    const rd_kafka_topic_partition_list_t* assigned) {
+  // One OffsetFetch per assignment (Kafka Streams reads the committed
+  // offsets of a new task too). On failure CachedLag() stays unknown until
+  // the partition's first record.
+  RdPtr<rd_kafka_topic_partition_list_t> list(
+      rd_kafka_topic_partition_list_copy(assigned));
+  const rd_kafka_resp_err_t err =
+      rd_kafka_committed(rk_.get(), list.get(), /*timeout_ms=*/10000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    LOG(WARNING) << "committed offsets of a new assignment: "
+                 << rd_kafka_err2name(err)
+                 << "; consumer lag stays unknown until the first records";
+    return;
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = list->elems[i];
+    if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    start_offset_[TopicPartition{p.topic, p.partition}] =
+        p.offset >= 0 ? p.offset
+                      : (reset_to_end_ ? kOffsetEnd : kOffsetBeginning);
+  }
 }
 
 void RdKafkaConsumer::ResumeAllPaused(absl::string_view why) {
@@ -518,6 +556,45 @@ int64_t RdKafkaConsumer::Position(const TopicPartition& partition) {
     return kOffsetInvalid;
   }
   return list->elems[0].offset;
+}
+
+std::optional<int64_t> RdKafkaConsumer::CachedLag(
+    const TopicPartition& partition) {
+  int64_t low = kOffsetInvalid, high = kOffsetInvalid;
+  if (rd_kafka_get_watermark_offsets(rk_.get(), partition.topic.c_str(),
+                                     partition.partition, &low,
+                                     &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      low < 0 || high < 0) {
+    return std::nullopt;  // no fetch response for the partition yet
+  }
+  // librdkafka's application position passes transaction markers too, so
+  // a fully read transactional partition has lag 0 (Brook's next_offset_
+  // stops at the marker).
+  int64_t position = Position(partition);
+  if (position < 0) {
+    if (auto it = next_offset_.find(partition); it != next_offset_.end()) {
+      position = it->second;
+    } else {
+      auto st = start_offset_.find(partition);
+      if (st == start_offset_.end() &&
+          start_offset_fetched_.insert(partition).second) {
+        // Once per partition and assignment, on the caller's (the stream
+        // thread's) first question, not in the rebalance callback: only
+        // max.task.idle.ms asks, so nothing else pays the round trip.
+        RdPtr<rd_kafka_topic_partition_list_t> list(
+            rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(list.get(), partition.topic.c_str(),
+                                          partition.partition);
+        FetchStartOffsets(list.get());
+        st = start_offset_.find(partition);
+      }
+      if (st != start_offset_.end()) position = st->second;
+    }
+  }
+  if (position == kOffsetBeginning) position = low;
+  if (position == kOffsetEnd) position = high;
+  if (position < 0) return std::nullopt;
+  return std::max<int64_t>(0, high - position);
 }
 
 absl::StatusOr<std::pair<int64_t, int64_t>> RdKafkaConsumer::QueryWatermarks(

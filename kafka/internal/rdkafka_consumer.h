@@ -47,6 +47,7 @@ class RdKafkaConsumer final : public Consumer {
       absl::Span<const TopicPartition> partitions,
       absl::Duration timeout) override;
   int64_t Position(const TopicPartition& partition) override;
+  std::optional<int64_t> CachedLag(const TopicPartition& partition) override;
   absl::StatusOr<std::pair<int64_t, int64_t>> QueryWatermarks(
       const TopicPartition& partition, absl::Duration timeout) override;
   absl::Status EnablePartitionQueues() override;
@@ -78,6 +79,9 @@ class RdKafkaConsumer final : public Consumer {
   void OnRebalance(rd_kafka_resp_err_t err,
                    rd_kafka_topic_partition_list_t* partitions);
   void Forget(const TopicPartition& tp);
+  // Fills start_offset_ with the committed offsets of `assigned` (asked
+  // lazily by CachedLag()).
+  void FetchStartOffsets(const rd_kafka_topic_partition_list_t* assigned);
   // librdkafka 2.0.2 re-considers a partition whose queue reached its
   // prefetch limit only when its broker thread wakes up: a fetch response
   // of another partition, or its 1 s idle timeout. Nothing wakes it when the
@@ -110,6 +114,16 @@ class RdKafkaConsumer final : public Consumer {
   // re-deliveries and are dropped.
   // Node-based, so that last_position_ stays valid while others are added.
   absl::node_hash_map<TopicPartition, int64_t> next_offset_;
+  // Where consumption of each assigned partition starts (an offset,
+  // kOffsetBeginning or kOffsetEnd), for CachedLag() before the first
+  // record: the committed offset, fetched on CachedLag()'s first question
+  // about the partition, or the offset Assign() was given.
+  absl::flat_hash_map<TopicPartition, int64_t> start_offset_;
+  // Partitions whose committed offset was asked for since their assignment
+  // (asked once, even if the answer was an error).
+  absl::flat_hash_set<TopicPartition> start_offset_fetched_;
+  // auto.offset.reset is latest/largest/end (librdkafka's default).
+  bool reset_to_end_ = true;
   // The entry of next_offset_ the last record updated: consecutive records
   // mostly share a partition, and comparing saves building a TopicPartition
   // and hashing the topic name per record. Reset whenever an entry goes.

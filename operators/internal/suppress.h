@@ -10,7 +10,9 @@
 //
 // Stream time is the highest timestamp the processor has seen. The buffer
 // is indexed in memory by deadline; Init() rebuilds the index from the
-// store, after restore.
+// store, after restore. A bounded buffer (BufferLimits, always strict here,
+// as in Kafka Streams: results must be final) that is still over its bound
+// after the closed windows have left fails the task with BufferFullError.
 // Threading model: one instance per task, used on its stream thread.
 #ifndef BROOK_OPERATORS_INTERNAL_SUPPRESS_H_
 #define BROOK_OPERATORS_INTERNAL_SUPPRESS_H_
@@ -24,6 +26,7 @@
 #include "base/status_macros.h"
 #include "operators/internal/change.h"
 #include "operators/internal/sliding_aggregate.h"
+#include "operators/internal/suppress_buffer.h"
 #include "runtime/key_value_store.h"
 #include "runtime/processor.h"
 #include "runtime/windowed.h"
@@ -39,22 +42,30 @@ template <typename K, typename V>
 class WindowSuppressProcessor final
     : public Processor<Windowed<K>, Change<V>, Windowed<K>, Change<V>> {
  public:
-  WindowSuppressProcessor(std::string store_name, int64_t close_delay_ms,
-                          SerdePtr<Windowed<K>> key_serde)
-      : store_name_(std::move(store_name)),
+  // REQUIRES: !limits.emit_early.
+  WindowSuppressProcessor(std::string node_name, std::string store_name,
+                          int64_t close_delay_ms,
+                          SerdePtr<Windowed<K>> key_serde,
+                          SerdePtr<BufferedValue<V>> value_serde,
+                          BufferLimits limits)
+      : node_name_(std::move(node_name)),
+        store_name_(std::move(store_name)),
         close_delay_ms_(close_delay_ms),
-        key_serde_(std::move(key_serde)) {}
+        key_serde_(std::move(key_serde)),
+        value_serde_(std::move(value_serde)),
+        limits_(limits) {}
 
   absl::Status Init(
       ProcessorContext<Windowed<K>, Change<V>>& context) override {
     context_ = &context;
     BROOK_ASSIGN_OR_RETURN(store_,
                            context.template GetStateStore<Store>(store_name_));
-    index_.clear();
-    return store_->All([&](const Windowed<K>& key, const BufferedValue<V>&) {
-      index_.emplace(IndexKey(key), key);
-      return absl::OkStatus();
-    });
+    buffer_.Clear();
+    return store_->All(
+        [&](const Windowed<K>& key, const BufferedValue<V>& value) {
+          Track(key, value);
+          return absl::OkStatus();
+        });
   }
 
   absl::Status Process(const Record<Windowed<K>, Change<V>>& record) override {
@@ -67,33 +78,40 @@ class WindowSuppressProcessor final
     observed_ms_ = std::max(observed_ms_, record.timestamp_ms);
     const Windowed<K>& key = *record.key;
     if (record.value->new_value.has_value()) {
-      BROOK_RETURN_IF_ERROR(store_->Put(
-          key,
-          BufferedValue<V>{*record.value->new_value, record.timestamp_ms}));
-      index_.emplace(IndexKey(key), key);
+      BufferedValue<V> value{*record.value->new_value, record.timestamp_ms};
+      BROOK_RETURN_IF_ERROR(store_->Put(key, value));
+      Track(key, value);
     } else {
       BROOK_RETURN_IF_ERROR(store_->Delete(key));
-      index_.erase(IndexKey(key));
+      buffer_.Erase(key_serde_->Serialize(store_name_, key));
     }
-    return EmitClosed();
+    BROOK_RETURN_IF_ERROR(EmitClosed());
+    if (buffer_.Over(limits_)) {
+      return BufferFullError(node_name_, limits_, buffer_.records(),
+                             buffer_.bytes());
+    }
+    return absl::OkStatus();
   }
 
  private:
   using Store = KeyValueStore<Windowed<K>, BufferedValue<V>>;
-  // (deadline, serialized key): closed windows first, a stable order
-  // within one deadline.
-  using IndexKey_ = std::pair<int64_t, std::string>;
-
-  IndexKey_ IndexKey(const Windowed<K>& key) const {
-    return {key.end_ms + close_delay_ms_,
-            key_serde_->Serialize(store_name_, key)};
+  // Indexes the window by its deadline (closed windows first, a stable
+  // order within one deadline) and counts its bytes if they are bounded.
+  void Track(const Windowed<K>& key, const BufferedValue<V>& value) {
+    std::string key_bytes = key_serde_->Serialize(store_name_, key);
+    const int64_t bytes =
+        limits_.counts_bytes()
+            ? static_cast<int64_t>(
+                  key_bytes.size() +
+                  value_serde_->Serialize(store_name_, value).size())
+            : 0;
+    buffer_.Put(key_bytes, key, key.end_ms + close_delay_ms_, bytes);
   }
 
   absl::Status EmitClosed() {
-    while (!index_.empty() && index_.begin()->first.first <= observed_ms_) {
-      auto it = index_.begin();
-      const Windowed<K> key = it->second;
-      index_.erase(it);
+    while (!buffer_.empty() && buffer_.oldest_time() <= observed_ms_) {
+      const Windowed<K> key = buffer_.oldest_key();
+      buffer_.Erase(std::string(buffer_.oldest_key_bytes()));
       BROOK_ASSIGN_OR_RETURN(std::optional<BufferedValue<V>> buffered,
                              store_->Get(key));
       if (!buffered.has_value()) continue;
@@ -107,12 +125,15 @@ class WindowSuppressProcessor final
     return absl::OkStatus();
   }
 
+  const std::string node_name_;
   const std::string store_name_;
   const int64_t close_delay_ms_;
   const SerdePtr<Windowed<K>> key_serde_;
+  const SerdePtr<BufferedValue<V>> value_serde_;
+  const BufferLimits limits_;
   ProcessorContext<Windowed<K>, Change<V>>* context_ = nullptr;
   Store* store_ = nullptr;
-  std::map<IndexKey_, Windowed<K>> index_;
+  SuppressBufferUsage<Windowed<K>> buffer_;
   int64_t observed_ms_ = -1;
 };
 

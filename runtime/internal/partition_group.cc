@@ -36,9 +36,41 @@ absl::Status PartitionGroup::Add(ConsumerRecord record) {
                                             " is not in this task"));
   }
   const int64_t bytes = RecordBytes(record);
+  // Data arrived: a later idle wait of this partition starts over.
+  idle_deadline_ms_[static_cast<size_t>(q - queues_.data())] = -1;
   absl::Status s = q->Add(std::move(record));
   if (s.ok()) buffered_bytes_ += bytes;
   return s;
+}
+
+bool PartitionGroup::ReadyWithEmptyQueues(
+    int64_t max_idle_ms, const LagFn& lag,
+    const std::function<int64_t()>& now_ms) {
+  bool any_buffered = false;
+  bool enforced = false;
+  std::optional<int64_t> now;
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    if (!queues_[i].empty()) {
+      idle_deadline_ms_[i] = -1;
+      any_buffered = true;
+      continue;
+    }
+    const std::optional<int64_t> behind =
+        lag ? lag(queues_[i].partition()) : std::optional<int64_t>(0);
+    if (!behind.has_value() || *behind > 0) {
+      // Unknown lag: wait for the consumer to learn it. Lag > 0: wait for
+      // the records that are known to be there.
+      idle_deadline_ms_[i] = -1;
+      return false;
+    }
+    if (!now.has_value()) now = now_ms();
+    if (idle_deadline_ms_[i] < 0) idle_deadline_ms_[i] = *now + max_idle_ms;
+    if (*now < idle_deadline_ms_[i]) return false;
+    enforced = true;
+  }
+  if (!any_buffered) return false;
+  if (enforced) ++enforced_processing_;
+  return true;
 }
 
 std::optional<StampedRecord> PartitionGroup::Next() {
@@ -70,6 +102,7 @@ size_t PartitionGroup::buffered(const TopicPartition& tp) const {
 
 void PartitionGroup::Clear() {
   for (RecordQueue& q : queues_) q.Clear();
+  std::fill(idle_deadline_ms_.begin(), idle_deadline_ms_.end(), -1);
   buffered_bytes_ = 0;
 }
 

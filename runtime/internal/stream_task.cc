@@ -193,7 +193,10 @@ absl::Status StreamTask::AddRecord(ConsumerRecord record) {
 
 absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
   int64_t processed = 0;
-  while (processed < max_records && state_ == State::kRunning) {
+  const int64_t enforced_before = group_.enforced_processing();
+  while (processed < max_records && state_ == State::kRunning &&
+         group_.ReadyToProcess(options_.max_task_idle_ms, options_.lag,
+                               options_.clock_ms)) {
     std::optional<StampedRecord> record = group_.Next();
     if (!record.has_value()) break;
     BROOK_RETURN_IF_ERROR(ProcessOne(*std::move(record)));
@@ -205,6 +208,10 @@ absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
         }));
   }
   processed_total_ += processed;
+  if (const int64_t enforced = group_.enforced_processing() - enforced_before;
+      enforced > 0 && options_.on_enforced_processing) {
+    options_.on_enforced_processing(enforced);
+  }
   return processed;
 }
 

@@ -55,6 +55,18 @@ struct TaskOptions {
   // statestore.cache.max.bytes, handed to processors
   // (ProcessorContext::cache_max_bytes).
   int64_t cache_max_bytes = 0;
+  // max.task.idle.ms (StreamsConfig::max_task_idle_ms): how long a task
+  // with several input partitions waits for an empty one that is known to
+  // have nothing to fetch before it processes the others anyway; -1 never
+  // waits. See PartitionGroup::ReadyToProcess.
+  int64_t max_task_idle_ms = -1;
+  // The consumer's cached lag of a partition (Consumer::CachedLag). Empty:
+  // every partition counts as having nothing to fetch (the test driver).
+  PartitionGroup::LagFn lag;
+  // Called with the number of enforced processings (see
+  // enforced_processing_total()) after a Process() call that had some; may
+  // be empty.
+  std::function<void(int64_t)> on_enforced_processing;
   // Called for every record a processor drops (the thread's metric); may be
   // empty.
   std::function<void(DroppedRecordReason)> on_dropped_record;
@@ -156,6 +168,11 @@ class StreamTask final : public TaskContext {
   const TaskId& id() const { return id_; }
   const std::vector<TopicPartition>& partitions() const { return partitions_; }
   int64_t processed_total() const { return processed_total_; }
+  // Times the task processed past max.task.idle.ms with an input partition
+  // empty (Kafka Streams' enforced-processing-total).
+  int64_t enforced_processing_total() const {
+    return group_.enforced_processing();
+  }
 
   // TaskContext.
   const TaskId& task_id() const override { return id_; }

@@ -173,6 +173,16 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       .default_timestamp_extractor = config.default_timestamp_extractor,
       .clock_ms = [] { return absl::ToUnixMillis(absl::Now()); },
       .cache_max_bytes = config.cache_max_bytes,
+      .max_task_idle_ms = config.max_task_idle_ms,
+      .lag = [thread = thread.get()](
+                 const TopicPartition& tp) -> std::optional<int64_t> {
+        if (thread->consumer_ == nullptr) return std::nullopt;
+        return thread->consumer_->CachedLag(tp);
+      },
+      .on_enforced_processing =
+          [stats = &thread->stats_](int64_t n) {
+            stats->enforced_processing.fetch_add(n, std::memory_order_relaxed);
+          },
       .on_dropped_record =
           [stats = &thread->stats_](DroppedRecordReason reason) {
             stats->dropped_records[static_cast<int>(reason)].fetch_add(

@@ -85,6 +85,7 @@ struct StreamThreadStats {
   // same transactional.id, or a zombie's epoch): counted within
   // producer_resets too.
   std::atomic<int64_t> producer_fencings{0};
+  std::atomic<int64_t> enforced_processing{0};  // max.task.idle.ms expired
   // Records dropped by processors, per DroppedRecordReason.
   std::array<std::atomic<int64_t>, kNumDroppedRecordReasons> dropped_records{};
   // Input records written to the dead-letter topic, per RecordErrorKind.

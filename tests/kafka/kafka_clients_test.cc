@@ -561,4 +561,56 @@ TEST(ConsumerTest, RecordsReDeliveredBelowTheNextExpectedOffsetAreDropped) {
 }
 
 }  // namespace
+// Consumer::CachedLag, which max.task.idle.ms relies on, against the real
+// client: unknown before the first fetch response, 0 for an empty partition
+// with no committed offset, 0 once a committed transaction has been read
+// (librdkafka's position passes the marker), and the count of new records
+// (marker included) once a fetch has seen them, without a Poll().
+TEST(ConsumerTest, CachedLagFollowsTheFetchedHighWatermark) {
+  const std::string topic = UniqueName("lag");
+  CreateTopic(topic, 2);
+  auto producer = TransactionalProducer(UniqueName("lag-txn"));
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        producer->Send({.topic = topic, .partition = 0, .value = "v"}).ok());
+  }
+  ASSERT_TRUE(producer->CommitTransaction(absl::Seconds(30)).ok());
+
+  ClientConfig cc = BaseConfig();
+  cc["group.id"] = UniqueName("lag-group");
+  cc["auto.offset.reset"] = "earliest";
+  cc["isolation.level"] = "read_committed";
+  auto consumer = Consumer::Create(cc, nullptr);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  const TopicPartition p0{topic, 0}, p1{topic, 1};
+  EXPECT_EQ((*consumer)->CachedLag(p0), std::nullopt);
+  ASSERT_TRUE((*consumer)->Subscribe({topic}).ok());
+  int read = 0;
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline &&
+         (read < 5 || (*consumer)->CachedLag(p0) != 0 ||
+          (*consumer)->CachedLag(p1) != 0)) {
+    auto r = (*consumer)->Poll(absl::Milliseconds(100));
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (r->has_value()) ++read;
+  }
+  EXPECT_EQ(read, 5);
+  EXPECT_EQ((*consumer)->CachedLag(p0), 0);  // the marker (offset 5) passed
+  EXPECT_EQ((*consumer)->CachedLag(p1), 0);  // empty, nothing committed
+
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        producer->Send({.topic = topic, .partition = 0, .value = "w"}).ok());
+  }
+  ASSERT_TRUE(producer->CommitTransaction(absl::Seconds(30)).ok());
+  // No Poll(): the background fetch alone moves the cached high watermark.
+  deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline && (*consumer)->CachedLag(p0) != 4) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ((*consumer)->CachedLag(p0), 4);  // 3 records and the marker
+}
+
 }  // namespace brook

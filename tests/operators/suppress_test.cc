@@ -1,7 +1,10 @@
 // Suppressed::UntilWindowCloses through the TopologyTestDriver: one final
 // result per window and key once stream time passes end + grace, nothing
 // before; late records change nothing; merged sessions emit only the final
-// session; the buffer is changelogged; Build() errors.
+// session; the buffer is changelogged; Build() errors. Suppressed::
+// UntilTimeLimit: the latest value per key once stream time reaches the
+// time the key entered + the limit, bounded buffers that emit early (oldest
+// first) or fail the task, deletes forwarded.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,9 +22,11 @@ namespace {
 
 using ::brook::testing::Driver;
 using ::brook::testing::MustBuild;
+using ::brook::testing::Strings;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 
 std::vector<std::string> Results(Driver& h,
                                  SerdePtr<Windowed<std::string>> ks) {
@@ -117,6 +122,168 @@ TEST(SuppressTest, SuppressNeedsAWindowedAggregationUpstream) {
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.status().message(),
               HasSubstr("needs the table of a windowed aggregation"));
+}
+
+// A table of strings read from "in", suppressed, written to "out".
+Topology TimeLimited(const Suppressed& suppressed) {
+  StreamsBuilder b;
+  b.Table<std::string, std::string>("in")
+      .Suppress(suppressed)
+      .ToStream()
+      .To("out");
+  return MustBuild(b);
+}
+
+std::vector<std::string> Timed(Driver& h) {
+  std::vector<std::string> out;
+  for (const ProducerRecord& r : h.Output("out")) {
+    out.push_back(absl::StrCat(r.key.value_or("null"), "=",
+                               r.value.value_or("null"), " t", r.timestamp_ms));
+  }
+  return out;
+}
+
+TEST(SuppressTest, TimeLimitForwardsTheLatestValueOnceTheLimitHasPassed) {
+  Driver h(TimeLimited(Suppressed::UntilTimeLimit(absl::Seconds(10),
+                                                  BufferConfig::Unbounded())));
+  ASSERT_TRUE(h.Pipe("in", "a", "1", 1'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "a", "2", 5'000).ok());  // keeps a's place: 1000
+  ASSERT_TRUE(h.Pipe("in", "b", "1", 6'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "c", "1", 10'999).ok());  // 1 ms before a's limit
+  EXPECT_THAT(Timed(h), IsEmpty());
+  ASSERT_TRUE(h.Pipe("in", "c", "2", 11'000).ok());
+  EXPECT_THAT(Timed(h), ElementsAre("a=2 t5000"));
+  ASSERT_TRUE(h.Pipe("in", "a", "3", 15'999).ok());  // a enters again
+  EXPECT_THAT(Timed(h), ElementsAre("a=2 t5000"));
+  ASSERT_TRUE(h.Pipe("in", "d", "1", 16'000).ok());
+  EXPECT_THAT(Timed(h), ElementsAre("a=2 t5000", "b=1 t6000"));
+  ASSERT_TRUE(h.Pipe("in", "d", "2", 30'000).ok());
+  EXPECT_THAT(Timed(h), ElementsAre("a=2 t5000", "b=1 t6000", "c=2 t11000",
+                                    "a=3 t15999", "d=2 t30000"));
+  // Every update is written to the buffer's changelog, every forward
+  // deletes its key there.
+  int puts = 0, deletes = 0;
+  for (const ProducerRecord& r : h.driver().ReadOutput(
+           "app-KTABLE-SUPPRESS-STATE-STORE-0000000004-changelog")) {
+    (r.value.has_value() ? puts : deletes)++;
+  }
+  EXPECT_EQ(puts, 8);
+  EXPECT_EQ(deletes, 5);
+}
+
+TEST(SuppressTest, TimeLimitZeroForwardsEveryUpdateAtOnce) {
+  Driver h(TimeLimited(
+      Suppressed::UntilTimeLimit(absl::ZeroDuration(), BufferConfig{})));
+  ASSERT_TRUE(h.Pipe("in", "a", "1", 1'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "a", "2", 1'000).ok());
+  EXPECT_THAT(Timed(h), ElementsAre("a=1 t1000", "a=2 t1000"));
+}
+
+TEST(SuppressTest, TimeLimitForwardsDeletes) {
+  Driver h(TimeLimited(Suppressed::UntilTimeLimit(absl::Seconds(10),
+                                                  BufferConfig::Unbounded())));
+  ASSERT_TRUE(h.Pipe("in", "a", "1", 1'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "b", "1", 1'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "a", std::nullopt, 2'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "c", "1", 11'000).ok());
+  EXPECT_THAT(Strings(h, "out"),
+              ElementsAre(Pair("a", "null"), Pair("b", "1")));
+}
+
+TEST(SuppressTest, FullBufferEmitsTheOldestKeysEarly) {
+  Driver h(TimeLimited(Suppressed::UntilTimeLimit(
+      absl::Hours(1), BufferConfig::MaxRecords(2).EmitEarlyWhenFull())));
+  ASSERT_TRUE(h.Pipe("in", "a", "1", 1'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "b", "1", 2'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "a", "2", 3'000).ok());  // still 2 keys
+  EXPECT_THAT(Timed(h), IsEmpty());
+  ASSERT_TRUE(h.Pipe("in", "c", "1", 4'000).ok());  // 3 keys: a leaves
+  EXPECT_THAT(Timed(h), ElementsAre("a=2 t3000"));
+  ASSERT_TRUE(h.Pipe("in", "d", "1", 5'000).ok());  // then b
+  EXPECT_THAT(Timed(h), ElementsAre("a=2 t3000", "b=1 t2000"));
+}
+
+TEST(SuppressTest, MaxBytesBoundsTheBuffer) {
+  // One key here holds 1 (key) + 16 (times) + 1 (flags) + value bytes.
+  Driver h(TimeLimited(Suppressed::UntilTimeLimit(
+      absl::Hours(1), BufferConfig::MaxBytes(50))));  // emits early
+  ASSERT_TRUE(h.Pipe("in", "a", "xxxx", 1).ok());     // 22 bytes
+  ASSERT_TRUE(h.Pipe("in", "b", "xxxx", 2).ok());     // 44
+  EXPECT_THAT(Timed(h), IsEmpty());
+  ASSERT_TRUE(h.Pipe("in", "c", "xxxx", 3).ok());  // 66: a leaves
+  EXPECT_THAT(Timed(h), ElementsAre("a=xxxx t1"));
+  // b grows to 58 bytes on its own: b leaves, c (22) stays.
+  const std::string big(40, 'y');
+  ASSERT_TRUE(h.Pipe("in", "b", big, 4).ok());
+  EXPECT_THAT(Timed(h), ElementsAre("a=xxxx t1", "b=" + big + " t4"));
+}
+
+TEST(SuppressTest, FullStrictBufferFailsTheTaskNamingTheBound) {
+  Driver h(TimeLimited(
+      Suppressed::UntilTimeLimit(absl::Hours(1),
+                                 BufferConfig::MaxRecords(2).ShutDownWhenFull())
+          .WithName("limited")));
+  ASSERT_TRUE(h.Pipe("in", "a", "1", 1'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "b", "1", 2'000).ok());
+  absl::Status s = h.Pipe("in", "c", "1", 3'000);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("suppress 'limited'"));
+  EXPECT_THAT(s.message(), HasSubstr("3 keys buffered, at most 2 records"));
+  EXPECT_THAT(Timed(h), IsEmpty());
+}
+
+TEST(SuppressTest, UntilWindowClosesFailsWhenItsStrictBoundIsExceeded) {
+  StreamsBuilder b;
+  b.Stream<std::string, std::string>("in")
+      .GroupByKey()
+      .WindowedBy(TimeWindows::OfSizeWithNoGrace(absl::Seconds(10)))
+      .Count()
+      .Suppress(Suppressed::UntilWindowCloses(
+          BufferConfig::MaxRecords(1).ShutDownWhenFull()))
+      .ToStream()
+      .To("out");
+  Driver h(MustBuild(b));
+  ASSERT_TRUE(h.Pipe("in", "a", "x", 1'000).ok());
+  ASSERT_TRUE(h.Pipe("in", "a", "x", 2'000).ok());   // same window
+  ASSERT_TRUE(h.Pipe("in", "a", "x", 10'000).ok());  // [0,10s) closed, out
+  absl::Status s = h.Pipe("in", "b", "x", 11'000);   // two open windows
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("2 keys buffered, at most 1 records"));
+}
+
+TEST(SuppressTest, UntilWindowClosesRejectsEmitEarly) {
+  StreamsBuilder b;
+  b.Stream<std::string, std::string>("in")
+      .GroupByKey()
+      .WindowedBy(TimeWindows::OfSizeWithNoGrace(absl::Seconds(10)))
+      .Count()
+      .Suppress(Suppressed::UntilWindowCloses(BufferConfig::MaxRecords(5)));
+  absl::StatusOr<Topology> t = b.Build();
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(t.status().message(), HasSubstr("needs a strict BufferConfig"));
+}
+
+TEST(SuppressTest, UntilWindowClosesNeedsAWindowedTable) {
+  StreamsBuilder b;
+  b.Table<std::string, std::string>("in").Suppress(
+      Suppressed::UntilWindowCloses());
+  absl::StatusOr<Topology> t = b.Build();
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(t.status().message(),
+              HasSubstr("needs the table of a windowed aggregation"));
+}
+
+TEST(SuppressTest, TimeLimitRejectsNegativeAndSubMillisecondLimits) {
+  for (absl::Duration limit :
+       {absl::Milliseconds(-1), absl::Microseconds(1500)}) {
+    StreamsBuilder b;
+    b.Table<std::string, std::string>("in").Suppress(
+        Suppressed::UntilTimeLimit(limit, BufferConfig::Unbounded()));
+    absl::StatusOr<Topology> t = b.Build();
+    ASSERT_FALSE(t.ok());
+    EXPECT_THAT(t.status().message(), HasSubstr("whole milliseconds"));
+  }
 }
 
 }  // namespace

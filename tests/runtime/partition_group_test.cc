@@ -3,6 +3,8 @@
 #include "runtime/internal/partition_group.h"
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -219,6 +221,83 @@ TEST_F(PunctuationQueueTest, APunctuatorErrorIsReturned) {
       [](ProcessorNode*, const Punctuator& p, int64_t ts) { return p(ts); });
   EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(s.message(), HasSubstr("punctuator broke"));
+}
+
+// max.task.idle.ms: a group with an empty queue waits while that
+// partition's lag is unknown or positive, and at most max_idle_ms once it
+// is known to be 0.
+class ReadyToProcessTest : public ::testing::Test {
+ protected:
+  bool Ready(int64_t max_idle_ms) {
+    return group_.ReadyToProcess(
+        max_idle_ms,
+        [this](const TopicPartition& tp) -> std::optional<int64_t> {
+          auto it = lag_.find(tp.topic);
+          if (it == lag_.end()) return std::nullopt;
+          return it->second;
+        },
+        [this] { return now_ms_; });
+  }
+  PartitionGroup group_ = TwoPartitions();
+  std::map<std::string, int64_t> lag_;
+  int64_t now_ms_ = 1000;
+};
+
+TEST_F(ReadyToProcessTest, WaitsWithoutDeadlineForAnEmptyPartitionWithLag) {
+  ASSERT_TRUE(group_.Add(Rec("a", 0, 0, 10)).ok());
+  EXPECT_FALSE(Ready(100));  // b's lag unknown
+  lag_["b"] = 3;
+  EXPECT_FALSE(Ready(100));
+  now_ms_ += 1'000'000;
+  EXPECT_FALSE(Ready(100));  // lag > 0: no deadline
+  EXPECT_FALSE(Ready(0));
+  ASSERT_TRUE(group_.Add(Rec("b", 0, 0, 20)).ok());
+  EXPECT_TRUE(Ready(100));
+  EXPECT_EQ(group_.enforced_processing(), 0);
+}
+
+TEST_F(ReadyToProcessTest, WaitsMaxIdleForACaughtUpPartitionThenEnforces) {
+  ASSERT_TRUE(group_.Add(Rec("a", 0, 0, 10)).ok());
+  lag_["b"] = 0;
+  EXPECT_FALSE(Ready(100));  // the wait starts now: deadline 1100
+  now_ms_ = 1099;
+  EXPECT_FALSE(Ready(100));
+  now_ms_ = 1100;
+  EXPECT_TRUE(Ready(100));
+  EXPECT_EQ(group_.enforced_processing(), 1);
+  // b gets data: the next time it runs empty, the wait starts over.
+  ASSERT_TRUE(group_.Add(Rec("b", 0, 0, 20)).ok());
+  EXPECT_TRUE(Ready(100));
+  EXPECT_THAT(Drain(group_), ElementsAre("a-0@0", "b-0@0"));
+  ASSERT_TRUE(group_.Add(Rec("a", 0, 1, 30)).ok());
+  EXPECT_FALSE(Ready(100));
+  now_ms_ = 1200;
+  EXPECT_TRUE(Ready(100));
+  EXPECT_EQ(group_.enforced_processing(), 2);
+}
+
+TEST_F(ReadyToProcessTest, ZeroWaitsOnlyForDataKnownToBeFetchable) {
+  ASSERT_TRUE(group_.Add(Rec("a", 0, 0, 10)).ok());
+  lag_["b"] = 1;
+  EXPECT_FALSE(Ready(0));
+  lag_["b"] = 0;
+  EXPECT_TRUE(Ready(0));
+}
+
+TEST_F(ReadyToProcessTest, MinusOneNeverWaits) {
+  ASSERT_TRUE(group_.Add(Rec("a", 0, 0, 10)).ok());
+  EXPECT_TRUE(Ready(-1));  // b's lag unknown
+  lag_["b"] = 5;
+  EXPECT_TRUE(Ready(-1));
+  EXPECT_EQ(group_.enforced_processing(), 0);
+}
+
+TEST_F(ReadyToProcessTest, AllQueuesEmptyIsNotReady) {
+  lag_["a"] = 0;
+  lag_["b"] = 0;
+  now_ms_ = 1'000'000;
+  EXPECT_FALSE(Ready(0));
+  EXPECT_EQ(group_.enforced_processing(), 0);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "runtime/serdes.h"
 #include "runtime/topology.h"
+#include "tests/testing/fake_kafka.h"
 
 namespace brook::internal {
 namespace {
@@ -146,6 +147,8 @@ class StreamTaskTest : public ::testing::Test {
     options.state_directory = ::testing::TempDir();
     options.default_timestamp_extractor = RecordTimestampExtractor();
     options.clock_ms = [this] { return clock_ms_; };
+    options.max_task_idle_ms = max_task_idle_ms_;
+    options.lag = lag_;
     task_ = std::make_unique<StreamTask>(id, *plan, std::move(partitions),
                                          std::move(options), &collector_);
     absl::Status s = task_->Initialize();
@@ -164,6 +167,8 @@ class StreamTaskTest : public ::testing::Test {
   }
 
   int64_t clock_ms_ = 1000;
+  int64_t max_task_idle_ms_ = 0;
+  PartitionGroup::LagFn lag_;
   CapturingCollector collector_;
   std::unique_ptr<StreamTask> task_;
 };
@@ -510,6 +515,95 @@ TEST_F(StreamTaskTest, ACleanCloseKeepsTheUncommittedOffsets) {
   EXPECT_EQ(closes, 1);
   EXPECT_THAT(task_->UncommittedOffsets(),
               ElementsAre(TopicPartitionOffset{{"in", 0}, 1}));
+}
+
+// max.task.idle.ms over the fake consumer: a task merging a-0 and b-0,
+// whose consumer (as a stream thread's) has fetched a's records while b's
+// are still on the broker.
+class TaskIdleTest : public StreamTaskTest {
+ protected:
+  TaskIdleTest() : consumer_(&kafka_, nullptr) {
+    kafka_.CreateTopic("a", 1);
+    kafka_.CreateTopic("b", 1);
+    lag_ = [this](const TopicPartition& tp) { return consumer_.CachedLag(tp); };
+  }
+
+  void Start() {
+    const std::vector<TopicPartitionOffset> from = {{{"a", 0}, 0},
+                                                    {{"b", 0}, 0}};
+    ASSERT_TRUE(consumer_.Assign(from).ok());
+    Topology t;
+    t.AddSource<S, S>("a", {"a"}, Serdes::String(), Serdes::String())
+        .AddSource<S, S>("b", {"b"}, Serdes::String(), Serdes::String())
+        .AddProcessor<S, S, S, S>("merge", Supplier(), {"a", "b"})
+        .AddSink<S, S>("out", "out", Serdes::String(), Serdes::String(),
+                       {"merge"});
+    MakeTask(t, {0, 0}, {{"a", 0}, {"b", 0}});
+  }
+
+  // Moves what the consumer hands out of the unpaused partitions into the
+  // task, as the thread's poll loop does.
+  void PollAll() {
+    for (;;) {
+      absl::StatusOr<std::optional<ConsumerRecord>> r =
+          consumer_.Poll(absl::ZeroDuration());
+      ASSERT_TRUE(r.ok()) << r.status();
+      if (!r->has_value()) return;
+      Add(**std::move(r));
+    }
+  }
+
+  testing::FakeKafka kafka_;
+  testing::FakeConsumer consumer_;
+};
+
+TEST_F(TaskIdleTest, WaitsForTheEmptyInputWhileItHasLag) {
+  Start();
+  kafka_.Append("a", 0, "k", "a1", 1);
+  kafka_.Append("a", 0, "k", "a5", 5);
+  kafka_.Append("b", 0, "k", "b2", 2);
+  ASSERT_TRUE(consumer_.Pause({{"b", 0}}).ok());  // b's fetch is late
+  PollAll();
+  EXPECT_EQ(consumer_.CachedLag({"b", 0}), 1);
+  EXPECT_EQ(ProcessOk(100), 0);
+  clock_ms_ += 3'600'000;  // lag > 0 waits without a deadline
+  EXPECT_EQ(ProcessOk(100), 0);
+  ASSERT_TRUE(consumer_.Resume({{"b", 0}}).ok());
+  PollAll();
+  EXPECT_EQ(ProcessOk(100), 3);
+  EXPECT_THAT(collector_.Values(), ElementsAre("a1", "b2", "a5"));
+  // a5 went with b empty and caught up, after 0 ms of max.task.idle.ms.
+  EXPECT_EQ(task_->enforced_processing_total(), 1);
+}
+
+TEST_F(TaskIdleTest, ProcessesAfterMaxTaskIdleOnceTheEmptyInputIsCaughtUp) {
+  max_task_idle_ms_ = 100;
+  Start();
+  kafka_.Append("a", 0, "k", "a1", 1);
+  PollAll();
+  EXPECT_EQ(consumer_.CachedLag({"b", 0}), 0);
+  EXPECT_EQ(ProcessOk(100), 0);  // idles from now until +100 ms
+  clock_ms_ += 99;
+  EXPECT_EQ(ProcessOk(100), 0);
+  clock_ms_ += 1;
+  EXPECT_EQ(ProcessOk(100), 1);
+  EXPECT_THAT(collector_.Values(), ElementsAre("a1"));
+  EXPECT_EQ(task_->enforced_processing_total(), 1);
+}
+
+TEST_F(TaskIdleTest, MinusOneNeverWaits) {
+  max_task_idle_ms_ = -1;
+  Start();
+  kafka_.Append("a", 0, "k", "a1", 1);
+  kafka_.Append("a", 0, "k", "a5", 5);
+  kafka_.Append("b", 0, "k", "b2", 2);
+  ASSERT_TRUE(consumer_.Pause({{"b", 0}}).ok());
+  PollAll();
+  EXPECT_EQ(ProcessOk(100), 2);  // a runs ahead of b in stream time
+  ASSERT_TRUE(consumer_.Resume({{"b", 0}}).ok());
+  PollAll();
+  EXPECT_EQ(ProcessOk(100), 1);
+  EXPECT_THAT(collector_.Values(), ElementsAre("a1", "a5", "b2"));
 }
 
 }  // namespace

@@ -71,4 +71,18 @@ TEST(StreamsConfigTest, RestorePrefetchLimitsMayBeTuned) {
 }
 
 }  // namespace
+TEST(StreamsConfigTest, MaxTaskIdleMsIsMinusOneOrMore) {
+  StreamsConfig config = Valid();
+  // Opt-in for now (Kafka Streams' default is 0): see streams_config.h.
+  EXPECT_EQ(config.max_task_idle_ms, -1);
+  config.max_task_idle_ms = 0;
+  EXPECT_TRUE(config.Validate().ok());
+  config.max_task_idle_ms = 60'000;
+  EXPECT_TRUE(config.Validate().ok());
+  config.max_task_idle_ms = -2;
+  absl::Status s = config.Validate();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "'max.task.idle.ms'")) << s;
+}
+
 }  // namespace brook

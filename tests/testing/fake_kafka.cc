@@ -315,6 +315,18 @@ int64_t FakeConsumer::Position(const TopicPartition& partition) {
   return it == positions_.end() ? kOffsetInvalid : it->second;
 }
 
+std::optional<int64_t> FakeConsumer::CachedLag(
+    const TopicPartition& partition) {
+  auto it = positions_.find(partition);
+  if (it == positions_.end() || lag_unknown_.contains(partition) ||
+      !kafka_->FindLog(partition)) {
+    return std::nullopt;
+  }
+  return std::max<int64_t>(
+      0, kafka_->EndOffset(partition) -
+             std::max(it->second, kafka_->StartOffset(partition)));
+}
+
 absl::StatusOr<std::pair<int64_t, int64_t>> FakeConsumer::QueryWatermarks(
     const TopicPartition& partition, absl::Duration timeout) {
   BROOK_RETURN_IF_ERROR(CheckOpen("QueryWatermarks()"));

@@ -240,6 +240,19 @@ class FakeConsumer final : public Consumer {
       absl::Duration timeout) override;
   // The next offset Poll() hands out, or kOffsetInvalid when not assigned.
   int64_t Position(const TopicPartition& partition) override;
+  // As librdkafka: the log end (high watermark, counting invisible records
+  // and markers) minus the position; the position passes markers and
+  // aborted records only when a poll reaches them. nullopt when not
+  // assigned or after SetLagUnknown(partition, true) (librdkafka before
+  // its first fetch response for the partition).
+  std::optional<int64_t> CachedLag(const TopicPartition& partition) override;
+  void SetLagUnknown(const TopicPartition& partition, bool unknown) {
+    if (unknown) {
+      lag_unknown_.insert(partition);
+    } else {
+      lag_unknown_.erase(partition);
+    }
+  }
   // {0, end offset}; kNotFound for a partition that does not exist.
   absl::StatusOr<std::pair<int64_t, int64_t>> QueryWatermarks(
       const TopicPartition& partition, absl::Duration timeout) override;
@@ -319,6 +332,7 @@ class FakeConsumer final : public Consumer {
   std::vector<std::string> subscribed_;
   std::vector<TopicPartition> assignment_;  // in assignment order
   std::map<TopicPartition, int64_t> positions_;
+  std::set<TopicPartition> lag_unknown_;
   std::set<TopicPartition> paused_;
   size_t next_index_ = 0;  // where the round-robin scan of assignment_ starts
   std::deque<Event> pending_;
