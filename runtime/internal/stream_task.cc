@@ -191,7 +191,7 @@ absl::Status StreamTask::AddRecord(ConsumerRecord record) {
 
 absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
   int64_t processed = 0;
-  while (processed < max_records && state_ == State::kRunning) {
+  while (processed < max_records && state_ == State::kRunning && accepting()) {
     std::optional<StampedRecord> record = group_.Next();
     if (!record.has_value()) break;
     BROOK_RETURN_IF_ERROR(ProcessOne(*std::move(record)));
@@ -222,6 +222,42 @@ absl::Status StreamTask::ProcessOne(StampedRecord stamped) {
   }
   consumed_[TopicPartition{r.topic, r.partition}] = r.offset + 1;
   return absl::OkStatus();
+}
+
+bool StreamTask::accepting() const {
+  for (const auto& [node, work] : background_work_) {
+    if (!work.accepting()) return false;
+  }
+  return true;
+}
+
+void StreamTask::RegisterBackgroundWork(ProcessorNode* node,
+                                        BackgroundWork work) {
+  background_work_.emplace_back(node, std::move(work));
+}
+
+absl::Status StreamTask::PollBackgroundWork() {
+  if (state_ != State::kRunning || background_work_.empty()) {
+    return absl::OkStatus();
+  }
+  BackgroundWorkStats stats;
+  for (auto& [node, work] : background_work_) {
+    absl::Status s = work.poll(&stats);
+    if (!s.ok()) {
+      return Annotate(s, absl::StrCat("task ", id_.ToString(), ": '",
+                                      node->name(), "' failed"));
+    }
+  }
+  if (options_.on_background_work && stats.completed > 0) {
+    options_.on_background_work(stats);
+  }
+  return absl::OkStatus();
+}
+
+int64_t StreamTask::background_in_flight() const {
+  int64_t total = 0;
+  for (const auto& [node, work] : background_work_) total += work.in_flight();
+  return total;
 }
 
 absl::Status StreamTask::PunctuateWallClock() {
@@ -312,6 +348,7 @@ void StreamTask::Close(CloseMode mode) {
   // What the hooks held back is dropped on a dirty close; after a clean
   // one (which follows a commit) they hold nothing.
   commit_hooks_.clear();
+  background_work_.clear();
   if (initialized_) {
     for (auto& node : nodes_) node->Close();
   }

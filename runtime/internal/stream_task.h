@@ -56,6 +56,9 @@ struct TaskOptions {
   // Called for every record a processor drops (the thread's metric); may be
   // empty.
   std::function<void(DroppedRecordReason)> on_dropped_record;
+  // Given what background work completed at each PollBackgroundWork() (the
+  // thread's metrics); may be empty.
+  std::function<void(const BackgroundWorkStats&)> on_background_work;
 };
 
 enum class CloseMode { kClean, kDirty };
@@ -126,6 +129,13 @@ class StreamTask final : public TaskContext {
 
   absl::Status PunctuateWallClock();
 
+  // Forwards what the processors' background work completed (see
+  // ProcessorContext::RegisterBackgroundWork), without blocking. Does
+  // nothing unless running. An error names the task and node.
+  absl::Status PollBackgroundWork();
+  // Records the processors hold in background work, not forwarded yet.
+  int64_t background_in_flight() const;
+
   // Next offset to commit per partition consumed since the last commit.
   std::vector<TopicPartitionOffset> UncommittedOffsets() const;
   // True if the task consumed records or wrote to a store since its last
@@ -159,6 +169,8 @@ class StreamTask final : public TaskContext {
   void RequestCommit() override { commit_requested_ = true; }
   void RegisterCommitHook(ProcessorNode* node,
                           std::function<absl::Status()> hook) override;
+  void RegisterBackgroundWork(ProcessorNode* node,
+                              BackgroundWork work) override;
   int64_t cache_max_bytes() const override { return options_.cache_max_bytes; }
   RecordCollector& collector() override { return *collector_; }
   // Counts the drop, reports it to on_dropped_record and logs it: the first
@@ -171,6 +183,8 @@ class StreamTask final : public TaskContext {
 
  private:
   absl::Status ProcessOne(StampedRecord record);
+  // False while a processor's background work takes no more input.
+  bool accepting() const;
   absl::Status RunPunctuator(ProcessorNode* node, const Punctuator& p,
                              int64_t timestamp);
   static std::vector<RecordQueue> MakeQueues(
@@ -197,6 +211,8 @@ class StreamTask final : public TaskContext {
   // In registration (Init) order; cleared on Close().
   std::vector<std::pair<ProcessorNode*, std::function<absl::Status()>>>
       commit_hooks_;
+  // In registration (Init) order; cleared on Close().
+  std::vector<std::pair<ProcessorNode*, BackgroundWork>> background_work_;
   absl::flat_hash_map<TopicPartition, int64_t> consumed_;
   bool commit_requested_ = false;
   bool initialized_ = false;  // nodes made and Init() run

@@ -64,6 +64,15 @@ struct StreamThreadStats {
       0};  // tasks dropped unclean and rejoined
   std::atomic<int64_t> producer_resets{0};
   std::atomic<int64_t> max_poll_gap_micros{0};
+  // Background work (MapValuesAsync): records held by the thread's tasks
+  // (a gauge, set every iteration), records completed, and their handler
+  // time and queue wait (arrival at the processor to handler start).
+  std::atomic<int64_t> background_in_flight{0};
+  std::atomic<int64_t> background_completed{0};
+  std::atomic<int64_t> background_handler_micros_total{0};
+  std::atomic<int64_t> background_handler_micros_max{0};
+  std::atomic<int64_t> background_queue_wait_micros_total{0};
+  std::atomic<int64_t> background_queue_wait_micros_max{0};
   // Records dropped by processors, per DroppedRecordReason.
   std::array<std::atomic<int64_t>, kNumDroppedRecordReasons> dropped_records{};
 };
