@@ -41,7 +41,9 @@
 #include "absl/strings/str_cat.h"
 
 #include "base/status_macros.h"
+#include "operators/async_options.h"
 #include "operators/branched_kstream.h"
+#include "operators/internal/async_map_values.h"
 #include "operators/internal/fixed_key.h"
 #include "operators/internal/functions.h"
 #include "operators/internal/graph.h"
@@ -295,6 +297,76 @@ class KStream {
     const int id = graph_->Add(std::move(node));
     return KStream<KOut, VOut>(graph_, id, DefaultSerde<KOut>(),
                                DefaultSerde<VOut>(), true);
+  }
+
+  // Replaces each value by fn(key, value), an absl::StatusOr<VR>, computed
+  // off the stream thread on options.parallelism worker threads
+  // (KSTREAM-MAPVALUESASYNC-<n>): the answer to a slow function (a remote
+  // call) on few partitions. Records of one key run one at a time, in input
+  // order; different keys run at once. Null keys share one lane (one at a
+  // time); a function that takes the key or value plainly is not called for
+  // a null one and the record is dropped, as in MapValues. The stream
+  // thread keeps polling (and so stays in the group) while workers run,
+  // and forwards each result itself, with the input's key, timestamp and
+  // headers, in completion order (per key: input order).
+  //
+  // Exactly once: each commit waits, forwarding results as they come,
+  // until the node holds no record of the task, so a committed transaction
+  // holds the outputs of exactly the records whose offsets it commits. The
+  // wait lasts up to about max_in_flight x the function's latency /
+  // parallelism (x parallelism more when all records share a key); keep it
+  // well below max.poll.interval.ms, and raise commit.interval.ms when it
+  // is a large part of the interval, since workers idle during it.
+  // At options.max_in_flight records held, the task stops taking input
+  // (its partitions are paused, other tasks go on).
+  //
+  // fn is called from several workers at once (for different keys): it
+  // must be thread-safe, must not throw, and must not touch the task's
+  // stores. An error it returns fails the task as a processor's error
+  // does. Output value serde: the stream's if the type stays, else the
+  // type's default.
+  template <typename F>
+  auto MapValuesAsync(F fn, AsyncOptions options = {},
+                      const Named& named = {}) const {
+    static_assert(internal::kTakesKeyValue<K, V, F>,
+                  "MapValuesAsync: the function must be callable as "
+                  "absl::StatusOr<VR>(const K&, const V&) (either may be "
+                  "std::optional)");
+    using R = std::decay_t<internal::KeyValueResult<K, V, F>>;
+    static_assert(
+        internal::IsStatusOr<R>::value,
+        "MapValuesAsync: the function must return absl::StatusOr<VR>");
+    using VR = typename R::value_type;
+    const std::string name =
+        graph_->NameOr(named.name, "KSTREAM-MAPVALUESASYNC-");
+    if (absl::Status s = options.Validate(); !s.ok()) {
+      graph_->AddError(
+          absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message())));
+    }
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kProcessor;
+    node.name = name;
+    node.parents = {node_};
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.output = internal::RecordTypes::Of<K, VR>();
+    node.add = [fn = std::make_shared<F>(std::move(fn)),
+                pool = std::make_shared<internal::SharedWorkerPool>(
+                    std::max(options.parallelism, 1)),
+                options](Topology& t, const std::string& node_name,
+                         std::vector<std::string> parents) {
+      t.AddProcessor<K, V, K, VR>(
+          node_name,
+          [fn, pool, options, node_name]() {
+            return std::make_unique<
+                internal::AsyncMapValuesProcessor<K, V, VR, F>>(node_name, fn,
+                                                                pool, options);
+          },
+          std::move(parents));
+    };
+    const int id = graph_->Add(std::move(node));
+    return KStream<K, VR>(graph_, id, key_serde_,
+                          internal::SameOrDefault<VR, V>(value_serde_),
+                          repartition_required_);
   }
 
   // Runs a processor-API Processor that keeps each record's key and may

@@ -627,6 +627,20 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
   m.stores_restored = r.stores_restored.load();
   m.stores_wiped = r.stores_wiped.load();
   m.restore_remaining_records = r.remaining_records.load();
+  m.background_in_flight = s.background_in_flight.load();
+  m.background_completed = s.background_completed.load();
+  if (m.background_completed > 0) {
+    m.background_handler_latency_avg_ms =
+        s.background_handler_micros_total.load() / 1000.0 /
+        m.background_completed;
+    m.background_queue_wait_avg_ms =
+        s.background_queue_wait_micros_total.load() / 1000.0 /
+        m.background_completed;
+  }
+  m.background_handler_latency_max_ms =
+      s.background_handler_micros_max.load() / 1000.0;
+  m.background_queue_wait_max_ms =
+      s.background_queue_wait_micros_max.load() / 1000.0;
   for (int i = 0; i < kNumDroppedRecordReasons; ++i) {
     const int64_t n = s.dropped_records[i].load(std::memory_order_relaxed);
     if (n > 0) {

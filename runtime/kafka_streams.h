@@ -126,6 +126,16 @@ struct StreamThreadMetrics {
   std::map<std::string, int64_t> dropped_records;
   // The thread's active tasks.
   std::vector<TaskMetrics> active_tasks;
+  // Background work (KStream::MapValuesAsync): records the thread's tasks
+  // hold now (queued behind their key or running), records completed, the
+  // function's latency, and the wait from a record's arrival at the node to
+  // its function's start.
+  int64_t background_in_flight = 0;
+  int64_t background_completed = 0;
+  double background_handler_latency_avg_ms = 0;
+  double background_handler_latency_max_ms = 0;
+  double background_queue_wait_avg_ms = 0;
+  double background_queue_wait_max_ms = 0;
   int64_t dropped_records_total() const {
     int64_t n = 0;
     for (const auto& [reason, count] : dropped_records) n += count;

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
+#include "runtime/background_work.h"
 #include "runtime/dropped_records.h"
 #include "runtime/punctuation.h"
 #include "runtime/record.h"
@@ -88,6 +89,15 @@ class ProcessorContext {
   // held back with it. A hook runs with no record_metadata(), as a
   // punctuator does. REQUIRES: called from Init().
   virtual void RegisterCommitHook(std::function<absl::Status()> hook) = 0;
+
+  // Registers work this processor runs off the stream thread (see
+  // BackgroundWork): the stream thread polls it on every loop iteration and
+  // forwards what completed, and the task stops taking records while it is
+  // not accepting. Combine it with a commit hook that waits for the work in
+  // flight, so that a commit never includes the offset of a record whose
+  // output is still pending. Forwards from `poll` run with no
+  // record_metadata(), as a punctuator's do. REQUIRES: called from Init().
+  virtual void RegisterBackgroundWork(BackgroundWork work) = 0;
 
   // statestore.cache.max.bytes (StreamsConfig): the byte budget of each
   // record cache that a processor keeps in front of a store; 0: no caching.

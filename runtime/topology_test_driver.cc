@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 #include "base/status_macros.h"
 #include "runtime/internal/stream_task.h"
@@ -173,11 +174,18 @@ absl::Status TopologyTestDriver::PipeInput(const std::string& topic,
 absl::Status TopologyTestDriver::ProcessAll() {
   for (bool busy = true; busy;) {
     busy = false;
+    bool progressed = false;
     for (auto& task : tasks_) {
+      // Completed background work (MapValuesAsync) is forwarded as the
+      // stream thread would, between records.
+      BROOK_RETURN_IF_ERROR(task->PollBackgroundWork());
       if (task->buffered() == 0) continue;
       busy = true;
-      BROOK_RETURN_IF_ERROR(task->Process(1000).status());
+      BROOK_ASSIGN_OR_RETURN(int64_t n, task->Process(1000));
+      progressed = progressed || n > 0;
     }
+    // Every task with input is full of background work: wait for a worker.
+    if (busy && !progressed) absl::SleepFor(absl::Milliseconds(1));
   }
   return absl::OkStatus();
 }

@@ -96,6 +96,9 @@ class FixedKeyProcessor final : public Processor<K, V, K, VOut> {
     void RegisterCommitHook(std::function<absl::Status()> hook) override {
       outer->RegisterCommitHook(std::move(hook));
     }
+    void RegisterBackgroundWork(BackgroundWork work) override {
+      outer->RegisterBackgroundWork(std::move(work));
+    }
     int64_t cache_max_bytes() const override {
       return outer->cache_max_bytes();
     }

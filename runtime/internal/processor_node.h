@@ -178,6 +178,9 @@ class NodeContext final : public ProcessorContext<KOut, VOut> {
   void RegisterCommitHook(std::function<absl::Status()> hook) override {
     task_->RegisterCommitHook(node_, std::move(hook));
   }
+  void RegisterBackgroundWork(BackgroundWork work) override {
+    task_->RegisterBackgroundWork(node_, std::move(work));
+  }
   int64_t cache_max_bytes() const override { return task_->cache_max_bytes(); }
   void RecordDropped(DroppedRecordReason reason) override {
     task_->RecordDropped(*node_, reason);

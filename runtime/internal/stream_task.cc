@@ -194,7 +194,7 @@ absl::Status StreamTask::AddRecord(ConsumerRecord record) {
 absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
   int64_t processed = 0;
   const int64_t enforced_before = group_.enforced_processing();
-  while (processed < max_records && state_ == State::kRunning &&
+  while (processed < max_records && state_ == State::kRunning && accepting() &&
          group_.ReadyToProcess(options_.max_task_idle_ms, options_.lag,
                                options_.clock_ms)) {
     std::optional<StampedRecord> record = group_.Next();
@@ -411,6 +411,42 @@ void StreamTask::LogRecordError(RecordErrorKind kind,
   last_record_error_log_ms_ = now;
 }
 
+bool StreamTask::accepting() const {
+  for (const auto& [node, work] : background_work_) {
+    if (!work.accepting()) return false;
+  }
+  return true;
+}
+
+void StreamTask::RegisterBackgroundWork(ProcessorNode* node,
+                                        BackgroundWork work) {
+  background_work_.emplace_back(node, std::move(work));
+}
+
+absl::Status StreamTask::PollBackgroundWork() {
+  if (state_ != State::kRunning || background_work_.empty()) {
+    return absl::OkStatus();
+  }
+  BackgroundWorkStats stats;
+  for (auto& [node, work] : background_work_) {
+    absl::Status s = work.poll(&stats);
+    if (!s.ok()) {
+      return Annotate(s, absl::StrCat("task ", id_.ToString(), ": '",
+                                      node->name(), "' failed"));
+    }
+  }
+  if (options_.on_background_work && stats.completed > 0) {
+    options_.on_background_work(stats);
+  }
+  return absl::OkStatus();
+}
+
+int64_t StreamTask::background_in_flight() const {
+  int64_t total = 0;
+  for (const auto& [node, work] : background_work_) total += work.in_flight();
+  return total;
+}
+
 absl::Status StreamTask::PunctuateWallClock() {
   // Only running tasks punctuate (their processors are initialised).
   if (state_ != State::kRunning) return absl::OkStatus();
@@ -499,6 +535,7 @@ void StreamTask::Close(CloseMode mode) {
   // What the hooks held back is dropped on a dirty close; after a clean
   // one (which follows a commit) they hold nothing.
   commit_hooks_.clear();
+  background_work_.clear();
   if (initialized_) {
     for (auto& node : nodes_) node->Close();
   }

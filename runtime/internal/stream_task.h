@@ -80,6 +80,9 @@ struct TaskOptions {
       max_record_bytes;
   // Called for every record written to the dead-letter topic; may be empty.
   std::function<void(RecordErrorKind)> on_dead_letter;
+  // Given what background work completed at each PollBackgroundWork() (the
+  // thread's metrics); may be empty.
+  std::function<void(const BackgroundWorkStats&)> on_background_work;
 };
 
 // An upper bound of the bytes `record` takes in a record batch of its own
@@ -155,6 +158,13 @@ class StreamTask final : public TaskContext {
 
   absl::Status PunctuateWallClock();
 
+  // Forwards what the processors' background work completed (see
+  // ProcessorContext::RegisterBackgroundWork), without blocking. Does
+  // nothing unless running. An error names the task and node.
+  absl::Status PollBackgroundWork();
+  // Records the processors hold in background work, not forwarded yet.
+  int64_t background_in_flight() const;
+
   // Next offset to commit per partition consumed since the last commit.
   std::vector<TopicPartitionOffset> UncommittedOffsets() const;
   // True if the task consumed records or wrote to a store since its last
@@ -193,6 +203,8 @@ class StreamTask final : public TaskContext {
   void RequestCommit() override { commit_requested_ = true; }
   void RegisterCommitHook(ProcessorNode* node,
                           std::function<absl::Status()> hook) override;
+  void RegisterBackgroundWork(ProcessorNode* node,
+                              BackgroundWork work) override;
   int64_t cache_max_bytes() const override { return options_.cache_max_bytes; }
   // Sinks send through the task, which checks each record's size first
   // (production errors, runtime/error_handlers.h).
@@ -238,6 +250,8 @@ class StreamTask final : public TaskContext {
   // per 10 s of the task's clock.
   void LogRecordError(RecordErrorKind kind, ErrorHandlerResponse response,
                       const ConsumerRecord* input, const absl::Status& error);
+  // False while a processor's background work takes no more input.
+  bool accepting() const;
   absl::Status RunPunctuator(ProcessorNode* node, const Punctuator& p,
                              int64_t timestamp);
   static std::vector<RecordQueue> MakeQueues(
@@ -264,6 +278,8 @@ class StreamTask final : public TaskContext {
   // In registration (Init) order; cleared on Close().
   std::vector<std::pair<ProcessorNode*, std::function<absl::Status()>>>
       commit_hooks_;
+  // In registration (Init) order; cleared on Close().
+  std::vector<std::pair<ProcessorNode*, BackgroundWork>> background_work_;
   absl::flat_hash_map<TopicPartition, int64_t> consumed_;
   bool commit_requested_ = false;
   bool initialized_ = false;  // nodes made and Init() run

@@ -14,6 +14,10 @@
 namespace brook::internal {
 namespace {
 
+// How long a poll may block while background work is in flight: the
+// latency its completions may wait before the thread forwards them.
+constexpr absl::Duration kBackgroundWorkPollTimeout = absl::Milliseconds(1);
+
 void UpdateMax(std::atomic<int64_t>& max, int64_t value) {
   int64_t current = max.load(std::memory_order_relaxed);
   while (value > current && !max.compare_exchange_weak(
@@ -196,6 +200,19 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
             stats->dead_letter_records[static_cast<int>(kind)].fetch_add(
                 1, std::memory_order_relaxed);
           },
+      .on_background_work =
+          [stats = &thread->stats_](const BackgroundWorkStats& done) {
+            constexpr auto kRelaxed = std::memory_order_relaxed;
+            stats->background_completed.fetch_add(done.completed, kRelaxed);
+            stats->background_handler_micros_total.fetch_add(
+                done.handler_micros_total, kRelaxed);
+            UpdateMax(stats->background_handler_micros_max,
+                      done.handler_micros_max);
+            stats->background_queue_wait_micros_total.fetch_add(
+                done.queue_wait_micros_total, kRelaxed);
+            UpdateMax(stats->background_queue_wait_micros_max,
+                      done.queue_wait_micros_max);
+          },
   };
   // Repartition topics: internal topics this topology reads. Their consumed
   // records are deleted after commits (repartition.purge.interval.ms).
@@ -365,14 +382,22 @@ absl::StatusOr<int64_t> StreamThread::PollQueues() {
     // Nothing to do: block until any queue receives something. librdkafka
     // counts this wait against max.poll.interval.ms, but it lasts at most
     // poll.ms.
-    consumer_->WaitForData(config_.poll_timeout);
+    consumer_->WaitForData(
+        task_manager_->background_in_flight() > 0
+            ? std::min(config_.poll_timeout, kBackgroundWorkPollTimeout)
+            : config_.poll_timeout);
   }
 }
 
 absl::StatusOr<int64_t> StreamThread::PollRecords() {
   if (config_.partition_queues) return PollQueues();
+  // With background work in flight, neither block (its completions are
+  // forwarded between polls) nor spin (a task that stopped taking records
+  // keeps its buffer full).
   const absl::Duration first_timeout =
-      task_manager_->has_buffered_records() || task_manager_->restore_active()
+      task_manager_->background_in_flight() > 0
+          ? std::min(config_.poll_timeout, kBackgroundWorkPollTimeout)
+      : task_manager_->has_buffered_records() || task_manager_->restore_active()
           ? absl::ZeroDuration()
           : config_.poll_timeout;
   int64_t polled = 0;
@@ -422,6 +447,10 @@ absl::Status StreamThread::RunOnce() {
       !task_manager_->restoring()) {
     SetState(State::kRunning);
   }
+  // Completed background work first: it frees room for more records.
+  if (absl::Status s = task_manager_->PollBackgroundWork(); !s.ok()) {
+    return HandleProducerError(s);
+  }
   // Two clock reads per iteration, not per record.
   const absl::Time process_start = absl::Now();
   absl::StatusOr<int64_t> processed =
@@ -437,6 +466,8 @@ absl::Status StreamThread::RunOnce() {
     return HandleProducerError(s);
   }
   absl::Status committed = MaybeCommit(*processed);
+  stats_.background_in_flight.store(task_manager_->background_in_flight(),
+                                    std::memory_order_relaxed);
   // After the commit: a failed one may have dropped every task (lost
   // membership, fatal producer error), and num_tasks() must say so now.
   num_tasks_.store(task_manager_->num_tasks());

@@ -86,6 +86,15 @@ struct StreamThreadStats {
   // producer_resets too.
   std::atomic<int64_t> producer_fencings{0};
   std::atomic<int64_t> enforced_processing{0};  // max.task.idle.ms expired
+  // Background work (MapValuesAsync): records held by the thread's tasks
+  // (a gauge, set every iteration), records completed, and their handler
+  // time and queue wait (arrival at the processor to handler start).
+  std::atomic<int64_t> background_in_flight{0};
+  std::atomic<int64_t> background_completed{0};
+  std::atomic<int64_t> background_handler_micros_total{0};
+  std::atomic<int64_t> background_handler_micros_max{0};
+  std::atomic<int64_t> background_queue_wait_micros_total{0};
+  std::atomic<int64_t> background_queue_wait_micros_max{0};
   // Records dropped by processors, per DroppedRecordReason.
   std::array<std::atomic<int64_t>, kNumDroppedRecordReasons> dropped_records{};
   // Input records written to the dead-letter topic, per RecordErrorKind.

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 
 #include "kafka/record.h"
+#include "runtime/background_work.h"
 #include "runtime/dropped_records.h"
 #include "runtime/punctuation.h"
 #include "runtime/record.h"
@@ -59,6 +60,9 @@ class TaskContext {
   // See ProcessorContext::RegisterCommitHook.
   virtual void RegisterCommitHook(ProcessorNode* node,
                                   std::function<absl::Status()> hook) = 0;
+  // See ProcessorContext::RegisterBackgroundWork.
+  virtual void RegisterBackgroundWork(ProcessorNode* node,
+                                      BackgroundWork work) = 0;
   virtual int64_t cache_max_bytes() const = 0;
   // `node` skipped its current record (see ProcessorContext::RecordDropped).
   virtual void RecordDropped(const ProcessorNode& node,

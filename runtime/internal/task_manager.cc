@@ -299,6 +299,18 @@ absl::Status TaskManager::PunctuateWallClock() {
   return absl::OkStatus();
 }
 
+absl::Status TaskManager::PollBackgroundWork() {
+  for (auto& [id, task] : tasks_)
+    BROOK_RETURN_IF_ERROR(task->PollBackgroundWork());
+  return absl::OkStatus();
+}
+
+int64_t TaskManager::background_in_flight() const {
+  int64_t total = 0;
+  for (const auto& [id, task] : tasks_) total += task->background_in_flight();
+  return total;
+}
+
 bool TaskManager::commit_needed() const {
   for (const auto& [id, task] : tasks_) {
     if (task->commit_needed()) return true;

@@ -74,6 +74,12 @@ class TaskManager {
 
   absl::Status PunctuateWallClock();
 
+  // Forwards what every running task's background work completed
+  // (StreamTask::PollBackgroundWork).
+  absl::Status PollBackgroundWork();
+  // Records held in background work by all tasks.
+  int64_t background_in_flight() const;
+
   // Restores up to `max_records` changelog records of restoring tasks; a task
   // whose stores are all restored initialises its processors and starts
   // processing (its partitions resume).
