@@ -125,6 +125,27 @@ void CollectThread(const StreamThreadMetrics& t, Families& f) {
           "dropped-records-total).",
           {{"thread", t.name}, {"reason", reason}}, n);
   }
+  f.Add("brook_thread_enforced_processing_total", kCounter,
+        "Times a task processed with an input partition still empty after "
+        "max.task.idle.ms (Kafka Streams enforced-processing-total).",
+        l, t.enforced_processing);
+  f.Add("brook_thread_background_in_flight", kGauge,
+        "Records the thread's MapValuesAsync nodes hold (queued behind their "
+        "key or running).",
+        l, t.background_in_flight);
+  f.Add("brook_thread_background_completed_total", kCounter,
+        "Records whose MapValuesAsync function completed.", l,
+        t.background_completed);
+  f.Add("brook_thread_background_handler_latency_avg_seconds", kGauge,
+        "Mean time of a MapValuesAsync function call.", l,
+        t.background_handler_latency_avg_ms / 1000);
+  f.Add("brook_thread_background_handler_latency_max_seconds", kGauge,
+        "Longest MapValuesAsync function call.", l,
+        t.background_handler_latency_max_ms / 1000);
+  f.Add("brook_thread_background_queue_wait_max_seconds", kGauge,
+        "Longest wait of a record between reaching a MapValuesAsync node and "
+        "its function's start.",
+        l, t.background_queue_wait_max_ms / 1000);
   for (const auto& [kind, n] : t.dead_letter_records) {
     f.Add("brook_thread_dead_letter_records_total", kCounter,
           "Input records written to the dead-letter topic, by error kind "
