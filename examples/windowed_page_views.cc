@@ -10,7 +10,12 @@
 // 8-byte big-endian count (LongSerializer). A Java consumer reads it with
 // TimeWindowedDeserializer(StringDeserializer, 60000) and LongDeserializer.
 // --final_results=false skips the suppression and writes every update
-// (1, 2, ..., n per window) as soon as it is counted.
+// (1, 2, ..., n per window) as soon as it is counted. --rate_limit_ms=L
+// (with --final_results=false) rate-limits the updates instead
+// (Suppressed::UntilTimeLimit): a window's count is written once stream
+// time has passed L ms after the first update held back, with the latest
+// count then, so each window's counts rise and its last one is its views
+// once stream time has moved past its last update + L.
 //
 // With no --input_topic it creates "<application_id>-views" and writes
 // --demo_records views of --keys pages, two per second of event time, every
@@ -60,6 +65,10 @@ ABSL_FLAG(int32_t, keys, 10, "pages of the demo views");
 ABSL_FLAG(bool, final_results, true,
           "write one final count per page and window, once the window has "
           "closed (Suppressed::UntilWindowCloses); false: write every update");
+ABSL_FLAG(int64_t, rate_limit_ms, 0,
+          "with --final_results=false: hold each window's updates back for "
+          "this long in event time and write the latest "
+          "(Suppressed::UntilTimeLimit); 0: write every update");
 ABSL_FLAG(bool, until_done, false,
           "without --input_topic: stop when every view is counted, verify the "
           "output read back with read_committed, print the first windows");
@@ -75,7 +84,8 @@ using WindowCounts = std::map<std::pair<S, int64_t>, int64_t>;
 
 absl::StatusOr<Topology> PageViewsTopology(const S& input, const S& output,
                                            int64_t size_ms, int64_t grace_ms,
-                                           bool final_results) {
+                                           bool final_results,
+                                           int64_t rate_limit_ms) {
   StreamsBuilder builder;
   KTable<Windowed<S>, int64_t> counts =
       builder.Stream<S, S>(input)
@@ -86,6 +96,11 @@ absl::StatusOr<Topology> PageViewsTopology(const S& input, const S& output,
   if (final_results) {
     counts = counts.Suppress(
         Suppressed::UntilWindowCloses().WithName("final-views"));
+  } else if (rate_limit_ms > 0) {
+    counts = counts.Suppress(
+        Suppressed::UntilTimeLimit(absl::Milliseconds(rate_limit_ms),
+                                   BufferConfig::Unbounded())
+            .WithName("rate-limited-views"));
   }
   counts.ToStream().To(output);
   return builder.Build();
@@ -110,7 +125,8 @@ absl::StatusOr<WindowCounts> WriteDemo(const ClientConfig& client,
     }
     BROOK_RETURN_IF_ERROR(producer->Send(std::move(r)));
   }
-  if (absl::GetFlag(FLAGS_final_results)) {
+  if (absl::GetFlag(FLAGS_final_results) ||
+      absl::GetFlag(FLAGS_rate_limit_ms) > 0) {
     // An hour later, one view per page: every page's earlier windows close
     // (these windows stay open: no result for them).
     for (int32_t k = 0; k < keys; ++k) {
@@ -133,16 +149,37 @@ absl::Status Verify(const ClientConfig& client, const S& output,
                     const WindowCounts& expected, int64_t size_ms,
                     const std::atomic<bool>& stop) {
   const bool final_results = absl::GetFlag(FLAGS_final_results);
+  const bool rate_limited =
+      !final_results && absl::GetFlag(FLAGS_rate_limit_ms) > 0;
   int64_t total = 0;
   for (const auto& [window, n] : expected) total += final_results ? 1 : n;
-  BROOK_ASSIGN_OR_RETURN(std::vector<ConsumerRecord> records,
-                         examples::ReadCommittedUntil(
-                             client, output,
-                             [&](const std::vector<ConsumerRecord>& records) {
-                               return static_cast<int64_t>(records.size()) >=
-                                      total;
-                             },
-                             stop));
+  BROOK_ASSIGN_OR_RETURN(
+      std::vector<ConsumerRecord> records,
+      examples::ReadCommittedUntil(
+          client, output,
+          [&](const std::vector<ConsumerRecord>& records) {
+            if (!rate_limited) {
+              return static_cast<int64_t>(records.size()) >= total;
+            }
+            // Done when every window's latest count is its views.
+            WindowCounts latest;
+            for (const ConsumerRecord& r : records) {
+              if (!r.key.has_value() || r.key->size() < 8 ||
+                  !r.value.has_value() || r.value->size() != 8) {
+                return true;  // Verify below reports it
+              }
+              const size_t n = r.key->size() - 8;
+              int64_t& count =
+                  latest[{r.key->substr(0, n),
+                          static_cast<int64_t>(
+                              absl::big_endian::Load64(r.key->data() + n))}];
+              count = std::max(count,
+                               static_cast<int64_t>(
+                                   absl::big_endian::Load64(r.value->data())));
+            }
+            return latest == expected;
+          },
+          stop));
   std::sort(records.begin(), records.end(),
             [](const ConsumerRecord& a, const ConsumerRecord& b) {
               return std::tie(a.partition, a.offset) <
@@ -165,7 +202,11 @@ absl::Status Verify(const ClientConfig& client, const S& output,
     if (final_results && seen != 0 && ++problems <= 5) {
       std::cerr << "windowed_page_views: " << r.key->substr(0, n) << "@"
                 << start << " has a second final result, " << count << "\n";
-    } else if (!final_results && count != seen + 1 && ++problems <= 5) {
+    } else if (rate_limited && count <= seen && ++problems <= 5) {
+      std::cerr << "windowed_page_views: " << r.key->substr(0, n) << "@"
+                << start << " went from " << seen << " to " << count << "\n";
+    } else if (!final_results && !rate_limited && count != seen + 1 &&
+               ++problems <= 5) {
       std::cerr << "windowed_page_views: " << r.key->substr(0, n) << "@"
                 << start << " went from " << seen << " to " << count << "\n";
     }
@@ -187,6 +228,7 @@ absl::Status Verify(const ClientConfig& client, const S& output,
             << last.size() << " page windows against the input: "
             << (problems != 0   ? "MISMATCH"
                 : final_results ? "one final count per window, exactly"
+                : rate_limited  ? "each window's counts rising to its views"
                                 : "every window counted 1..n exactly once")
             << "\n";
   if (problems != 0) {
@@ -209,6 +251,14 @@ absl::Status Run() {
     return absl::InvalidArgumentError(
         "--until_done needs generated input: leave --input_topic empty");
   }
+  const int64_t rate_limit_ms = absl::GetFlag(FLAGS_rate_limit_ms);
+  if (rate_limit_ms < 0 ||
+      (rate_limit_ms > 0 && absl::GetFlag(FLAGS_final_results))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--rate_limit_ms=", rate_limit_ms,
+        ": needs a value >= 0, and --final_results=false when above 0 (final "
+        "results and rate limiting are two kinds of suppression)"));
+  }
   WindowCounts expected;
   BROOK_ASSIGN_OR_RETURN(examples::ExampleTopics topics,
                          examples::PrepareTopics(
@@ -218,10 +268,11 @@ absl::Status Run() {
                                    expected, WriteDemo(client, topic, size_ms));
                                return absl::OkStatus();
                              }));
-  BROOK_ASSIGN_OR_RETURN(Topology topology,
-                         PageViewsTopology(topics.input, topics.output, size_ms,
-                                           absl::GetFlag(FLAGS_grace_ms),
-                                           absl::GetFlag(FLAGS_final_results)));
+  BROOK_ASSIGN_OR_RETURN(
+      Topology topology,
+      PageViewsTopology(topics.input, topics.output, size_ms,
+                        absl::GetFlag(FLAGS_grace_ms),
+                        absl::GetFlag(FLAGS_final_results), rate_limit_ms));
   std::cerr << topology.Describe();
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                          KafkaStreams::Create(topology, examples::ExampleConfig(
@@ -230,7 +281,10 @@ absl::Status Run() {
             << " per page and " << size_ms << " ms window into "
             << topics.output
             << (absl::GetFlag(FLAGS_final_results) ? " (final results only)"
-                                                   : " (every update)")
+                : rate_limit_ms > 0
+                    ? absl::StrCat(" (updates rate-limited to one per ",
+                                   rate_limit_ms, " ms of event time)")
+                    : " (every update)")
             << "; stop with Ctrl-C\n";
   if (!until_done) {
     absl::Status ran = examples::RunUntilStopped(*streams);

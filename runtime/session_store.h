@@ -61,8 +61,23 @@ class SessionStore final : public internal::DelegatingStore {
   // start <= latest_start, by end then start, until it returns an error.
   absl::Status FindSessions(const K& key, int64_t earliest_end_ms,
                             int64_t latest_start_ms, const Visitor& fn) {
-    std::unique_ptr<SessionIterator> it = inner_->FindSessions(
-        SerializeKey(key), earliest_end_ms, latest_start_ms);
+    return Walk(inner_->FindSessions(SerializeKey(key), earliest_end_ms,
+                                     latest_start_ms),
+                fn);
+  }
+  // The same sessions in reverse: latest end first, then latest start.
+  absl::Status BackwardFindSessions(const K& key, int64_t earliest_end_ms,
+                                    int64_t latest_start_ms,
+                                    const Visitor& fn) {
+    return Walk(inner_->BackwardFindSessions(SerializeKey(key), earliest_end_ms,
+                                             latest_start_ms),
+                fn);
+  }
+
+  SessionBytesStore* bytes() { return inner_.get(); }
+
+ private:
+  absl::Status Walk(std::unique_ptr<SessionIterator> it, const Visitor& fn) {
     for (; it->Valid(); it->Next()) {
       absl::StatusOr<K> k = key_serde_->Deserialize(name(), it->key());
       if (!k.ok()) return Corrupt("key", k.status());
@@ -72,10 +87,6 @@ class SessionStore final : public internal::DelegatingStore {
     }
     return it->status();
   }
-
-  SessionBytesStore* bytes() { return inner_.get(); }
-
- private:
   std::string SerializeKey(const K& key) const {
     return key_serde_->Serialize(name(), key);
   }

@@ -5,8 +5,8 @@
 // to one is refused, reads skip them). Writes are transactional and
 // changelogged like KeyValueStore's.
 //
-// Iteration is forward only (by window start, then key); the byte store has
-// no backward iterator.
+// Iteration runs forward (by window start, then key) or backward (the exact
+// reverse: latest start first), as Kafka Streams' fetch and backwardFetch.
 // Threading model: owned by one task, used on its stream thread.
 #ifndef BROOK_RUNTIME_WINDOW_STORE_H_
 #define BROOK_RUNTIME_WINDOW_STORE_H_
@@ -73,6 +73,16 @@ class WindowStore final : public internal::DelegatingStore {
   // The same for every key: by start, then by serialized key.
   absl::Status FetchAll(int64_t from_ms, int64_t to_ms, const Visitor& fn) {
     return Walk(inner_->FetchAll(from_ms, to_ms), fn);
+  }
+  // Fetch and FetchAll in reverse: latest start first (for FetchAll, then
+  // by serialized key, descending).
+  absl::Status BackwardFetch(const K& key, int64_t from_ms, int64_t to_ms,
+                             const Visitor& fn) {
+    return Walk(inner_->BackwardFetch(SerializeKey(key), from_ms, to_ms), fn);
+  }
+  absl::Status BackwardFetchAll(int64_t from_ms, int64_t to_ms,
+                                const Visitor& fn) {
+    return Walk(inner_->BackwardFetchAll(from_ms, to_ms), fn);
   }
 
   WindowBytesStore* bytes() { return inner_.get(); }

@@ -52,6 +52,11 @@ class SessionBytesStore : public StateStore {
   virtual std::unique_ptr<SessionIterator> FindSessions(
       absl::string_view key, int64_t earliest_end_ms,
       int64_t latest_start_ms) = 0;
+  // The same sessions in the reverse order: latest end first (Kafka
+  // Streams' backwardFindSessions).
+  virtual std::unique_ptr<SessionIterator> BackwardFindSessions(
+      absl::string_view key, int64_t earliest_end_ms,
+      int64_t latest_start_ms) = 0;
 };
 
 std::string EncodeSessionKey(absl::string_view key, int64_t start_ms,

@@ -66,6 +66,16 @@ class WindowBytesStore : public StateStore {
   // key.
   virtual std::unique_ptr<WindowIterator> FetchAll(int64_t time_from_ms,
                                                    int64_t time_to_ms) = 0;
+
+  // The same windows as Fetch(key, from, to) and FetchAll(from, to), in the
+  // reverse order: latest start first (Kafka Streams' backwardFetch and
+  // backwardFetchAll). They see the open transaction's writes as the forward
+  // ones do.
+  virtual std::unique_ptr<WindowIterator> BackwardFetch(absl::string_view key,
+                                                        int64_t time_from_ms,
+                                                        int64_t time_to_ms) = 0;
+  virtual std::unique_ptr<WindowIterator> BackwardFetchAll(
+      int64_t time_from_ms, int64_t time_to_ms) = 0;
 };
 
 // Encodes and decodes the changelog key format above.

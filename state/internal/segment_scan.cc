@@ -10,7 +10,9 @@
 namespace brook::internal {
 
 SegmentScan::SegmentScan(StoreEngine* engine, ScanPlan plan)
-    : engine_(engine), plan_(std::move(plan)), segment_(plan_.first_segment) {
+    : engine_(engine),
+      plan_(std::move(plan)),
+      segment_(plan_.backward ? plan_.last_segment : plan_.first_segment) {
   if (plan_.first_segment > plan_.last_segment) {
     done_ = true;
     return;
@@ -32,6 +34,10 @@ void SegmentScan::LoadNextSegment() {
   entries_.clear();
   next_ = 0;
   while (!done_ && entries_.empty()) {
+    if (plan_.backward) {
+      if (!LoadSegmentBackward()) break;
+      continue;
+    }
     if (segment_ > plan_.last_segment) {
       done_ = true;
       break;
@@ -66,6 +72,32 @@ void SegmentScan::LoadNextSegment() {
                 return std::tie(a.start, a.key) < std::tie(b.start, b.key);
               });
   }
+  if (plan_.backward) std::reverse(entries_.begin(), entries_.end());
+}
+
+bool SegmentScan::LoadSegmentBackward() {
+  if (segment_ < plan_.first_segment) {
+    done_ = true;
+    return false;
+  }
+  const auto [lower, upper] = plan_.bounds(segment_);
+  it_->Seek(lower);
+  if (!it_->status().ok()) {
+    status_ = it_->status();
+    done_ = true;
+    return false;
+  }
+  // Nothing at or after `lower` (invalid), or the next entry is in a later
+  // segment: this segment holds nothing in range, an earlier one may.
+  if (it_->Valid() && it_->key().size() < 8) {
+    status_ = absl::DataLossError("a stored key has no segment id");
+    done_ = true;
+    return false;
+  }
+  const bool here = it_->Valid() && ReadOrdered64(it_->key()) == segment_;
+  if (here && !ReadSegment(upper)) return false;
+  --segment_;
+  return true;
 }
 
 bool SegmentScan::ReadSegment(const std::optional<std::string>& upper) {

@@ -10,6 +10,11 @@
 // A segment's matching entries are decoded into memory before the first of
 // them is returned (and sorted, if the plan asks): memory is bounded by what
 // one segment holds in the scanned range.
+//
+// A backward scan visits the segments from the last to the first and returns
+// each segment's entries in reverse: exactly the forward scan's entries in
+// the opposite order. It costs one seek per segment in the range (empty ones
+// included), as the engine iterators only seek forward.
 #ifndef BROOK_STATE_INTERNAL_SEGMENT_SCAN_H_
 #define BROOK_STATE_INTERNAL_SEGMENT_SCAN_H_
 
@@ -52,6 +57,8 @@ struct ScanPlan {
   // Whether to order each segment's entries by start, then key (otherwise
   // they come in stored-key order).
   bool sort_by_start_then_key = false;
+  // Whether to return the entries in the reverse of the order above.
+  bool backward = false;
 };
 
 // Threading model: as the store's iterators (one stream thread; destroyed
@@ -70,6 +77,9 @@ class SegmentScan {
  private:
   // Fills entries_ from the next non-empty segment, if any.
   void LoadNextSegment();
+  // Backward scans: fills entries_ from segment_ (maybe nothing) and moves
+  // to the one before; false when done or on error.
+  bool LoadSegmentBackward();
   // Reads segment_ from the iterator's position; false on error.
   bool ReadSegment(const std::optional<std::string>& upper);
 

@@ -77,7 +77,20 @@ absl::StatusOr<std::optional<std::string>> SessionStoreImpl::FetchSession(
 
 std::unique_ptr<SessionIterator> SessionStoreImpl::FindSessions(
     absl::string_view key, int64_t earliest_end_ms, int64_t latest_start_ms) {
+  return Find(key, earliest_end_ms, latest_start_ms, /*backward=*/false);
+}
+
+std::unique_ptr<SessionIterator> SessionStoreImpl::BackwardFindSessions(
+    absl::string_view key, int64_t earliest_end_ms, int64_t latest_start_ms) {
+  return Find(key, earliest_end_ms, latest_start_ms, /*backward=*/true);
+}
+
+std::unique_ptr<SessionIterator> SessionStoreImpl::Find(absl::string_view key,
+                                                        int64_t earliest_end_ms,
+                                                        int64_t latest_start_ms,
+                                                        bool backward) {
   ScanPlan plan;
+  plan.backward = backward;
   if (auto live = segments_.LiveSegments(earliest_end_ms, INT64_MAX)) {
     std::tie(plan.first_segment, plan.last_segment) = *live;
   }

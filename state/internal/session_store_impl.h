@@ -38,6 +38,9 @@ class SessionStoreImpl : public EngineStore<SessionBytesStore> {
   std::unique_ptr<SessionIterator> FindSessions(
       absl::string_view key, int64_t earliest_end_ms,
       int64_t latest_start_ms) override;
+  std::unique_ptr<SessionIterator> BackwardFindSessions(
+      absl::string_view key, int64_t earliest_end_ms,
+      int64_t latest_start_ms) override;
 
   // Records of expired sessions are skipped; the stream time becomes the
   // highest end among the records if that is higher.
@@ -55,6 +58,9 @@ class SessionStoreImpl : public EngineStore<SessionBytesStore> {
 
   std::string StoredKey(absl::string_view key, int64_t start,
                         int64_t end) const;
+  std::unique_ptr<SessionIterator> Find(absl::string_view key,
+                                        int64_t earliest_end_ms,
+                                        int64_t latest_start_ms, bool backward);
 
   Segments segments_;
 };

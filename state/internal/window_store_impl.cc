@@ -71,7 +71,30 @@ absl::StatusOr<std::optional<std::string>> WindowStoreImpl::Fetch(
 std::unique_ptr<WindowIterator> WindowStoreImpl::Fetch(absl::string_view key,
                                                        int64_t time_from_ms,
                                                        int64_t time_to_ms) {
+  return FetchKey(key, time_from_ms, time_to_ms, /*backward=*/false);
+}
+
+std::unique_ptr<WindowIterator> WindowStoreImpl::BackwardFetch(
+    absl::string_view key, int64_t time_from_ms, int64_t time_to_ms) {
+  return FetchKey(key, time_from_ms, time_to_ms, /*backward=*/true);
+}
+
+std::unique_ptr<WindowIterator> WindowStoreImpl::FetchAll(int64_t time_from_ms,
+                                                          int64_t time_to_ms) {
+  return FetchRange(time_from_ms, time_to_ms, /*backward=*/false);
+}
+
+std::unique_ptr<WindowIterator> WindowStoreImpl::BackwardFetchAll(
+    int64_t time_from_ms, int64_t time_to_ms) {
+  return FetchRange(time_from_ms, time_to_ms, /*backward=*/true);
+}
+
+std::unique_ptr<WindowIterator> WindowStoreImpl::FetchKey(absl::string_view key,
+                                                          int64_t time_from_ms,
+                                                          int64_t time_to_ms,
+                                                          bool backward) {
   ScanPlan plan;
+  plan.backward = backward;
   if (auto live = segments_.LiveSegments(time_from_ms, time_to_ms)) {
     std::tie(plan.first_segment, plan.last_segment) = *live;
   }
@@ -105,9 +128,10 @@ std::unique_ptr<WindowIterator> WindowStoreImpl::Fetch(absl::string_view key,
   return std::make_unique<ScanWindowIterator>(&engine(), std::move(plan));
 }
 
-std::unique_ptr<WindowIterator> WindowStoreImpl::FetchAll(int64_t time_from_ms,
-                                                          int64_t time_to_ms) {
+std::unique_ptr<WindowIterator> WindowStoreImpl::FetchRange(
+    int64_t time_from_ms, int64_t time_to_ms, bool backward) {
   ScanPlan plan;
+  plan.backward = backward;
   if (auto live = segments_.LiveSegments(time_from_ms, time_to_ms)) {
     std::tie(plan.first_segment, plan.last_segment) = *live;
   }

@@ -44,6 +44,11 @@ class WindowStoreImpl : public EngineStore<WindowBytesStore> {
                                         int64_t time_to_ms) override;
   std::unique_ptr<WindowIterator> FetchAll(int64_t time_from_ms,
                                            int64_t time_to_ms) override;
+  std::unique_ptr<WindowIterator> BackwardFetch(absl::string_view key,
+                                                int64_t time_from_ms,
+                                                int64_t time_to_ms) override;
+  std::unique_ptr<WindowIterator> BackwardFetchAll(int64_t time_from_ms,
+                                                   int64_t time_to_ms) override;
 
   // Records of expired windows are skipped; the stream time becomes the
   // highest start among the records if that is higher.
@@ -60,6 +65,11 @@ class WindowStoreImpl : public EngineStore<WindowBytesStore> {
   void OnAborted() override { segments_.Aborted(); }
 
   std::string StoredKey(absl::string_view key, int64_t start) const;
+  std::unique_ptr<WindowIterator> FetchKey(absl::string_view key,
+                                           int64_t time_from_ms,
+                                           int64_t time_to_ms, bool backward);
+  std::unique_ptr<WindowIterator> FetchRange(int64_t time_from_ms,
+                                             int64_t time_to_ms, bool backward);
 
   Segments segments_;
 };

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -90,6 +91,57 @@ class WindowedPageViewsTest : public ::testing::Test {
   std::unique_ptr<testing::ChildProcess> StartFinal(const std::string& name) {
     return testing::StartExample("windowed_page_views", app_, in_, out_,
                                  dir_ + "/state", Log(name));
+  }
+
+  // Updates rate-limited to one per 5 s of event time per window
+  // (Suppressed::UntilTimeLimit); each page sees a view every 4 s.
+  std::unique_ptr<testing::ChildProcess> StartRateLimited(
+      const std::string& name) {
+    return testing::StartExample(
+        "windowed_page_views", app_, in_, out_, dir_ + "/state", Log(name),
+        {"--final_results=false", absl::StrCat("--rate_limit_ms=", kLimitMs)});
+  }
+  static constexpr int64_t kLimitMs = 5000;
+
+  // The latest count per page and window in `out`; fails on a count that
+  // does not rise (a repeated or lost-then-replayed update) and on a window
+  // the input has no views in.
+  std::map<std::pair<std::string, int64_t>, int64_t> RisingCounts(
+      const std::vector<ConsumerRecord>& out) {
+    std::map<std::pair<std::string, int64_t>, int64_t> latest;
+    int64_t broken = 0;
+    for (const ConsumerRecord& r : out) {
+      EXPECT_TRUE(r.key.has_value() && r.key->size() > 8 &&
+                  r.value.has_value() && r.value->size() == 8);
+      if (!r.key.has_value() || r.key->size() <= 8 || !r.value.has_value() ||
+          r.value->size() != 8) {
+        continue;
+      }
+      const size_t n = r.key->size() - 8;
+      const std::pair<std::string, int64_t> window{
+          r.key->substr(0, n),
+          static_cast<int64_t>(absl::big_endian::Load64(r.key->data() + n))};
+      const int64_t count =
+          static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
+      int64_t& previous = latest[window];
+      if ((count <= previous || !expected_.contains(window)) && broken++ < 5) {
+        ADD_FAILURE() << window.first << " in the window at " << window.second
+                      << " went from " << previous << " to " << count << " at "
+                      << r.partition << "@" << r.offset;
+      }
+      previous = count;
+    }
+    EXPECT_EQ(broken, 0);
+    return latest;
+  }
+
+  // The input offsets the application has committed, summed.
+  int64_t CommittedInput() {
+    int64_t sum = 0;
+    for (int64_t offset : testing::CommittedOffsets(app_, in_, kPartitions)) {
+      sum += std::max<int64_t>(offset, 0);
+    }
+    return sum;
   }
 
   // One view per page an hour after the last: closes every page's earlier
@@ -242,6 +294,67 @@ TEST_F(WindowedPageViewsTest,
       << "windowed_page_views did not stop cleanly; log "
       << Log("after-closers");
   VerifyFinal(out);
+}
+
+// UntilTimeLimit: each window's counts rise (no update emitted twice, none
+// replayed after a kill) and end at its views. The second kill -9 comes
+// once the instance has committed the whole input, when the buffer holds
+// each window's updates of the last 5 s of event time (asserted: some
+// window's latest committed count is still below its views); the
+// instance restarted after the closers emits them from the buffer it
+// restored from the changelog.
+TEST_F(WindowedPageViewsTest,
+       RateLimitedUpdatesRiseAndEndAtTheViewsAcrossKillNine) {
+  Produce(60000);
+  auto app = StartRateLimited("first");
+  // Kill once a tenth of the input is committed, judged from the group's
+  // offsets (cheap), not by reading the output.
+  absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (CommittedInput() < views_ / 10 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  int status = app->Kill(SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the first instance was not killed by SIGKILL; log " << Log("first");
+  const int64_t at_kill = CommittedInput();
+  std::cout << "killed windowed_page_views with " << at_kill << " of " << views_
+            << " views committed\n";
+  EXPECT_LT(at_kill, views_) << "the first kill came after the whole input";
+  app = StartRateLimited("restart");
+  deadline = absl::Now() + absl::Seconds(180);
+  while (CommittedInput() < views_ && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  ASSERT_EQ(CommittedInput(), views_)
+      << "the input was not consumed in time; log " << Log("restart");
+  status = app->Kill(SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  int64_t held = 0;
+  for (const auto& [window, count] :
+       RisingCounts(WaitForCommitted(out_, 0, absl::Seconds(30)))) {
+    if (count < expected_[window]) ++held;
+  }
+  std::cout << held << " windows had updates in the buffer at the kill\n";
+  EXPECT_GT(held, 0) << "the kill found the suppression buffer empty";
+  ProduceClosers();
+  app = StartRateLimited("after-closers");
+  std::map<std::pair<std::string, int64_t>, int64_t> latest;
+  const absl::Time end = absl::Now() + absl::Seconds(180);
+  do {
+    absl::SleepFor(absl::Seconds(1));
+    latest = RisingCounts(WaitForCommitted(out_, 0, absl::Seconds(30)));
+  } while (latest != expected_ && absl::Now() < end && !HasFailure());
+  status = app->Stop(SIGTERM, 60000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "windowed_page_views did not stop cleanly; log "
+      << Log("after-closers");
+  int64_t short_windows = 0;
+  for (const auto& [window, views] : expected_) {
+    if (latest[window] != views) ++short_windows;
+  }
+  EXPECT_EQ(short_windows, 0)
+      << "windows whose latest count is not their views, of "
+      << expected_.size();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "state/session_store.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -7,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -141,6 +143,42 @@ TEST_P(SessionStoreTest, FindSessionsWorksAcrossSegments) {
                           Session{"k", 130000, 130000, "third"}));
   EXPECT_THAT(Drain(store_->FindSessions("k", 60000, 60000)),
               ElementsAre(Session{"k", 59000, 61000, "spans"}));
+}
+
+TEST_P(SessionStoreTest, BackwardFindSessionsIsTheForwardOneReversed) {
+  ASSERT_TRUE(Put("k", 59000, 61000, "spans"));
+  ASSERT_TRUE(Put("k", 1000, 40000, "first"));
+  ASSERT_TRUE(Put("k", 20000, 40000, "same-end"));
+  ASSERT_TRUE(Put("k2", 30000, 30000, "other-key"));
+  ASSERT_OK(store_->Commit(1));
+  ASSERT_TRUE(Put("k", 130000, 130000, "third"));  // buffered, a later segment
+  ASSERT_TRUE(Put("k", 135000, 139000, "fifth"));
+  ASSERT_TRUE(Put("k", 20000, 40000, std::nullopt));  // a buffered removal
+  EXPECT_THAT(Drain(store_->BackwardFindSessions("k", 0, INT64_MAX)),
+              ElementsAre(Session{"k", 135000, 139000, "fifth"},
+                          Session{"k", 130000, 130000, "third"},
+                          Session{"k", 59000, 61000, "spans"},
+                          Session{"k", 1000, 40000, "first"}));
+  int non_empty = 0;
+  for (const auto& [earliest_end, latest_start] :
+       std::vector<std::pair<int64_t, int64_t>>{{0, INT64_MAX},
+                                                {40000, 60000},
+                                                {41000, 58999},
+                                                {60000, 60000},
+                                                {131000, 300000},
+                                                {200000, 100000}}) {
+    SCOPED_TRACE(absl::StrCat(earliest_end, " ", latest_start));
+    std::vector<Session> forward =
+        Drain(store_->FindSessions("k", earliest_end, latest_start));
+    std::vector<Session> backward =
+        Drain(store_->BackwardFindSessions("k", earliest_end, latest_start));
+    std::reverse(forward.begin(), forward.end());
+    EXPECT_EQ(backward, forward);
+    if (!backward.empty()) ++non_empty;
+  }
+  EXPECT_GE(non_empty, 3);
+  EXPECT_THAT(Drain(store_->BackwardFindSessions("absent", 0, INT64_MAX)),
+              IsEmpty());
 }
 
 TEST_P(SessionStoreTest, ReadsSeeUncommittedWritesAndRemovals) {
