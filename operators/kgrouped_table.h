@@ -279,7 +279,8 @@ KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector, Grouped<KR, VR> grouped,
     const auto& r = *static_cast<const Record<K, internal::Change<V>>*>(in);
     if (!r.value.has_value()) return absl::OkStatus();
     // The row's (group, value) for one side of the update; nullopt if the
-    // side is absent or the selector gives a null key or value.
+    // side is absent or the selector gives a null key or value (counted in
+    // dropped-records as null-key or null-value: that side is skipped).
     auto select = [&](const std::optional<V>& v) -> Side {
       if (!v.has_value() || !internal::CanCallKeyValue<K, V, F>(r.key, v)) {
         return std::nullopt;
@@ -287,7 +288,11 @@ KGroupedTable<KR, VR> KTable<K, V>::GroupBy(F selector, Grouped<KR, VR> grouped,
       R kv = internal::CallKeyValue<K, V>(selector, r.key, v);
       std::optional<KR> k = internal::ToOptional(std::move(kv.first));
       std::optional<VR> value = internal::ToOptional(std::move(kv.second));
-      if (!k.has_value() || !value.has_value()) return std::nullopt;
+      if (!k.has_value() || !value.has_value()) {
+        next.RecordDropped(k.has_value() ? DroppedRecordReason::kNullValue
+                                         : DroppedRecordReason::kNullKey);
+        return std::nullopt;
+      }
       return std::pair<KR, VR>(*std::move(k), *std::move(value));
     };
     Side old_side = select(r.value->old_value);

@@ -14,6 +14,7 @@
 
 #include "operators/internal/change_serde.h"
 #include "operators/streams_builder.h"
+#include "runtime/dropped_records.h"
 #include "runtime/key_value_store.h"
 #include "tests/operators/dsl_test_util.h"
 
@@ -115,6 +116,28 @@ TEST(KGroupedTableTest, NullKeysAndNullSelectionsAreDropped) {
   ASSERT_TRUE(h.Pipe("users", "ann", "nowhere").ok());  // only a subtract
   EXPECT_THAT(Counts(h, "out"),
               ElementsAre(Pair("paris", 1), Pair("paris", 0)));
+  // Each skipped side is counted: the table source's null key, then the
+  // selector's null group for the new side, the old side, the new side.
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullKey), 4);
+}
+
+TEST(KGroupedTableTest, NullSelectedValuesAreDroppedAndCounted) {
+  StreamsBuilder b;
+  b.Table<S, S>("users")
+      .GroupBy(
+          [](const S& user, const S& city) -> std::pair<S, std::optional<S>> {
+            if (user == "ghost") return {city, std::nullopt};
+            return {city, user};
+          })
+      .Count(Materialized<S, int64_t>::As("c"))
+      .ToStream()
+      .To("out");
+  Driver h(MustBuild(b));
+  ASSERT_TRUE(h.Pipe("users", "ghost", "paris").ok());
+  ASSERT_TRUE(h.Pipe("users", "ann", "paris").ok());
+  EXPECT_THAT(Counts(h, "out"), ElementsAre(Pair("paris", 1)));
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullValue), 1);
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullKey), 0);
 }
 
 TEST(KGroupedTableTest, ReduceAddsAndSubtracts) {
