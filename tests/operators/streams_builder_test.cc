@@ -275,6 +275,60 @@ TEST(KStreamTest, PlainFunctionsSkipNullsAndOptionalOnesSeeThem) {
       ElementsAre(Pair("null", "v"), Pair("k", "null"), Pair("k", "v")));
 }
 
+// Every stateless operator with plain (non-optional) functions, fed a
+// null key, a null value and a full record: a function is never called with
+// a null it takes plainly, so the operator drops that record; a function
+// that does not take the null field is called and the null passes on;
+// Peek, Foreach and Merge pass every record on.
+TEST(KStreamTest, EveryStatelessOperatorDropsOnlyTheNullsItsFunctionTakes) {
+  StreamsBuilder b;
+  KStream<S, S> in = b.Stream<S, S>("in");
+  auto bang = [](const S& v) { return v + "!"; };
+  in.FilterNot([](const S&, const S&) { return false; }).To("filter-not");
+  in.Map([](const S& k, const S& v) {
+      return std::pair(k + "!", v + "!");
+    }).To("map");
+  in.MapValues(bang).To("map-values");
+  in.MapValues([](const S& k, const S& v) {
+      return k + v;
+    }).To("map-values-kv");
+  in.FlatMap([](const S& k, const S& v) {
+      return std::vector<std::pair<S, S>>{{k, v}, {k, v + "2"}};
+    }).To("flat-map");
+  in.FlatMapValues([](const S& v) {
+      return std::vector<S>{v, v + "2"};
+    }).To("flat-map-values");
+  in.SelectKey([](const S& k, const S& v) { return k + v; }).To("select-key");
+  int peeks = 0;
+  int foreachs = 0;
+  in.Peek([&peeks](const S&, const S&) { ++peeks; }).To("peek");
+  in.Foreach([&foreachs](const S&, const S&) { ++foreachs; });
+  in.Merge(b.Stream<S, S>("in2")).To("merge");
+  Driver h(MustBuild(b));
+  ASSERT_TRUE(h.Pipe("in", std::nullopt, "v").ok());
+  ASSERT_TRUE(h.Pipe("in", "k", std::nullopt).ok());
+  ASSERT_TRUE(h.Pipe("in", "k", "v").ok());
+  EXPECT_THAT(Strings(h, "filter-not"), ElementsAre(Pair("k", "v")));
+  EXPECT_THAT(Strings(h, "map"), ElementsAre(Pair("k!", "v!")));
+  EXPECT_THAT(Strings(h, "map-values"),
+              ElementsAre(Pair("null", "v!"), Pair("k", "v!")));
+  EXPECT_THAT(Strings(h, "map-values-kv"), ElementsAre(Pair("k", "kv")));
+  EXPECT_THAT(Strings(h, "flat-map"),
+              ElementsAre(Pair("k", "v"), Pair("k", "v2")));
+  EXPECT_THAT(Strings(h, "flat-map-values"),
+              ElementsAre(Pair("null", "v"), Pair("null", "v2"), Pair("k", "v"),
+                          Pair("k", "v2")));
+  EXPECT_THAT(Strings(h, "select-key"), ElementsAre(Pair("kv", "v")));
+  EXPECT_THAT(
+      Strings(h, "peek"),
+      ElementsAre(Pair("null", "v"), Pair("k", "null"), Pair("k", "v")));
+  EXPECT_EQ(peeks, 1);
+  EXPECT_EQ(foreachs, 1);
+  EXPECT_THAT(
+      Strings(h, "merge"),
+      ElementsAre(Pair("null", "v"), Pair("k", "null"), Pair("k", "v")));
+}
+
 TEST(KStreamTest, MapChangesKeyAndValueTypes) {
   StreamsBuilder b;
   b.Stream<S, S>("in")
