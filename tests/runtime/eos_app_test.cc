@@ -346,10 +346,14 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
   CreateTopics(2);
   InputWriter writer(in_, 2, 1000);
   std::vector<std::unique_ptr<ChildProcess>> apps;
-  // Instance 0 stalls once, for longer than max.poll.interval.ms.
-  apps.push_back(
-      StartInstance(0, {"--max_poll_interval_ms=8000",
-                        "--stall_after_records=300", "--stall_ms=14000"}));
+  // Instance 0 stalls once, for longer than max.poll.interval.ms (8 s) and
+  // than transaction.timeout.ms (10 s), both well past session.timeout.ms
+  // (6 s). The order of the three fixes the ending asserted below; they are
+  // spelled out here, not left to eos_app's defaults, for that reason.
+  apps.push_back(StartInstance(
+      0, {"--max_poll_interval_ms=8000", "--transaction_timeout_ms=10000",
+          "--session_timeout_ms=6000", "--stall_after_records=300",
+          "--stall_ms=14000"}));
   apps.push_back(StartInstance(1, {"--max_poll_interval_ms=8000"}));
   // While instance 0 stalls (its log says "stalling" and not yet "stall
   // over"), instance 1 must take over both partitions and move both forward.
@@ -363,15 +367,17 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
   }
   ASSERT_TRUE(log_has(0, "eos_app: stalling")) << "never stalled; " << Log(0);
   const size_t log1_at_stall = testing::ReadFile(Log(1)).size();
+  // Bounded also by time: a dead instance 0 never logs "stall over".
+  const absl::Time sampled_by = absl::Now() + absl::Seconds(60);
   while (!absl::StrContains(testing::ReadFile(Log(1)).substr(log1_at_stall),
                             "assigned 2 partitions") &&
-         !log_has(0, "eos_app: stall over")) {
+         !log_has(0, "eos_app: stall over") && absl::Now() < sampled_by) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   const std::vector<int64_t> mid = Committed();
   std::vector<int64_t> later = mid;
   while ((later.size() != 2 || later[0] <= mid[0] || later[1] <= mid[1]) &&
-         !log_has(0, "eos_app: stall over")) {
+         !log_has(0, "eos_app: stall over") && absl::Now() < sampled_by) {
     absl::SleepFor(absl::Milliseconds(100));
     later = Committed();
   }
@@ -384,6 +390,10 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
       << Log(1);
   EXPECT_GT(later[0], mid[0]);
   EXPECT_GT(later[1], mid[1]);
+  std::cout << "while instance 0 stalled, instance 1 moved the committed "
+               "offsets from "
+            << absl::StrJoin(mid, "/") << " to " << absl::StrJoin(later, "/")
+            << "\n";
   // Let the stall end and instance 0 react before anything is stopped: a
   // SIGTERM during the stall would make the ending a shutdown's.
   const absl::Time over_by = absl::Now() + absl::Seconds(30);
