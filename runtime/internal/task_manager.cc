@@ -337,10 +337,12 @@ absl::Status TaskManager::Commit() {
       offsets.push_back(std::move(o));
     }
   }
-  if (CrashPointSet("commit.after_produce") && producer_->transaction_open()) {
-    // The point promises that the transaction's records are in the log (a
+  if ((CrashPointSet("commit.after_produce") ||
+       CrashPointSet("commit.after_send_offsets")) &&
+      producer_->transaction_open()) {
+    // These points promise that the transaction's records are in the log (a
     // test checks that the restart aborts them), not some of them still in
-    // the producer's linger queue. Only when a test sets the point.
+    // the producer's linger queue. Only when a test sets one of them.
     BROOK_RETURN_IF_ERROR(producer_->Flush());
   }
   CrashPoint("commit.after_produce");

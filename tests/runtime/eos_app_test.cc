@@ -208,6 +208,10 @@ class EosAppTest : public ::testing::Test {
   // (a commit refused for a stale member or generation), "assignment lost"
   // (the consumer noticed on its own) or "producer failed for good" (its
   // producer was fenced, e.g. after the broker timed its transaction out).
+  // See the definition, above the stall tests.
+  size_t StallInstanceZero(int64_t transaction_timeout_ms,
+                           std::vector<std::unique_ptr<ChildProcess>>& apps);
+
   std::string FirstEnding(int instance, size_t from) const {
     const std::string log = testing::ReadFile(Log(instance)).substr(from);
     size_t best = std::string::npos;
@@ -342,18 +346,28 @@ TEST_F(EosAppTest, HotPartitionDoesNotStarveTheOthers) {
   DrainAndVerify(records, apps);
 }
 
-TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
-  CreateTopics(2);
-  InputWriter writer(in_, 2, 1000);
-  std::vector<std::unique_ptr<ChildProcess>> apps;
-  // Instance 0 stalls once, for longer than max.poll.interval.ms.
-  apps.push_back(
-      StartInstance(0, {"--max_poll_interval_ms=8000",
-                        "--stall_after_records=300", "--stall_ms=14000"}));
+// Instance 0 of two stalls once, for 14 s, in the middle of a transaction
+// (eos_app forwards the stalled record's output, then sleeps): longer than
+// max.poll.interval.ms (8 s) and session.timeout.ms (6 s). Whether it also
+// outlasts transaction.timeout.ms decides how the stalled instance learns
+// that its tasks are gone, so each test names that timeout, and the other
+// two are spelled out here rather than left to eos_app's defaults.
+//
+// While instance 0 stalls (its log says "stalling" and not yet "stall
+// over"), instance 1 must take over both partitions and move both forward:
+// sampling after the stall would prove nothing, both run normally again.
+// Returns where "stall over" starts in instance 0's log, after which the
+// caller looks for the ending; the stall is over when this returns (a
+// SIGTERM during the stall would make the ending a shutdown's).
+size_t EosAppTest::StallInstanceZero(
+    int64_t transaction_timeout_ms,
+    std::vector<std::unique_ptr<ChildProcess>>& apps) {
+  apps.push_back(StartInstance(
+      0, {"--max_poll_interval_ms=8000",
+          absl::StrCat("--transaction_timeout_ms=", transaction_timeout_ms),
+          "--session_timeout_ms=6000", "--stall_after_records=300",
+          "--stall_ms=14000"}));
   apps.push_back(StartInstance(1, {"--max_poll_interval_ms=8000"}));
-  // While instance 0 stalls (its log says "stalling" and not yet "stall
-  // over"), instance 1 must take over both partitions and move both forward.
-  // Sampling after the stall would prove nothing: both run normally again.
   auto log_has = [&](int i, const std::string& text) {
     return absl::StrContains(testing::ReadFile(Log(i)), text);
   };
@@ -361,38 +375,63 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
   while (!log_has(0, "eos_app: stalling") && absl::Now() < stalled_by) {
     absl::SleepFor(absl::Milliseconds(100));
   }
-  ASSERT_TRUE(log_has(0, "eos_app: stalling")) << "never stalled; " << Log(0);
+  EXPECT_TRUE(log_has(0, "eos_app: stalling")) << "never stalled; " << Log(0);
+  if (!log_has(0, "eos_app: stalling")) return std::string::npos;
   const size_t log1_at_stall = testing::ReadFile(Log(1)).size();
+  // Bounded also by time: a dead instance 0 never logs "stall over".
+  const absl::Time sampled_by = absl::Now() + absl::Seconds(60);
   while (!absl::StrContains(testing::ReadFile(Log(1)).substr(log1_at_stall),
                             "assigned 2 partitions") &&
-         !log_has(0, "eos_app: stall over")) {
+         !log_has(0, "eos_app: stall over") && absl::Now() < sampled_by) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   const std::vector<int64_t> mid = Committed();
   std::vector<int64_t> later = mid;
   while ((later.size() != 2 || later[0] <= mid[0] || later[1] <= mid[1]) &&
-         !log_has(0, "eos_app: stall over")) {
+         !log_has(0, "eos_app: stall over") && absl::Now() < sampled_by) {
     absl::SleepFor(absl::Milliseconds(100));
     later = Committed();
   }
   const bool during_stall = !log_has(0, "eos_app: stall over");
-  ASSERT_EQ(mid.size(), 2u);
-  ASSERT_EQ(later.size(), 2u);
+  EXPECT_EQ(mid.size(), 2u);
+  EXPECT_EQ(later.size(), 2u);
+  if (mid.size() != 2 || later.size() != 2) return std::string::npos;
   EXPECT_TRUE(during_stall)
       << "both partitions did not move on while instance 0 stalled: "
       << absl::StrJoin(mid, "/") << " -> " << absl::StrJoin(later, "/") << "; "
       << Log(1);
   EXPECT_GT(later[0], mid[0]);
   EXPECT_GT(later[1], mid[1]);
-  // Let the stall end and instance 0 react before anything is stopped: a
-  // SIGTERM during the stall would make the ending a shutdown's.
+  std::cout << "while instance 0 stalled, instance 1 moved the committed "
+               "offsets from "
+            << absl::StrJoin(mid, "/") << " to " << absl::StrJoin(later, "/")
+            << "\n";
   const absl::Time over_by = absl::Now() + absl::Seconds(30);
   while (!log_has(0, "eos_app: stall over") && absl::Now() < over_by) {
     absl::SleepFor(absl::Milliseconds(100));
   }
-  const std::string before_over = testing::ReadFile(Log(0));
-  ASSERT_TRUE(absl::StrContains(before_over, "eos_app: stall over")) << Log(0);
-  const size_t over_at = before_over.find("eos_app: stall over");
+  const std::string log0 = testing::ReadFile(Log(0));
+  EXPECT_TRUE(absl::StrContains(log0, "eos_app: stall over")) << Log(0);
+  return log0.find("eos_app: stall over");
+}
+
+// The first of `endings` in `log` after `from`, with the rest of its line
+// ("" if none is there).
+std::string FirstLineOf(const std::string& log, size_t from,
+                        std::initializer_list<const char*> endings) {
+  size_t best = std::string::npos;
+  for (const char* e : endings) best = std::min(best, log.find(e, from));
+  if (best == std::string::npos) return "";
+  return log.substr(best, log.find('\n', best) - best);
+}
+
+// The stall outlasts transaction.timeout.ms: the producer is fenced first.
+TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
+  CreateTopics(2);
+  InputWriter writer(in_, 2, 1000);
+  std::vector<std::unique_ptr<ChildProcess>> apps;
+  const size_t over_at = StallInstanceZero(10000, apps);
+  ASSERT_NE(over_at, std::string::npos) << Log(0);
   const absl::Time ended_by = absl::Now() + absl::Seconds(30);
   while (FirstEnding(0, over_at).empty() && absl::Now() < ended_by) {
     absl::SleepFor(absl::Milliseconds(100));
@@ -423,6 +462,50 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
   ASSERT_NE(at, std::string::npos) << Log(0);
   const std::string line = log0.substr(at, log0.find('\n', at) - at);
   EXPECT_TRUE(absl::StrContains(line, "FENCED")) << line;
+}
+
+// The stall ends well within transaction.timeout.ms (60 s): the producer is
+// still valid when the thread wakes, and only the group can stop it. The
+// thread's iteration has outrun its poll deadline (3/4 of
+// max.poll.interval.ms), so its commit after the stall gets a 1 ms budget,
+// times out locally (retriable), and the thread polls; librdkafka left the
+// group during the stall (MAXPOLL), so the poll revokes the partitions and
+// the revocation's commit sends the offsets with the expired member's
+// metadata, which the group coordinator refuses (UNKNOWN_MEMBER_ID; seen as
+// "commit on revocation failed ... UNKNOWN_MEMBER_ID"). Should a commit ever
+// get through AddOffsetsToTxn in that 1 ms, the same refusal comes from
+// TxnOffsetCommit and reads "tasks migrated away": either way the group
+// refuses the stale member. The producer must not be reset: nothing fenced
+// it, so "producer failed for good" may not come first.
+TEST_F(EosAppTest, StallWithinTheTransactionTimeoutIsRefusedByTheGroup) {
+  CreateTopics(2);
+  InputWriter writer(in_, 2, 1000);
+  std::vector<std::unique_ptr<ChildProcess>> apps;
+  const size_t over_at = StallInstanceZero(60000, apps);
+  ASSERT_NE(over_at, std::string::npos) << Log(0);
+  const std::initializer_list<const char*> endings = {
+      "commit on revocation failed", "tasks migrated away", "assignment lost",
+      "producer failed for good"};
+  const absl::Time ended_by = absl::Now() + absl::Seconds(30);
+  while (FirstLineOf(testing::ReadFile(Log(0)), over_at, endings).empty() &&
+         absl::Now() < ended_by) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  const std::string line =
+      FirstLineOf(testing::ReadFile(Log(0)), over_at, endings);
+  std::cout << "instance 0's first words after the stall: "
+            << line.substr(0, 120) << "\n";
+  EXPECT_TRUE(absl::StartsWith(line, "commit on revocation failed") ||
+              absl::StartsWith(line, "tasks migrated away"))
+      << "instance 0 did not learn from the group; " << Log(0);
+  EXPECT_TRUE(absl::StrContains(line, "UNKNOWN_MEMBER_ID") ||
+              absl::StrContains(line, "ILLEGAL_GENERATION"))
+      << line;
+  const int64_t records = writer.Stop();
+  DrainAndVerify(records, apps);
+  const std::string log0 = testing::ReadFile(Log(0));
+  EXPECT_EQ(log0.find("producer failed for good", over_at), std::string::npos)
+      << "the producer was reset though nothing fenced it; " << Log(0);
 }
 
 // KIP-447 fencing by group generation. Instance 0 freezes (SIGSTOP, every

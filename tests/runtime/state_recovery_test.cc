@@ -319,7 +319,8 @@ TEST_P(CrashPointTest, KilledAtACommitStepRestartsAtTheCommittedState) {
     // only instance is dead. The two early steps leave a transaction that
     // only the restart's fencing (or the transaction timeout) ends, by abort;
     // their committed offsets cannot be read before that (the group's
-    // offsets are unstable), so for them the restore below is the check.
+    // offsets are unstable), so for them the restore and the aborted
+    // records below are the check.
     EXPECT_TRUE(WaitCommitted(2001, absl::Seconds(30)))
         << "the transaction the process died in is not committed on the "
            "broker; "
@@ -347,6 +348,32 @@ TEST_P(CrashPointTest, KilledAtACommitStepRestartsAtTheCommittedState) {
                            << Log("restart");
   }
   VerifyOutputAndChangelog();
+  // The broker's verdict on the transaction the process died in, read from
+  // the output topic: an aborted transaction leaves its records in the log
+  // (read_uncommitted sees them, read_committed does not); a committed one
+  // leaves none behind. Both early steps' records are in the log when the
+  // process dies (the crash point flushes them first), and no other
+  // transaction of these runs aborts: one instance, no rebalance, no error.
+  auto committed_out = ReadTopic(
+      BaseConfig(), out_, IsolationLevel::kReadCommitted, absl::Seconds(60));
+  auto raw_out = ReadTopic(BaseConfig(), out_, IsolationLevel::kReadUncommitted,
+                           absl::Seconds(60));
+  ASSERT_TRUE(committed_out.ok()) << committed_out.status();
+  ASSERT_TRUE(raw_out.ok()) << raw_out.status();
+  const int64_t aborted = static_cast<int64_t>(raw_out->size()) -
+                          static_cast<int64_t>(committed_out->size());
+  std::cout << step.crash_point << ": the broker "
+            << (aborted > 0 ? "aborted" : "committed")
+            << " the transaction in flight (" << aborted
+            << " aborted output records), restore replayed " << restored
+            << " changelog records\n";
+  if (step.committed_on_broker) {
+    EXPECT_EQ(aborted, 0)
+        << "the transaction the process died in was aborted, not committed";
+  } else {
+    EXPECT_GT(aborted, 0)
+        << "the transaction the process died in left no aborted records";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
