@@ -26,6 +26,9 @@
 //                               (kafka/internal/rdkafka_producer.cc hooks it
 //                               with an on_response_received interceptor)
 //   commit.before_store_write   Kafka transaction committed, stores not written
+// At the first two the task manager flushes the open transaction first
+// (only when a test arms one of them), so that its records are in the log
+// and the broker has something to abort.
 // Threading model: thread-safe.
 #ifndef BROOK_BASE_CRASH_POINT_H_
 #define BROOK_BASE_CRASH_POINT_H_
