@@ -11,9 +11,11 @@
 // Each record forwards, for every session it merges away, a delete
 // (Change(null, old)) of that session's key, then the new session's
 // aggregate as Change(new, null), as Kafka Streams does; ToStream() turns
-// the deletes into tombstones. A record whose (merged) session ended more
-// than grace before stream time is dropped and counted (window-closed); a
-// null key or value is dropped and counted too.
+// the deletes into tombstones. Each of them carries its session's end as
+// timestamp (Kafka Streams 3.9.1). A record whose (merged) session ended
+// more than grace before stream time is dropped and counted
+// (window-closed); a null key is dropped and counted too, null values as
+// Count, Reduce and Aggregate say.
 //
 // Threading model: build on one thread.
 #ifndef BROOK_OPERATORS_SESSION_WINDOWED_KSTREAM_H_
@@ -40,8 +42,8 @@ class KGroupedStream;
 template <typename K, typename V>
 class SessionWindowedKStream {
  public:
-  // Records per key and session (KSTREAM-AGGREGATE-<n>); merged sessions
-  // add up.
+  // Records per key and session (KSTREAM-AGGREGATE-<n>), null values
+  // included (as Kafka Streams 3.9.1 counts them); merged sessions add up.
   KTable<Windowed<K>, int64_t> Count(Materialized<K, int64_t> materialized = {},
                                      const Named& named = {}) const {
     internal::SessionFns<K, V, int64_t> fns;
@@ -49,15 +51,16 @@ class SessionWindowedKStream {
     fns.merge = [](const K&, const int64_t& a, const int64_t& b) {
       return a + b;
     };
-    fns.add = [](const K&, const V&, const std::optional<int64_t>& count) {
-      return count.value_or(0) + 1;
-    };
+    fns.add = {[](const K&, const V*, const std::optional<int64_t>& count) {
+                 return count.value_or(0) + 1;
+               },
+               internal::NullValues::kAggregate};
     return Fold<int64_t>("KSTREAM-AGGREGATE-", std::move(fns),
                          std::move(materialized), named);
   }
 
   // reducer(aggregate, value) within a session, and reducer(a, b) to merge
-  // two sessions (KSTREAM-REDUCE-<n>).
+  // two sessions (KSTREAM-REDUCE-<n>). Null values are dropped (null-value).
   template <typename F>
   KTable<Windowed<K>, V> Reduce(F reducer, Materialized<K, V> materialized = {},
                                 const Named& named = {}) const {
@@ -69,27 +72,37 @@ class SessionWindowedKStream {
     fns.merge = [reducer](const K&, const V& a, const V& b) mutable -> V {
       return reducer(a, b);
     };
-    fns.add = [reducer](const K&, const V& value,
-                        const std::optional<V>& aggregate) mutable -> V {
-      if (!aggregate.has_value()) return value;
-      return reducer(*aggregate, value);
-    };
+    fns.add = {[reducer](const K&, const V* value,
+                         const std::optional<V>& aggregate) mutable -> V {
+                 if (!aggregate.has_value()) return *value;
+                 return reducer(*aggregate, *value);
+               },
+               internal::NullValues::kDrop};
     return Fold<V>("KSTREAM-REDUCE-", std::move(fns), std::move(materialized),
                    named);
   }
 
   // aggregator(key, value, aggregate) from initializer(); merging sessions
   // starts from initializer() and folds in each session's aggregate with
-  // merger(key, aggregate, session aggregate) (KSTREAM-AGGREGATE-<n>).
+  // merger(key, aggregate, session aggregate) (KSTREAM-AGGREGATE-<n>). An
+  // aggregator taking the value as `const std::optional<V>&` also gets null
+  // values (as Kafka Streams 3.9.1's does); with `const V&` they are dropped
+  // (null-value).
   template <typename I, typename A, typename M,
             typename VR = std::decay_t<std::invoke_result_t<I&>>>
   KTable<Windowed<K>, VR> Aggregate(I initializer, A aggregator, M merger,
                                     Materialized<K, VR> materialized = {},
                                     const Named& named = {}) const {
-    static_assert(std::is_invocable_r_v<VR, A&, const K&, const V&, const VR&>,
-                  "SessionWindowedKStream::Aggregate: the aggregator must be "
-                  "callable as VR(const K& key, const V& value, const VR& "
-                  "aggregate), VR being what the initializer returns");
+    constexpr bool kTakesNull =
+        std::is_invocable_r_v<VR, A&, const K&, const std::optional<V>&,
+                              const VR&>;
+    static_assert(
+        kTakesNull ||
+            std::is_invocable_r_v<VR, A&, const K&, const V&, const VR&>,
+        "SessionWindowedKStream::Aggregate: the aggregator must be callable "
+        "as VR(const K& key, const V& value, const VR& aggregate) or "
+        "VR(const K& key, const std::optional<V>& value, const VR& "
+        "aggregate), VR being what the initializer returns");
     static_assert(std::is_invocable_r_v<VR, M&, const K&, const VR&, const VR&>,
                   "SessionWindowedKStream::Aggregate: the merger must be "
                   "callable as VR(const K& key, const VR& a, const VR& b)");
@@ -100,12 +113,23 @@ class SessionWindowedKStream {
     fns.merge = [merger](const K& key, const VR& a, const VR& b) mutable -> VR {
       return merger(key, a, b);
     };
-    fns.add = [initializer, aggregator](
-                  const K& key, const V& value,
-                  const std::optional<VR>& aggregate) mutable -> VR {
-      if (aggregate.has_value()) return aggregator(key, value, *aggregate);
-      return aggregator(key, value, initializer());
-    };
+    fns.add = {[initializer, aggregator](
+                   const K& key, const V* value,
+                   const std::optional<VR>& aggregate) mutable -> VR {
+                 auto call = [&](const VR& agg) -> VR {
+                   if constexpr (kTakesNull) {
+                     return aggregator(
+                         key, value ? std::optional<V>(*value) : std::nullopt,
+                         agg);
+                   } else {
+                     return aggregator(key, *value, agg);
+                   }
+                 };
+                 if (aggregate.has_value()) return call(*aggregate);
+                 return call(initializer());
+               },
+               kTakesNull ? internal::NullValues::kAggregate
+                          : internal::NullValues::kDrop};
     return Fold<VR>("KSTREAM-AGGREGATE-", std::move(fns),
                     std::move(materialized), named);
   }

@@ -10,9 +10,13 @@
 // Streams' format, see runtime/windowed.h), so ToStream().To(topic) writes what
 // a Java TimeWindowedDeserializer reads.
 //
-// Records with a null key or value are dropped and counted
-// (dropped-records, null-key / null-value); so is each window a record
-// comes too late for (window-closed): see operators/windows.h for grace.
+// Records with a null key are dropped and counted (dropped-records,
+// null-key); so is each window a record comes too late for
+// (window-closed): see operators/windows.h for grace. Null values: see
+// Count, Reduce and Aggregate. The store (a window store of
+// internal::TimestampedAggregate<VR>) keeps each window's aggregate with its
+// largest record timestamp, in Kafka Streams' timestamped window store
+// layout.
 //
 //   builder.Stream<std::string, std::string>("clicks")
 //       .GroupByKey()
@@ -21,9 +25,9 @@
 //       .ToStream()
 //       .To("clicks-per-minute");
 //
-// Differences from Kafka Streams: the output record's timestamp is the
-// input record's (Kafka Streams 3.x uses the window's largest record
-// timestamp so far); every update is forwarded (no record cache).
+// Each update carries the window's largest record timestamp so far, as in
+// Kafka Streams 3.x. Difference from Kafka Streams: every update is
+// forwarded (no record cache).
 //
 // Threading model: build on one thread.
 #ifndef BROOK_OPERATORS_TIME_WINDOWED_KSTREAM_H_
@@ -52,54 +56,77 @@ class KGroupedStream;
 template <typename K, typename V>
 class TimeWindowedKStream {
  public:
-  // Records per key and window (KSTREAM-AGGREGATE-<n>).
+  // Records per key and window (KSTREAM-AGGREGATE-<n>). Time windows count
+  // records with a null value too, as Kafka Streams 3.9.1 does; sliding
+  // windows drop them (null-value), as it does.
   KTable<Windowed<K>, int64_t> Count(Materialized<K, int64_t> materialized = {},
                                      const Named& named = {}) const {
     return Fold<int64_t>(
         "KSTREAM-AGGREGATE-",
-        [](const K&, const V&, const std::optional<int64_t>& count) {
-          return count.value_or(0) + 1;
-        },
+        {[](const K&, const V*, const std::optional<int64_t>& count) {
+           return count.value_or(0) + 1;
+         },
+         internal::NullValues::kAggregate},
         std::move(materialized), named);
   }
 
   // The first value of each window as it is, then reducer(aggregate, value)
-  // (KSTREAM-REDUCE-<n>).
+  // (KSTREAM-REDUCE-<n>). Null values are dropped (null-value).
   template <typename F>
   KTable<Windowed<K>, V> Reduce(F reducer, Materialized<K, V> materialized = {},
                                 const Named& named = {}) const {
     static_assert(std::is_invocable_r_v<V, F&, const V&, const V&>,
                   "TimeWindowedKStream::Reduce: the reducer must be callable "
                   "as V(const V& aggregate, const V& value)");
-    return Fold<V>(
-        "KSTREAM-REDUCE-",
-        [reducer](const K&, const V& value,
-                  const std::optional<V>& aggregate) mutable -> V {
-          if (!aggregate.has_value()) return value;
-          return reducer(*aggregate, value);
-        },
-        std::move(materialized), named);
+    return Fold<V>("KSTREAM-REDUCE-",
+                   {[reducer](const K&, const V* value,
+                              const std::optional<V>& aggregate) mutable -> V {
+                      if (!aggregate.has_value()) return *value;
+                      return reducer(*aggregate, *value);
+                    },
+                    internal::NullValues::kDrop},
+                   std::move(materialized), named);
   }
 
   // aggregator(key, value, aggregate) from initializer() in each window
-  // (KSTREAM-AGGREGATE-<n>).
+  // (KSTREAM-AGGREGATE-<n>). An aggregator that takes the value as
+  // `const std::optional<V>&` also gets records with a null value (time
+  // windows; as Kafka Streams 3.9.1 passes them to its aggregator); one that
+  // takes `const V&` cannot, and those records are dropped (null-value).
+  // Sliding windows drop them either way, as Kafka Streams does.
   template <typename I, typename A,
             typename VR = std::decay_t<std::invoke_result_t<I&>>>
   KTable<Windowed<K>, VR> Aggregate(I initializer, A aggregator,
                                     Materialized<K, VR> materialized = {},
                                     const Named& named = {}) const {
-    static_assert(std::is_invocable_r_v<VR, A&, const K&, const V&, const VR&>,
-                  "TimeWindowedKStream::Aggregate: the aggregator must be "
-                  "callable as VR(const K& key, const V& value, const VR& "
-                  "aggregate), VR being what the initializer returns");
+    constexpr bool kTakesNull =
+        std::is_invocable_r_v<VR, A&, const K&, const std::optional<V>&,
+                              const VR&>;
+    static_assert(
+        kTakesNull ||
+            std::is_invocable_r_v<VR, A&, const K&, const V&, const VR&>,
+        "TimeWindowedKStream::Aggregate: the aggregator must be callable as "
+        "VR(const K& key, const V& value, const VR& aggregate) or VR(const "
+        "K& key, const std::optional<V>& value, const VR& aggregate), VR "
+        "being what the initializer returns");
     return Fold<VR>(
         "KSTREAM-AGGREGATE-",
-        [initializer, aggregator](
-            const K& key, const V& value,
-            const std::optional<VR>& aggregate) mutable -> VR {
-          if (aggregate.has_value()) return aggregator(key, value, *aggregate);
-          return aggregator(key, value, initializer());
-        },
+        {[initializer, aggregator](
+             const K& key, const V* value,
+             const std::optional<VR>& aggregate) mutable -> VR {
+           auto call = [&](const VR& agg) -> VR {
+             if constexpr (kTakesNull) {
+               return aggregator(
+                   key, value ? std::optional<V>(*value) : std::nullopt, agg);
+             } else {
+               return aggregator(key, *value, agg);
+             }
+           };
+           if (aggregate.has_value()) return call(*aggregate);
+           return call(initializer());
+         },
+         kTakesNull ? internal::NullValues::kAggregate
+                    : internal::NullValues::kDrop},
         std::move(materialized), named);
   }
 
@@ -113,7 +140,7 @@ class TimeWindowedKStream {
 
   template <typename VR>
   KTable<Windowed<K>, VR> Fold(const std::string& prefix,
-                               internal::AggregateFn<K, V, VR> fn,
+                               internal::WindowedAggregateFn<K, V, VR> fn,
                                Materialized<K, VR> materialized,
                                const Named& named) const {
     typename internal::WindowedFold<K, V>::template Spec<VR> spec;
@@ -121,7 +148,7 @@ class TimeWindowedKStream {
     spec.materialized = std::move(materialized);
     spec.named = named;
     if (const auto* sliding = std::get_if<SlidingWindows>(&windows_)) {
-      return FoldSliding(*sliding, std::move(spec), std::move(fn));
+      return FoldSliding(*sliding, std::move(spec), fn.NonNull());
     }
     const TimeWindows& windows = std::get<TimeWindows>(windows_);
     spec.windows_valid = windows.Validate();
@@ -132,8 +159,12 @@ class TimeWindowedKStream {
     };
     spec.store_builder = [](std::string name, int64_t retention, SerdePtr<K> ks,
                             SerdePtr<VR> vs, StoreOptions options) {
-      return Stores::WindowStoreBuilder<K, VR>(
-          std::move(name), retention, std::move(ks), std::move(vs), options);
+      using Agg = internal::TimestampedAggregate<VR>;
+      return Stores::WindowStoreBuilder<K, Agg>(
+          std::move(name), retention, std::move(ks),
+          std::make_shared<internal::TimestampedAggregateSerde<VR>>(
+              std::move(vs)),
+          options);
     };
     spec.processor = [windows, fn](const std::string& store) {
       return std::make_unique<internal::TimeWindowAggregateProcessor<K, V, VR>>(

@@ -13,6 +13,10 @@
 // Records with timestamps below d (near the epoch) would make windows with
 // negative starts; as in Kafka Streams they share the window [0, d].
 //
+// Each update carries the window's largest record timestamp, as in Kafka
+// Streams 3.9.1. Records with a null key or value are dropped and counted
+// (Kafka Streams 3.9.1's KStreamSlidingWindowAggregate drops both).
+//
 // A record is dropped (window-closed) when even its right window is closed:
 // t + 1 + d <= stream time - grace. Otherwise each window it would update
 // whose end is before stream time - grace counts one dropped record.
@@ -32,6 +36,7 @@
 #include "base/status_macros.h"
 #include "operators/internal/aggregate.h"
 #include "operators/internal/change.h"
+#include "operators/internal/timestamped_aggregate.h"
 #include "operators/internal/window_aggregate.h"
 #include "operators/windows.h"
 #include "runtime/processor.h"
@@ -39,43 +44,6 @@
 #include "runtime/windowed.h"
 
 namespace brook::internal {
-
-// A window's aggregate and the largest record timestamp folded into it.
-template <typename VR>
-struct TimestampedAggregate {
-  VR value;
-  int64_t max_timestamp_ms = 0;
-};
-
-// 8 bytes big-endian timestamp, then the aggregate's bytes.
-template <typename VR>
-class TimestampedAggregateSerde final : public Serde<TimestampedAggregate<VR>> {
- public:
-  explicit TimestampedAggregateSerde(SerdePtr<VR> inner)
-      : inner_(std::move(inner)) {}
-  std::string Serialize(absl::string_view topic,
-                        const TimestampedAggregate<VR>& v) const override {
-    std::string out;
-    AppendBigEndian64(&out, v.max_timestamp_ms);
-    out += inner_->Serialize(topic, v.value);
-    return out;
-  }
-  absl::StatusOr<TimestampedAggregate<VR>> Deserialize(
-      absl::string_view topic, absl::string_view bytes) const override {
-    if (bytes.size() < 8) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "a sliding window aggregate needs at least 8 bytes, got ",
-          bytes.size()));
-    }
-    absl::StatusOr<VR> v = inner_->Deserialize(topic, bytes.substr(8));
-    if (!v.ok()) return v.status();
-    return TimestampedAggregate<VR>{*std::move(v),
-                                    LoadBigEndian64(bytes.data())};
-  }
-
- private:
-  const SerdePtr<VR> inner_;
-};
 
 template <typename K, typename V, typename VR>
 class SlidingWindowAggregateProcessor final
@@ -230,9 +198,12 @@ class SlidingWindowAggregateProcessor final
     BROOK_ASSIGN_OR_RETURN(bool written,
                            store_->Put(*c.record.key, start, *source));
     if (!written) return absl::OkStatus();
+    // Kafka Streams 3.9.1 (createCurrentRecordRightWindow): the source
+    // window's largest timestamp, which is the right window's too.
     return context_->Forward(Record<Windowed<K>, Change<VR>>{
         Windowed<K>{*c.record.key, start, start + d_},
-        Change<VR>{source->value, std::nullopt}, c.t, c.record.headers});
+        Change<VR>{source->value, std::nullopt}, source->max_timestamp_ms,
+        c.record.headers});
   }
 
   // Folds the record into the window at `start`, whose aggregate so far is
@@ -257,10 +228,12 @@ class SlidingWindowAggregateProcessor final
       return absl::OkStatus();
     }
     if (created) old.reset();
+    // The window's largest record timestamp, as Kafka Streams 3.9.1
+    // (updateWindowAndForward).
     return context_->Forward(Record<Windowed<K>, Change<VR>>{
         Windowed<K>{*c.record.key, start, start + d_},
-        Change<VR>{std::move(updated.value), std::move(old)}, c.t,
-        c.record.headers});
+        Change<VR>{std::move(updated.value), std::move(old)},
+        updated.max_timestamp_ms, c.record.headers});
   }
 
   const std::string store_name_;

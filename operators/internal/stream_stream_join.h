@@ -25,9 +25,17 @@
 // Time. Stream time S is the highest timestamp either side has accepted;
 // it is recovered after a restart from the two side stores (whose observed
 // time is committed with their data), so it never goes back. A record is
-// too late, dropped and counted (dropped-records, window-closed), when
-// S > t + after + grace (left) or S > t + before + grace (right): its own
-// window has ended more than grace ago. An unjoined record is emitted once
+// late when S > t + after + grace (left) or S > t + before + grace (right):
+// its own window has ended more than grace ago. On a side that emits
+// unjoined records (left join: left; outer join: both) a late record is
+// handled as Kafka Streams 3.9.1 does (KStreamKStreamJoin, `timeTo <
+// streamTime`): stored, joined with the other side's records still held,
+// and if none joins, forwarded joined with null at once, not counted as
+// dropped. On the other sides (inner joins; a left join's right side) it
+// is dropped and counted (dropped-records, window-closed), where Kafka
+// Streams still joins it until its store's retention drops it: Brook
+// keeps a right record that comes too late from joining a left record
+// whose left result may already be out. An unjoined record is emitted once
 // S > t + before + after + grace: from then on every record that could
 // still join it is too late, so a left/outer result is never followed by
 // an inner result for the same record (no spurious results). For joins
@@ -276,7 +284,14 @@ class StreamStreamJoinProcessor final
     const int64_t t = record.timestamp_ms;
     stream_time_ = std::max(stream_time_, t);
     const int64_t own_after = left ? windows_.after_ms : windows_.before_ms;
-    if (stream_time_ > t + own_after + windows_.grace_ms) {
+    // Later than its window's end + grace. On a side that emits unjoined
+    // records this is Kafka Streams 3.9.1's case `timeTo < streamTime` for a
+    // record that found no partner: it is joined with what the other side
+    // still holds, or else with null at once, and counted nowhere. On the
+    // other sides Brook drops it, so that nothing joins a record whose
+    // unjoined result may already be out.
+    const bool late = stream_time_ > t + own_after + windows_.grace_ms;
+    if (late && !EmitsUnjoined(left)) {
       context_->RecordDropped(DroppedRecordReason::kWindowClosed);
       return absl::OkStatus();
     }
@@ -288,7 +303,9 @@ class StreamStreamJoinProcessor final
     }
     if (!stored) {  // older than the store's retention
       context_->RecordDropped(DroppedRecordReason::kWindowClosed);
-      return absl::OkStatus();
+      // Kafka Streams' window store drops it and counts it the same way,
+      // and its join processor still joins it (a late outer-side record).
+      if (!late) return absl::OkStatus();
     }
     if constexpr (kKind != JoinKind::kInner) {
       BROOK_RETURN_IF_ERROR(EmitClosed(record));
@@ -325,6 +342,11 @@ class StreamStreamJoinProcessor final
             }
             return absl::OkStatus();
           }));
+    }
+    if (!joined && late) {
+      return Emit(
+          record.key, left ? in.left_value : std::optional<V1>(std::nullopt),
+          left ? std::optional<V2>(std::nullopt) : in.right_value, t, record);
     }
     if (!joined && EmitsUnjoined(left)) {
       BROOK_ASSIGN_OR_RETURN(Pending pending,

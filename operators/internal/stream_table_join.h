@@ -5,9 +5,11 @@
 // the table side is the latest value per key at the moment the stream record
 // is processed (Kafka Streams' non-versioned stream-table join).
 //
-// Records with a null value are dropped. A null key is dropped by the inner
+// Records with a null value are dropped and counted (dropped-records,
+// null-value). A null key is dropped and counted (null-key) by the inner
 // join; the left join joins it with a null table value (Kafka Streams 3.7+,
-// KIP-962) if the joiner takes the key as std::optional or not at all. The
+// KIP-962) if the joiner takes the key as std::optional or not at all, and
+// otherwise drops and counts it (Kafka Streams would pass a null key). The
 // inner join drops a record whose key the table does not hold; the left join
 // calls the joiner with std::nullopt for the table value.
 //
@@ -78,11 +80,18 @@ class StreamTableJoinProcessor final : public Processor<K, V, K, VR> {
   }
 
   absl::Status Process(const Record<K, V>& record) override {
-    if (!record.value.has_value()) return absl::OkStatus();
+    // Kafka Streams 3.9.1 (KStreamKTableJoinProcessor.maybeDropRecord)
+    // drops and counts a null value, and a null key unless it is a left
+    // join's (KIP-962).
+    if (!record.value.has_value()) {
+      context_->RecordDropped(DroppedRecordReason::kNullValue);
+      return absl::OkStatus();
+    }
     std::optional<VT> table;
     if (record.key.has_value()) {
       BROOK_ASSIGN_OR_RETURN(table, store_->Get(*record.key));
     } else if (!kLeft) {
+      context_->RecordDropped(DroppedRecordReason::kNullKey);
       return absl::OkStatus();
     }
     if constexpr (!kLeft) {
@@ -93,8 +102,12 @@ class StreamTableJoinProcessor final : public Processor<K, V, K, VR> {
       joined = ToOptional(Call(*record.value, table));
     } else if constexpr (std::is_invocable_v<J&, const K&, const V&,
                                              JoinTableArg<VT, kLeft>>) {
-      // The joiner takes the key plainly: a null key cannot be joined.
-      if (!record.key.has_value()) return absl::OkStatus();
+      // The joiner takes the key plainly: a null key cannot be joined (Kafka
+      // Streams would pass the joiner a null key); dropped and counted.
+      if (!record.key.has_value()) {
+        context_->RecordDropped(DroppedRecordReason::kNullKey);
+        return absl::OkStatus();
+      }
       joined = ToOptional(CallWithKey(*record.key, *record.value, table));
     } else {
       joined = ToOptional(CallWithKey(record.key, *record.value, table));

@@ -25,8 +25,8 @@
 
 #include "base/status_macros.h"
 #include "operators/internal/change.h"
-#include "operators/internal/sliding_aggregate.h"
 #include "operators/internal/suppress_buffer.h"
+#include "operators/internal/timestamped_aggregate.h"
 #include "runtime/key_value_store.h"
 #include "runtime/processor.h"
 #include "runtime/windowed.h"

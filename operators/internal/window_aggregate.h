@@ -1,7 +1,19 @@
 // The processors behind windowed count, reduce and aggregate
 // (TimeWindowedKStream, SessionWindowedKStream). Each keeps its aggregates in
 // a typed window or session store and forwards every window it updates as
-// Change<VR> (new and old aggregate) keyed by Windowed<K>.
+// Change<VR> (new and old aggregate) keyed by Windowed<K>, with Kafka Streams
+// 3.9.1's timestamps: a time window's update carries the largest record
+// timestamp in the window so far (its store keeps it beside the aggregate,
+// as Kafka Streams' timestamped window store does), a session's update and
+// delete the session's end.
+//
+// Null values: Kafka Streams 3.9.1 drops only null keys here and hands a
+// null value to the aggregator (KStreamWindowAggregate,
+// KStreamSessionWindowAggregate), so a windowed count counts it. Brook does
+// the same where the aggregation can take a null (WindowedAggregateFn,
+// NullValues::kAggregate: Count, and Aggregate with an aggregator taking
+// `const std::optional<V>&`); otherwise (Reduce, an aggregator taking
+// `const V&`) the record is dropped and counted (null-value).
 //
 // Stream time, for closing windows, is the highest record timestamp the
 // processor has seen (Kafka Streams' observedStreamTime), including the
@@ -22,6 +34,7 @@
 #include "base/status_macros.h"
 #include "operators/internal/aggregate.h"
 #include "operators/internal/change.h"
+#include "operators/internal/timestamped_aggregate.h"
 #include "operators/windows.h"
 #include "runtime/processor.h"
 #include "runtime/session_store.h"
@@ -39,15 +52,55 @@ bool DropNulls(const Record<K, V>& record, C& context) {
   return true;
 }
 
+// Whether a windowed aggregation folds in records with a null value.
+enum class NullValues {
+  kDrop,       // dropped and counted (null-value)
+  kAggregate,  // the function gets a null value (Kafka Streams 3.9.1)
+};
+
+// Drops records without key, and without value unless `nulls` says to
+// aggregate them, counting them; true if it did.
+template <typename K, typename V, typename C>
+bool DropNulls(const Record<K, V>& record, NullValues nulls, C& context) {
+  if (nulls == NullValues::kAggregate && record.key.has_value()) return false;
+  return DropNulls(record, context);
+}
+
+// The new aggregate from the key, the record's value (nullptr: a null
+// value, only with NullValues::kAggregate) and the old aggregate (nullopt:
+// the window's first record).
+template <typename K, typename V, typename VR>
+struct WindowedAggregateFn {
+  std::function<VR(const K& key, const V* value, const std::optional<VR>&)> fn;
+  NullValues null_values = NullValues::kDrop;
+
+  // For processors that drop null values (sliding windows).
+  AggregateFn<K, V, VR> NonNull() const {
+    return [f = fn](const K& key, const V& value,
+                    const std::optional<VR>& aggregate) {
+      return f(key, &value, aggregate);
+    };
+  }
+};
+
+// The value's address, nullptr if it is null.
+template <typename V>
+const V* ValueOrNull(const std::optional<V>& value) {
+  return value.has_value() ? &*value : nullptr;
+}
+
 // Tumbling and hopping windows: each record updates every window that
 // contains it and is still open (end + grace > stream time). A window that
 // has closed counts one dropped record (as Kafka Streams counts per window).
+// The store keeps each window's aggregate with its largest record timestamp
+// (8 bytes big-endian, then the aggregate: Kafka Streams' timestamped
+// window store layout), which each update carries.
 template <typename K, typename V, typename VR>
 class TimeWindowAggregateProcessor final
     : public Processor<K, V, Windowed<K>, Change<VR>> {
  public:
   TimeWindowAggregateProcessor(std::string store_name, TimeWindows windows,
-                               AggregateFn<K, V, VR> fn)
+                               WindowedAggregateFn<K, V, VR> fn)
       : store_name_(std::move(store_name)),
         windows_(windows),
         fn_(std::move(fn)) {}
@@ -61,7 +114,9 @@ class TimeWindowAggregateProcessor final
   }
 
   absl::Status Process(const Record<K, V>& record) override {
-    if (DropNulls(record, *context_)) return absl::OkStatus();
+    if (DropNulls(record, fn_.null_values, *context_)) {
+      return absl::OkStatus();
+    }
     const int64_t ts = record.timestamp_ms;
     observed_ms_ = std::max(observed_ms_, ts);
     const int64_t close_ms = observed_ms_ - windows_.grace_ms;
@@ -71,9 +126,16 @@ class TimeWindowAggregateProcessor final
         context_->RecordDropped(DroppedRecordReason::kWindowClosed);
         continue;
       }
-      BROOK_ASSIGN_OR_RETURN(std::optional<VR> old,
+      BROOK_ASSIGN_OR_RETURN(std::optional<Agg> stored,
                              store_->Fetch(*record.key, start));
-      VR aggregate = fn_(*record.key, *record.value, old);
+      std::optional<VR> old;
+      int64_t max_ts = ts;
+      if (stored.has_value()) {
+        old = std::move(stored->value);
+        max_ts = std::max(ts, stored->max_timestamp_ms);
+      }
+      Agg aggregate{fn_.fn(*record.key, ValueOrNull(record.value), old),
+                    max_ts};
       BROOK_ASSIGN_OR_RETURN(bool written,
                              store_->Put(*record.key, start, aggregate));
       if (!written) {  // older than the store's retention
@@ -82,17 +144,18 @@ class TimeWindowAggregateProcessor final
       }
       BROOK_RETURN_IF_ERROR(context_->Forward(Record<Windowed<K>, Change<VR>>{
           Windowed<K>{*record.key, start, end},
-          Change<VR>{std::move(aggregate), std::move(old)}, ts,
+          Change<VR>{std::move(aggregate.value), std::move(old)}, max_ts,
           record.headers}));
     }
     return absl::OkStatus();
   }
 
  private:
-  using Store = WindowStore<K, VR>;
+  using Agg = TimestampedAggregate<VR>;
+  using Store = WindowStore<K, Agg>;
   const std::string store_name_;
   const TimeWindows windows_;
-  AggregateFn<K, V, VR> fn_;
+  WindowedAggregateFn<K, V, VR> fn_;
   ProcessorContext<Windowed<K>, Change<VR>>* context_ = nullptr;
   Store* store_ = nullptr;
   int64_t observed_ms_ = -1;
@@ -107,15 +170,16 @@ struct SessionFns {
   // Two sessions' aggregates into one (Kafka Streams' Merger).
   std::function<VR(const K& key, const VR& a, const VR& b)> merge;
   // The record folded into the (merged) aggregate; nullopt: none yet.
-  AggregateFn<K, V, VR> add;
+  WindowedAggregateFn<K, V, VR> add;
 };
 
 // Session windows: a record at t joins every session of its key that ends
 // at or after t - gap and starts at or before t + gap; they are merged into
 // one session [min start, max end] (each merged session forwards a delete,
 // (null, old)), the record is added and the new session forwarded as
-// (new, null). If the merged session's end + grace is before stream time,
-// the record is dropped (window-closed) and nothing changes.
+// (new, null); each forward's timestamp is its session's end. If the merged
+// session's end + grace is before stream time, the record is dropped
+// (window-closed) and nothing changes.
 template <typename K, typename V, typename VR>
 class SessionWindowAggregateProcessor final
     : public Processor<K, V, Windowed<K>, Change<VR>> {
@@ -136,7 +200,9 @@ class SessionWindowAggregateProcessor final
   }
 
   absl::Status Process(const Record<K, V>& record) override {
-    if (DropNulls(record, *context_)) return absl::OkStatus();
+    if (DropNulls(record, fns_.add.null_values, *context_)) {
+      return absl::OkStatus();
+    }
     const K& key = *record.key;
     const int64_t ts = record.timestamp_ms;
     observed_ms_ = std::max(observed_ms_, ts);
@@ -169,10 +235,11 @@ class SessionWindowAggregateProcessor final
             store_->Put(key, s.start, s.end, std::nullopt).status());
         BROOK_RETURN_IF_ERROR(context_->Forward(Record<Windowed<K>, Change<VR>>{
             Windowed<K>{key, s.start, s.end},
-            Change<VR>{std::nullopt, std::move(s.value)}, ts, record.headers}));
+            Change<VR>{std::nullopt, std::move(s.value)}, s.end,
+            record.headers}));
       }
     }
-    VR result = fns_.add(key, *record.value, aggregate);
+    VR result = fns_.add.fn(key, ValueOrNull(record.value), aggregate);
     BROOK_ASSIGN_OR_RETURN(bool written, store_->Put(key, start, end, result));
     if (!written) {  // older than the store's retention
       context_->RecordDropped(DroppedRecordReason::kWindowClosed);
@@ -180,7 +247,7 @@ class SessionWindowAggregateProcessor final
     }
     return context_->Forward(Record<Windowed<K>, Change<VR>>{
         Windowed<K>{key, start, end},
-        Change<VR>{std::move(result), std::nullopt}, ts, record.headers});
+        Change<VR>{std::move(result), std::nullopt}, end, record.headers});
   }
 
  private:

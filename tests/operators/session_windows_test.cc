@@ -111,14 +111,72 @@ TEST(SessionWindowsTest, ARecordForASessionClosedByGraceIsDroppedAndCounted) {
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kWindowClosed), 2);
 }
 
-TEST(SessionWindowsTest, NullKeysAndValuesAreDroppedAndCounted) {
+// Kafka Streams 3.9.1's KStreamSessionWindowAggregate drops null keys only;
+// its count aggregator counts a null value.
+TEST(SessionWindowsTest, NullKeysAreDroppedAndNullValuesCounted) {
   Driver h(CountTopology(
       SessionWindows::OfInactivityGapWithNoGrace(absl::Seconds(5))));
   ASSERT_TRUE(h.Pipe("in", std::nullopt, "x", 0).ok());
   ASSERT_TRUE(h.Pipe("in", "a", std::nullopt, 0).ok());
-  EXPECT_TRUE(h.Output("out").empty());
+  EXPECT_THAT(Sessions(h, "out"), ElementsAre("a@[0,0]=1"));
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullKey), 1);
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullValue), 0);
+}
+
+TEST(SessionWindowsTest, ReduceDropsNullValuesAndAnOptionalAggregatorGetsThem) {
+  StreamsBuilder b;
+  auto grouped = b.Stream<std::string, std::string>("in").GroupByKey();
+  const auto windows =
+      SessionWindows::OfInactivityGapWithNoGrace(absl::Seconds(5));
+  grouped.WindowedBy(windows)
+      .Reduce([](const std::string& a, const std::string& v) { return a + v; })
+      .ToStream()
+      .To("reduced");
+  grouped.WindowedBy(windows)
+      .Aggregate([] { return std::string(); },
+                 [](const std::string&, const std::optional<std::string>& v,
+                    const std::string& agg) { return agg + v.value_or("-"); },
+                 [](const std::string&, const std::string& a,
+                    const std::string& c) { return a + c; })
+      .ToStream()
+      .To("aggregated");
+  Driver h(MustBuild(b));
+  ASSERT_TRUE(h.Pipe("in", "a", "x", 0).ok());
+  ASSERT_TRUE(h.Pipe("in", "a", std::nullopt, 1'000).ok());
+  EXPECT_THAT(Sessions(h, "reduced", /*string_values=*/true),
+              ElementsAre("a@[0,0]=x"));
+  EXPECT_THAT(Sessions(h, "aggregated", /*string_values=*/true),
+              ElementsAre("a@[0,0]=x", "a@[0,0]=null", "a@[0,1000]=x-"));
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullValue), 1);
+}
+
+// Expected timestamps derived from Kafka Streams 3.9.1's
+// KStreamSessionWindowAggregate.maybeForwardUpdate: every update and
+// every delete of a merged session carries that session's end.
+TEST(SessionWindowsTest, UpdatesAndDeletesCarryTheSessionsEnd) {
+  Driver h(CountTopology(SessionWindows::OfInactivityGapAndGrace(
+      absl::Seconds(5), absl::Seconds(60))));
+  for (int64_t t : {10'000, 20'000, 14'000, 16'000}) {
+    ASSERT_TRUE(h.Pipe("in", "a", "x", t).ok());
+  }
+  std::vector<int64_t> timestamps;
+  SerdePtr<Windowed<std::string>> ks =
+      WindowedSerdes::SessionWindowed<std::string>(Serdes::String());
+  std::vector<std::string> out;
+  for (const ProducerRecord& r : h.Output("out")) {
+    auto k = ks->Deserialize("out", r.key.value_or(""));
+    ASSERT_TRUE(k.ok()) << k.status();
+    out.push_back(absl::StrCat("[", k->start_ms, ",", k->end_ms, "]",
+                               r.value.has_value() ? "" : " delete", " t",
+                               r.timestamp_ms));
+  }
+  EXPECT_THAT(
+      out, ElementsAre("[10000,10000] t10000", "[20000,20000] t20000",
+                       // 14000 merges the first session
+                       "[10000,10000] delete t10000", "[10000,14000] t14000",
+                       // 16000 merges both
+                       "[10000,14000] delete t14000",
+                       "[20000,20000] delete t20000", "[10000,20000] t20000"));
 }
 
 TEST(SessionWindowsTest, AggregateMergesWithTheMergerAndReduceWithTheReducer) {

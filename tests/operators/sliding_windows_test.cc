@@ -101,11 +101,43 @@ TEST(SlidingWindowsTest, RecordsNearTheEpochShareTheFirstWindow) {
               ElementsAre("a@[0,10]=1", "a@[4,14]=1", "a@[0,10]=2"));
 }
 
-TEST(SlidingWindowsTest, NullKeysAreDroppedAndCounted) {
+TEST(SlidingWindowsTest, NullKeysAndValuesAreDroppedAndCounted) {
   Driver h(CountTopology(0));
   ASSERT_TRUE(h.Pipe("in", std::nullopt, "x", 100).ok());
+  // Unlike time and session windows, Kafka Streams 3.9.1's
+  // KStreamSlidingWindowAggregate drops null values too.
+  ASSERT_TRUE(h.Pipe("in", "a", std::nullopt, 100).ok());
   EXPECT_TRUE(h.Output("out").empty());
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullKey), 1);
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullValue), 1);
+}
+
+// Expected values derived from Kafka Streams 3.9.1's
+// KStreamSlidingWindowAggregate: updateWindowAndForward forwards
+// max(record timestamp, the window's stored timestamp) and
+// createCurrentRecordRightWindow the source window's timestamp.
+TEST(SlidingWindowsTest, UpdatesCarryTheWindowsLargestTimestamp) {
+  Driver h(CountTopology(100));
+  for (int64_t t : {100, 105, 102}) {
+    ASSERT_TRUE(h.Pipe("in", "a", "x", t).ok());
+  }
+  auto ks = WindowedSerdes::TimeWindowed<std::string>(Serdes::String(), kDiff);
+  std::vector<std::string> out;
+  for (const ProducerRecord& r : h.Output("out")) {
+    auto k = ks->Deserialize("out", r.key.value_or(""));
+    ASSERT_TRUE(k.ok()) << k.status();
+    auto n = Serdes::Int64()->Deserialize("out", r.value.value_or(""));
+    ASSERT_TRUE(n.ok()) << n.status();
+    out.push_back(absl::StrCat(k->start_ms, ",", k->end_ms, "=", *n, " t",
+                               r.timestamp_ms));
+  }
+  EXPECT_THAT(out, ElementsAre("90,100=1 t100",
+                               // 105
+                               "101,111=1 t105", "95,105=2 t105",
+                               // 102, out of order: the windows holding 105
+                               // keep 105
+                               "95,105=3 t105", "101,111=2 t105",
+                               "92,102=2 t102", "103,113=1 t105"));
 }
 
 TEST(SlidingWindowsTest, ReduceOverSlidingWindows) {

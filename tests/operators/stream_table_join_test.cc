@@ -42,6 +42,10 @@ TEST(StreamTableJoinTest, InnerJoinSeesTheTableAsOfEachRecord) {
   ASSERT_TRUE(h.Pipe("orders", "c1", std::nullopt).ok());  // null value
   EXPECT_THAT(Strings(h, "out"),
               ElementsAre(Pair("c1", "o2@ann"), Pair("c1", "o3@bea")));
+  // Counted as Kafka Streams 3.9.1's KStreamKTableJoinProcessor counts them
+  // (a missing table row is no drop).
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullKey), 1);
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullValue), 1);
 }
 
 TEST(StreamTableJoinTest, LeftJoinJoinsMissingRowsAndNullKeysWithNull) {
@@ -62,6 +66,8 @@ TEST(StreamTableJoinTest, LeftJoinJoinsMissingRowsAndNullKeysWithNull) {
   EXPECT_THAT(Strings(h, "out"),
               ElementsAre(Pair("c1", "o1@?"), Pair("c1", "o2@ann"),
                           Pair("null", "o3@?")));
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullKey), 0);
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullValue), 1);
 }
 
 TEST(StreamTableJoinTest, KeyAwareJoinerAndANullResult) {
@@ -79,10 +85,12 @@ TEST(StreamTableJoinTest, KeyAwareJoinerAndANullResult) {
   ASSERT_TRUE(h.Pipe("customers", "c1", "ann").ok());
   ASSERT_TRUE(h.Pipe("orders", "c1", "o1").ok());
   ASSERT_TRUE(h.Pipe("orders", "c1", "skip").ok());
-  // The joiner takes the key plainly: a null key cannot be joined.
+  // The joiner takes the key plainly: a null key cannot be joined; it is
+  // dropped and counted.
   ASSERT_TRUE(h.Pipe("orders", std::nullopt, "o2").ok());
   EXPECT_THAT(Strings(h, "out"),
               ElementsAre(Pair("c1", "c1:o1@ann"), Pair("c1", "null")));
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullKey), 1);
 }
 
 TEST(StreamTableJoinTest, AReKeyedStreamIsRepartitionedBeforeTheJoin) {

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "operators/internal/timestamped_aggregate.h"
 #include "operators/streams_builder.h"
 #include "runtime/serdes.h"
 #include "runtime/window_store.h"
@@ -121,15 +122,74 @@ TEST(TimeWindowsTest, HoppingRecordPartlyLateUpdatesOnlyOpenWindows) {
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kWindowClosed), 1);
 }
 
-TEST(TimeWindowsTest, NullKeysAndValuesAreDroppedAndCounted) {
+// Kafka Streams 3.9.1's KStreamWindowAggregate drops null keys only and
+// hands a null value to the aggregator: its count counts it.
+TEST(TimeWindowsTest, NullKeysAreDroppedAndNullValuesCounted) {
   Driver h(CountTopology(TimeWindows::OfSizeWithNoGrace(absl::Seconds(10))));
   ASSERT_TRUE(h.Pipe("in", std::nullopt, "x", 0).ok());
   ASSERT_TRUE(h.Pipe("in", "a", std::nullopt, 0).ok());
   ASSERT_TRUE(h.Pipe("in", std::nullopt, std::nullopt, 0).ok());
-  EXPECT_THAT(Windows(h, "out", 10'000), IsEmpty());
+  EXPECT_THAT(Windows(h, "out", 10'000), ElementsAre("a@[0,10000)=1"));
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullKey), 2);
-  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullValue), 1);
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullValue), 0);
   EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kWindowClosed), 0);
+}
+
+// Reduce cannot take a null (Brook's reducer takes const V&), so it drops
+// it; an aggregator taking std::optional<V> gets it, as in Kafka Streams.
+TEST(TimeWindowsTest, ReduceDropsNullValuesAndAnOptionalAggregatorGetsThem) {
+  StreamsBuilder b;
+  auto windowed =
+      b.Stream<std::string, std::string>("in").GroupByKey().WindowedBy(
+          TimeWindows::OfSizeWithNoGrace(absl::Seconds(10)));
+  windowed
+      .Reduce([](const std::string& a, const std::string& v) { return a + v; })
+      .ToStream()
+      .To("reduced");
+  windowed
+      .Aggregate([] { return std::string(); },
+                 [](const std::string&, const std::optional<std::string>& v,
+                    const std::string& agg) { return agg + v.value_or("-"); })
+      .ToStream()
+      .To("aggregated");
+  Driver h(MustBuild(b));
+  ASSERT_TRUE(h.Pipe("in", "a", "x", 0).ok());
+  ASSERT_TRUE(h.Pipe("in", "a", std::nullopt, 1'000).ok());
+  std::vector<std::string> reduced, aggregated;
+  for (const ProducerRecord& r : h.Output("reduced")) {
+    reduced.push_back(r.value.value_or("null"));
+  }
+  for (const ProducerRecord& r : h.Output("aggregated")) {
+    aggregated.push_back(r.value.value_or("null"));
+  }
+  EXPECT_THAT(reduced, ElementsAre("x"));
+  EXPECT_THAT(aggregated, ElementsAre("x", "x-"));
+  EXPECT_EQ(h.driver().DroppedRecords(DroppedRecordReason::kNullValue), 1);
+}
+
+// Expected timestamps derived from Kafka Streams 3.9.1's
+// KStreamWindowAggregate: newTimestamp = max(record timestamp, the
+// window's stored timestamp), for every window a record updates.
+TEST(TimeWindowsTest, UpdatesCarryTheWindowsLargestTimestamp) {
+  Driver h(CountTopology(
+      TimeWindows::OfSizeAndGrace(absl::Seconds(10), absl::Seconds(10))
+          .AdvanceBy(absl::Seconds(5))));
+  for (int64_t t : {6'000, 3'000, 8'000, 11'000, 7'000}) {
+    ASSERT_TRUE(h.Pipe("in", "a", "x", t).ok());
+  }
+  std::vector<std::string> out;
+  for (const ProducerRecord& r : h.Output("out")) {
+    const std::string& k = r.key.value_or("");
+    ASSERT_GE(k.size(), 8u);
+    out.push_back(
+        absl::StrCat(internal::LoadBigEndian64(k.data() + k.size() - 8), " t",
+                     r.timestamp_ms));
+  }
+  EXPECT_THAT(out, ElementsAre("0 t6000", "5000 t6000",        // 6000
+                               "0 t6000",                      // 3000
+                               "0 t8000", "5000 t8000",        // 8000
+                               "5000 t11000", "10000 t11000",  // 11000
+                               "0 t8000", "5000 t11000"));     // 7000
 }
 
 TEST(TimeWindowsTest, NullKeysBeforeARepartitionAreCounted) {
@@ -201,16 +261,20 @@ TEST(TimeWindowsTest, TheTypedWindowStoreFetchesByKeyAndTimeRange) {
     ASSERT_TRUE(h.Pipe("in", "a", "x", t).ok());
   }
   ASSERT_TRUE(h.Pipe("in", "b", "x", 20'000).ok());
+  // Each window's count with its largest record timestamp.
+  using Agg = internal::TimestampedAggregate<int64_t>;
   auto* store =
-      h.driver().GetStateStore<WindowStore<std::string, int64_t>>("counts");
+      h.driver().GetStateStore<WindowStore<std::string, Agg>>("counts");
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->retention_ms(), 110'000);
   auto one = store->Fetch("a", 0);
   ASSERT_TRUE(one.ok());
-  EXPECT_EQ(*one, std::optional<int64_t>(2));
+  ASSERT_TRUE(one->has_value());
+  EXPECT_EQ((*one)->value, 2);
+  EXPECT_EQ((*one)->max_timestamp_ms, 1'000);
   std::vector<std::string> seen;
-  auto collect = [&](const std::string& k, int64_t start, const int64_t& n) {
-    seen.push_back(absl::StrCat(k, "@", start, "=", n));
+  auto collect = [&](const std::string& k, int64_t start, const Agg& n) {
+    seen.push_back(absl::StrCat(k, "@", start, "=", n.value));
     return absl::OkStatus();
   };
   ASSERT_TRUE(store->Fetch("a", 10'000, 20'000, collect).ok());
