@@ -38,6 +38,26 @@ using ::brook::testing::UniqueName;
 using ::brook::testing::WaitForCommitted;
 
 constexpr int kPartitions = 2;
+
+// (page, window start).
+using Window = std::pair<std::string, int64_t>;
+
+// An output record's window (Kafka Streams' time-windowed key: the page's
+// bytes, then the start as 8 bytes big-endian) and count (8 bytes
+// big-endian); false, with a test failure, if it is not shaped so.
+bool DecodeCount(const ConsumerRecord& r, Window* window, int64_t* count) {
+  if (!r.key.has_value() || r.key->size() <= 8 || !r.value.has_value() ||
+      r.value->size() != 8) {
+    ADD_FAILURE() << "not a windowed count at " << r.partition << "@"
+                  << r.offset;
+    return false;
+  }
+  const size_t n = r.key->size() - 8;
+  *window = {r.key->substr(0, n),
+             static_cast<int64_t>(absl::big_endian::Load64(r.key->data() + n))};
+  *count = static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
+  return true;
+}
 constexpr int64_t kWindowMs = 60'000;  // the example's default
 
 class WindowedPageViewsTest : public ::testing::Test {
@@ -111,18 +131,9 @@ class WindowedPageViewsTest : public ::testing::Test {
     std::map<std::pair<std::string, int64_t>, int64_t> latest;
     int64_t broken = 0;
     for (const ConsumerRecord& r : out) {
-      EXPECT_TRUE(r.key.has_value() && r.key->size() > 8 &&
-                  r.value.has_value() && r.value->size() == 8);
-      if (!r.key.has_value() || r.key->size() <= 8 || !r.value.has_value() ||
-          r.value->size() != 8) {
-        continue;
-      }
-      const size_t n = r.key->size() - 8;
-      const std::pair<std::string, int64_t> window{
-          r.key->substr(0, n),
-          static_cast<int64_t>(absl::big_endian::Load64(r.key->data() + n))};
-      const int64_t count =
-          static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
+      Window window;
+      int64_t count = 0;
+      if (!DecodeCount(r, &window, &count)) continue;
       int64_t& previous = latest[window];
       if ((count <= previous || !expected_.contains(window)) && broken++ < 5) {
         ADD_FAILURE() << window.first << " in the window at " << window.second
@@ -166,14 +177,9 @@ class WindowedPageViewsTest : public ::testing::Test {
     std::map<std::pair<std::string, int64_t>, int64_t> results;
     int64_t broken = 0;
     for (const ConsumerRecord& r : out) {
-      ASSERT_TRUE(r.key.has_value() && r.key->size() > 8 &&
-                  r.value.has_value() && r.value->size() == 8);
-      const size_t n = r.key->size() - 8;
-      const std::pair<std::string, int64_t> window{
-          r.key->substr(0, n),
-          static_cast<int64_t>(absl::big_endian::Load64(r.key->data() + n))};
-      const int64_t count =
-          static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
+      Window window;
+      int64_t count = 0;
+      if (!DecodeCount(r, &window, &count)) return;
       auto [it, fresh] = results.emplace(window, count);
       if (!fresh && broken++ < 5) {
         ADD_FAILURE() << window.first << " in the window at " << window.second
@@ -191,16 +197,12 @@ class WindowedPageViewsTest : public ::testing::Test {
     std::map<std::pair<std::string, int64_t>, int64_t> last;
     int64_t broken = 0;
     for (const ConsumerRecord& r : out) {
-      ASSERT_TRUE(r.key.has_value() && r.key->size() > 8 &&
-                  r.value.has_value() && r.value->size() == 8);
-      const size_t n = r.key->size() - 8;
-      const int64_t start =
-          static_cast<int64_t>(absl::big_endian::Load64(r.key->data() + n));
-      const int64_t count =
-          static_cast<int64_t>(absl::big_endian::Load64(r.value->data()));
-      int64_t& previous = last[{r.key->substr(0, n), start}];
+      Window window;
+      int64_t count = 0;
+      if (!DecodeCount(r, &window, &count)) return;
+      int64_t& previous = last[window];
       if (count != previous + 1 && broken++ < 5) {
-        ADD_FAILURE() << r.key->substr(0, n) << " in the window at " << start
+        ADD_FAILURE() << window.first << " in the window at " << window.second
                       << " went from count " << previous << " to " << count
                       << " at " << r.topic << "-" << r.partition << "@"
                       << r.offset;
