@@ -1,4 +1,4 @@
-#include "base/crash_point.h"
+#include "brook/base/crash_point.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-#include "base/logging.h"
+#include "brook/base/logging.h"
 
 namespace brook {
 namespace {

@@ -16,9 +16,11 @@
 // sends SIGCONT, and the process goes on from that exact step: this is how
 // a zombie is made that resumes in the middle of a commit.
 //
-// The commit protocol's points (runtime/internal/task_manager.cc):
+// The commit protocol's points, in the order a commit reaches them:
 //   commit.after_produce        outputs and changelog records sent, offsets not
+//                               (runtime/internal/task_manager.cc)
 //   commit.after_send_offsets   offsets sent to the transaction, not committed
+//                               (runtime/internal/streams_producer.cc)
 //   commit.inside               CommitTransaction()'s EndTxn(commit) response
 //                               has arrived from the transaction coordinator
 //                               and librdkafka has not parsed it yet: the
@@ -26,6 +28,7 @@
 //                               (kafka/internal/rdkafka_producer.cc hooks it
 //                               with an on_response_received interceptor)
 //   commit.before_store_write   Kafka transaction committed, stores not written
+//                               (runtime/internal/task_manager.cc)
 // At the first two the task manager flushes the open transaction first
 // (only when a test arms one of them), so that its records are in the log
 // and the broker has something to abort.

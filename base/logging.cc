@@ -1,4 +1,4 @@
-#include "base/logging.h"
+#include "brook/base/logging.h"
 
 namespace brook {
 

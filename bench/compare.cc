@@ -64,12 +64,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
 
 extern char** environ;
 

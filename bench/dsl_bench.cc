@@ -45,14 +45,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
 #include "bench/five_operator_chain.h"
-#include "kafka/admin.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
 
 ABSL_FLAG(std::string, workload, "word_count", "word_count, chain or cache");
 ABSL_FLAG(int64_t, cache_max_bytes, int64_t{10} << 20,

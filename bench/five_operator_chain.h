@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "operators/streams_builder.h"
+#include "brook/operators/streams_builder.h"
 
 namespace brook::bench {
 

@@ -25,8 +25,8 @@
 #include "absl/strings/str_format.h"
 
 #include "bench/five_operator_chain.h"
-#include "operators/streams_builder.h"
-#include "runtime/internal/topology_plan.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/internal/topology_plan.h"
 
 ABSL_FLAG(int64_t, records, 10000000, "records per measurement");
 ABSL_FLAG(int32_t, rounds, 3, "measurements per variant (the best counts)");

@@ -8,8 +8,8 @@
 //   raw_alos      the same loop; every interval: flush, then commit offsets
 //   raw_eos       the same loop inside transactions; every interval:
 //                 send_offsets_to_transaction, commit_transaction
-//   brook_alos    brook::Copier, at-least-once
-//   brook_eos     brook::Copier, exactly_once_v2
+//   brook_alos    examples::Copier (examples/copier.h), at-least-once
+//   brook_eos     examples::Copier, exactly_once_v2
 //
 // The clock runs from the first output record to the moment the group's
 // committed offsets cover the whole input (raw_nocommit: the last record is
@@ -59,14 +59,15 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/admin.h"
-#include "kafka/client_config.h"
-#include "kafka/errors.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
-#include "runtime/copier.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/client_config.h"
+#include "brook/kafka/errors.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/runtime/streams_config.h"
+#include "examples/copier.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "",
           "Kafka bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
@@ -611,32 +612,34 @@ void RawCopy::OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message,
 }
 
 // ---------------------------------------------------------------------------
-// The Brook variants: brook::Copier on its own thread, watched from this one.
+// The Brook variants: examples::Copier on its own thread, watched from this
+// one.
 
-CopierOptions BrookOptions(const RunSpec& spec) {
-  CopierOptions options;
-  options.application_id = spec.group_id;
-  options.bootstrap_servers = spec.bootstrap_servers;
-  options.input_topic = spec.input_topic;
-  options.output_topic = spec.output_topic;
-  options.state_dir = spec.state_dir;
-  options.guarantee = spec.variant.commit == Commit::kExactlyOnce
-                          ? ProcessingGuarantee::kExactlyOnceV2
-                          : ProcessingGuarantee::kAtLeastOnce;
-  options.commit_interval = spec.variant.interval;
-  // Commit on the interval only, as the raw loops do; the default cap of
-  // 10,000 records would otherwise turn the 1 s runs into "every 10,000".
-  options.commit_max_records = std::numeric_limits<int64_t>::max();
-  options.consumer_config = MatchedConsumerConfig(spec.bootstrap_servers);
-  options.producer_config = MatchedProducerConfig(spec.bootstrap_servers);
-  options.partition_queues = absl::GetFlag(FLAGS_brook_partition_queues);
-  if (options.partition_queues) {
+StreamsConfig BrookConfig(const RunSpec& spec) {
+  StreamsConfig config;
+  config.application_id = spec.group_id;
+  config.bootstrap_servers = spec.bootstrap_servers;
+  config.state_dir = spec.state_dir;
+  config.processing_guarantee = spec.variant.commit == Commit::kExactlyOnce
+                                    ? ProcessingGuarantee::kExactlyOnceV2
+                                    : ProcessingGuarantee::kAtLeastOnce;
+  config.commit_interval = spec.variant.interval;
+  // Commit on the interval only, as the raw loops do; a record cap would
+  // otherwise turn the longer intervals into "every N records".
+  config.commit_max_records = std::numeric_limits<int64_t>::max();
+  config.consumer_config = MatchedConsumerConfig(spec.bootstrap_servers);
+  config.producer_config = MatchedProducerConfig(spec.bootstrap_servers);
+  // bootstrap.servers is StreamsConfig's own setting.
+  config.consumer_config.erase("bootstrap.servers");
+  config.producer_config.erase("bootstrap.servers");
+  config.partition_queues = absl::GetFlag(FLAGS_brook_partition_queues);
+  if (config.partition_queues) {
     // The prefetch limits are then per partition and are the memory budget:
     // leave them to Brook's (StreamsConfig::partition_queue_max_*).
-    options.consumer_config.erase("queued.min.messages");
-    options.consumer_config.erase("queued.max.messages.kbytes");
+    config.consumer_config.erase("queued.min.messages");
+    config.consumer_config.erase("queued.max.messages.kbytes");
   }
-  return options;
+  return config;
 }
 
 absl::StatusOr<Measurement> RunRawCopy(const RunSpec& spec,
@@ -774,14 +777,16 @@ class ProgressWatcher {
   absl::Status error_;
 };
 
-// brook::Copier on its own thread until the watcher sees every offset
+// examples::Copier on its own thread until the watcher sees every offset
 // committed, then a clean stop. Only Create() and Run() are used, and
 // stats() once at the end: polling it would add work inside the copier.
 absl::StatusOr<Measurement> RunBrookCopy(const RunSpec& spec,
                                          ProgressWatcher& watcher,
                                          const std::atomic<bool>& cancel) {
-  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Copier> copier,
-                         Copier::Create(BrookOptions(spec)));
+  BROOK_ASSIGN_OR_RETURN(
+      std::unique_ptr<examples::Copier> copier,
+      examples::Copier::Create(BrookConfig(spec), spec.input_topic,
+                               spec.output_topic));
   std::atomic<bool> stop{false};
   absl::Status run_status;
   absl::Notification returned;
@@ -798,8 +803,9 @@ absl::StatusOr<Measurement> RunBrookCopy(const RunSpec& spec,
   BROOK_RETURN_IF_ERROR(run_status);
   BROOK_RETURN_IF_ERROR(committed);
   Measurement m;
-  m.commits = copier->stats().commits.load();
-  m.aborts = copier->stats().aborts.load();
+  const examples::CopierStats stats = copier->stats();
+  m.commits = stats.commits;
+  m.aborts = stats.aborts;
   return m;
 }
 

@@ -26,10 +26,10 @@
 #include "absl/flags/parse.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
 
 ABSL_FLAG(std::string, workload, "",
           "passthrough, count, windowed-count or join");

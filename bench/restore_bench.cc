@@ -36,14 +36,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
-#include "runtime/kafka_streams.h"
-#include "runtime/serdes.h"
-#include "runtime/stores.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer.h"
+#include "brook/runtime/kafka_streams.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/stores.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "",
           "bootstrap.servers (default $BROOK_BOOTSTRAP_SERVERS)");

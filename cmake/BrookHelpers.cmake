@@ -9,14 +9,15 @@ function(brook_cc_library)
     target_link_libraries(${target} PUBLIC ${ARG_DEPS})
     target_compile_options(${target} PRIVATE ${BROOK_WARNINGS})
     target_include_directories(${target} PUBLIC
-      $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}>)
+      $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include> $<INSTALL_INTERFACE:include>)
   else()
     add_library(${target} INTERFACE)
     target_link_libraries(${target} INTERFACE ${ARG_DEPS})
     target_include_directories(${target} INTERFACE
-      $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}>)
+      $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include> $<INSTALL_INTERFACE:include>)
   endif()
   add_library(brook::${ARG_NAME} ALIAS ${target})
+  set_property(GLOBAL APPEND PROPERTY BROOK_LIBRARY_TARGETS ${target})
 endfunction()
 
 # brook_cc_test(NAME <n> SRCS <..> DEPS <..> [LABELS <..>] [FIXTURES <..>])

@@ -15,12 +15,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/admin.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
-#include "runtime/copier.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/runtime/streams_config.h"
+#include "examples/copier.h"
+#include "examples/help_flags.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "",
           "Kafka bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
@@ -67,14 +69,13 @@ absl::Status RunDemo() {
   BROOK_RETURN_IF_ERROR(producer->Flush(absl::Seconds(60)));
   std::cout << "wrote " << n << " records to " << input << "\n";
 
-  CopierOptions options;
-  options.application_id = "brook-demo-" + run;
-  options.bootstrap_servers = bootstrap;
-  options.input_topic = input;
-  options.output_topic = output;
-  options.state_dir = absl::GetFlag(FLAGS_state_dir);
-  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Copier> copier,
-                         Copier::Create(options));
+  StreamsConfig streams_config;
+  streams_config.application_id = "brook-demo-" + run;
+  streams_config.bootstrap_servers = bootstrap;
+  streams_config.state_dir = absl::GetFlag(FLAGS_state_dir);
+  BROOK_ASSIGN_OR_RETURN(
+      std::unique_ptr<examples::Copier> copier,
+      examples::Copier::Create(streams_config, input, output));
   std::cout << "copying with transactional.id " << copier->transactional_id()
             << " (exactly_once_v2, commit every 100ms)\n";
 
@@ -83,7 +84,7 @@ absl::Status RunDemo() {
   const absl::Time start = absl::Now();
   std::thread thread([&] { run_status = copier->Run(stop); });
   const absl::Time deadline = start + absl::Seconds(120);
-  while (copier->stats().records_copied.load() < n && absl::Now() < deadline &&
+  while (copier->stats().records_copied < n && absl::Now() < deadline &&
          !stop.load()) {
     absl::SleepFor(absl::Milliseconds(20));
   }
@@ -92,15 +93,13 @@ absl::Status RunDemo() {
   thread.join();
   BROOK_RETURN_IF_ERROR(run_status);
 
-  const CopierStats& stats = copier->stats();
-  const int64_t commits = stats.commits.load();
+  const examples::CopierStats stats = copier->stats();
   std::cout << absl::StrFormat(
       "copied %d records in %s: %.0f records/s, %d transactions, mean commit "
       "%.1f ms, %d aborts\n",
-      stats.records_copied.load(), absl::FormatDuration(elapsed),
-      stats.records_copied.load() / absl::ToDoubleSeconds(elapsed), commits,
-      commits ? stats.commit_micros_total.load() / 1000.0 / commits : 0.0,
-      stats.aborts.load());
+      stats.records_copied, absl::FormatDuration(elapsed),
+      stats.records_copied / absl::ToDoubleSeconds(elapsed), stats.commits,
+      stats.commit_latency_avg_ms, stats.aborts);
 
   BROOK_ASSIGN_OR_RETURN(
       std::vector<ConsumerRecord> copied,
@@ -129,7 +128,11 @@ absl::Status RunDemo() {
 }  // namespace brook
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  brook::examples::ParseCommandLineWithHelp(
+      argc, argv,
+      "creates topics, writes --records records, copies them "
+      "exactly once and checks the output.",
+      {"examples/copier_demo.cc"});
   brook::InitLogging(argv[0]);
   absl::Status status = brook::RunDemo();
   if (!status.ok()) {

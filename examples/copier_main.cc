@@ -8,10 +8,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
-#include "base/logging.h"
-#include "runtime/copier.h"
+#include "brook/base/logging.h"
+#include "brook/runtime/streams_config.h"
+#include "examples/copier.h"
+#include "examples/help_flags.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "", "Kafka bootstrap.servers");
 ABSL_FLAG(std::string, application_id, "brook-copier", "application.id");
@@ -33,18 +36,20 @@ void OnSignal(int) { g_stop.store(true); }
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  brook::examples::ParseCommandLineWithHelp(
+      argc, argv,
+      "copies --input_topic to --output_topic exactly once until "
+      "SIGTERM or SIGINT.",
+      {"examples/copier_main.cc"});
   brook::InitLogging(argv[0]);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
 
-  brook::CopierOptions options;
-  options.bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers);
-  options.application_id = absl::GetFlag(FLAGS_application_id);
-  options.input_topic = absl::GetFlag(FLAGS_input_topic);
-  options.output_topic = absl::GetFlag(FLAGS_output_topic);
-  options.state_dir = absl::GetFlag(FLAGS_state_dir);
-  options.commit_interval =
+  brook::StreamsConfig config;
+  config.bootstrap_servers = absl::GetFlag(FLAGS_bootstrap_servers);
+  config.application_id = absl::GetFlag(FLAGS_application_id);
+  config.state_dir = absl::GetFlag(FLAGS_state_dir);
+  config.commit_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_commit_interval_ms));
   auto guarantee = brook::ParseProcessingGuarantee(
       absl::GetFlag(FLAGS_processing_guarantee));
@@ -53,21 +58,31 @@ int main(int argc, char** argv) {
                  "or at_least_once\n";
     return 2;
   }
-  options.guarantee = *guarantee;
+  config.processing_guarantee = *guarantee;
   for (const std::string& kv : absl::GetFlag(FLAGS_consumer_config)) {
     std::pair<std::string, std::string> p =
         absl::StrSplit(kv, absl::MaxSplits('=', 1));
-    options.consumer_config[p.first] = p.second;
+    // The group's timeouts are StreamsConfig settings of their own.
+    int64_t ms = 0;
+    if (p.first == "session.timeout.ms" && absl::SimpleAtoi(p.second, &ms)) {
+      config.session_timeout = absl::Milliseconds(ms);
+    } else if (p.first == "max.poll.interval.ms" &&
+               absl::SimpleAtoi(p.second, &ms)) {
+      config.max_poll_interval = absl::Milliseconds(ms);
+    } else {
+      config.consumer_config[p.first] = p.second;
+    }
   }
 
-  absl::StatusOr<std::unique_ptr<brook::Copier>> copier =
-      brook::Copier::Create(options);
+  absl::StatusOr<std::unique_ptr<brook::examples::Copier>> copier =
+      brook::examples::Copier::Create(config, absl::GetFlag(FLAGS_input_topic),
+                                      absl::GetFlag(FLAGS_output_topic));
   if (!copier.ok()) {
     std::cerr << "brook_copier: " << copier.status() << "\n";
     return 1;
   }
   absl::Status status = (*copier)->Run(g_stop);
-  const brook::CopierStats& stats = (*copier)->stats();
+  const brook::examples::CopierStats stats = (*copier)->stats();
   std::cerr << "brook_copier: copied " << stats.records_copied << " records in "
             << stats.commits << " commits, " << stats.aborts << " aborts\n";
   if (!status.ok()) {

@@ -54,12 +54,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
 #include "examples/example_app.h"
-#include "kafka/admin.h"
-#include "kafka/topic_reader.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
 
 ABSL_FLAG(std::string, input_topic, "",
           "topic of orders keyed by customer id, value \"<order id>,...\"; "
@@ -313,6 +313,18 @@ absl::Status Run() {
       absl::GetFlag(FLAGS_output_topic));
   const int64_t window_ms = absl::GetFlag(FLAGS_window_ms);
   const int64_t grace_ms = absl::GetFlag(FLAGS_grace_ms);
+  if (const S format = examples::DescribeFormat(); !format.empty()) {
+    const examples::ExampleTopics io =
+        examples::TopicNames(flags, "orders", "enriched");
+    S customers = absl::GetFlag(FLAGS_customers_topic);
+    S payments = absl::GetFlag(FLAGS_payments_topic);
+    if (customers.empty()) customers = flags.application_id + "-customers";
+    if (payments.empty()) payments = flags.application_id + "-payments";
+    BROOK_ASSIGN_OR_RETURN(Topology topology,
+                           EnrichTopology(io.input, customers, payments,
+                                          io.output, window_ms, grace_ms));
+    return examples::PrintDescription(topology, format);
+  }
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
   const bool until_done = absl::GetFlag(FLAGS_until_done);

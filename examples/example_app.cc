@@ -18,11 +18,12 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/admin.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
+#include "examples/help_flags.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "",
           "bootstrap.servers (default: $BROOK_BOOTSTRAP_SERVERS)");
@@ -31,6 +32,9 @@ ABSL_FLAG(std::string, application_id, "",
 ABSL_FLAG(std::string, state_dir, "",
           "state.dir; empty: /tmp/brook-<program>, e.g. /tmp/brook-word-count");
 ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
+ABSL_FLAG(std::string, describe, "",
+          "text, dot or mermaid: print the topology to stdout in that format "
+          "and exit without connecting to a broker");
 ABSL_FLAG(int32_t, partitions, 3, "partitions of topics this program creates");
 ABSL_FLAG(int64_t, session_timeout_ms, 45000,
           "session.timeout.ms: how long a crashed instance keeps its tasks");
@@ -203,17 +207,44 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadCommittedUntil(
   }
 }
 
+std::string DescribeFormat() { return absl::GetFlag(FLAGS_describe); }
+
+ExampleTopics TopicNames(const ExampleFlags& flags,
+                         const std::string& input_suffix,
+                         const std::string& output_suffix) {
+  ExampleTopics topics{flags.input_topic, flags.output_topic, false};
+  if (topics.input.empty()) {
+    topics.input = absl::StrCat(flags.application_id, "-", input_suffix);
+    topics.generated_input = true;
+  }
+  if (topics.output.empty()) {
+    topics.output = absl::StrCat(flags.application_id, "-", output_suffix);
+  }
+  return topics;
+}
+
+absl::Status PrintDescription(const Topology& topology,
+                              const std::string& format) {
+  if (format == "text") {
+    std::cout << topology.Describe();
+  } else if (format == "dot") {
+    std::cout << topology.ToDot();
+  } else if (format == "mermaid") {
+    std::cout << topology.ToMermaid();
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--describe='", format, "': give text, dot or mermaid"));
+  }
+  std::cout.flush();
+  return absl::OkStatus();
+}
+
 void ParseExampleCommandLine(int argc, char** argv, const std::string& usage) {
-  absl::SetProgramUsageMessage(usage);
-  absl::FlagsUsageConfig config;
   const std::string path = argv[0];
   const std::string program = path.substr(path.rfind('/') + 1);
-  config.contains_help_flags = [program](absl::string_view file) {
-    return absl::EndsWith(file, "examples/example_app.cc") ||
-           absl::EndsWith(file, absl::StrCat("examples/", program, ".cc"));
-  };
-  absl::SetFlagsUsageConfig(config);
-  absl::ParseCommandLine(argc, argv);
+  ParseCommandLineWithHelp(
+      argc, argv, usage,
+      {"examples/example_app.cc", absl::StrCat("examples/", program, ".cc")});
 }
 
 int ExampleMain(const char* argv0, const std::string& program,

@@ -17,10 +17,12 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-#include "kafka/client_config.h"
-#include "kafka/record.h"
-#include "runtime/kafka_streams.h"
-#include "runtime/streams_config.h"
+#include "brook/kafka/client_config.h"
+#include "brook/kafka/consumer_record.h"
+#include "brook/kafka/producer_record.h"
+#include "brook/runtime/kafka_streams.h"
+#include "brook/runtime/streams_config.h"
+#include "brook/runtime/topology.h"
 
 namespace brook::examples {
 
@@ -121,6 +123,22 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadCommittedUntil(
     const ClientConfig& client, const std::string& topic,
     const std::function<bool(const std::vector<ConsumerRecord>&)>& done,
     const std::atomic<bool>& stop, absl::Duration timeout = absl::Minutes(5));
+
+// --describe=text|dot|mermaid: "" (run the example) or the format in which
+// to print the topology to stdout instead of running.
+std::string DescribeFormat();
+
+// The topic names PrepareTopics would pick, without a broker: --input_topic
+// or "<application_id>-<input_suffix>", likewise the output.
+ExampleTopics TopicNames(const ExampleFlags& flags,
+                         const std::string& input_suffix,
+                         const std::string& output_suffix);
+
+// Prints `topology` in `format` (DescribeFormat()) to stdout and nothing
+// else: the contract of `brook describe <binary>`. InvalidArgument for an
+// unknown format.
+absl::Status PrintDescription(const Topology& topology,
+                              const std::string& format);
 
 // Sets the usage message, makes --help list the shared flags of
 // example_app.cc beside the example's own, and parses the command line.

@@ -30,12 +30,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/producer.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
 #include "examples/example_app.h"
-#include "kafka/admin.h"
-#include "kafka/producer.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
 
 ABSL_FLAG(std::string, input_topic, "",
           "topic of user -> city (a tombstone: the user left); empty: create "
@@ -88,6 +88,13 @@ examples::ExampleFlags Flags() {
 
 absl::Status Run() {
   const examples::ExampleFlags flags = Flags();
+  if (const S format = examples::DescribeFormat(); !format.empty()) {
+    const examples::ExampleTopics topics =
+        examples::TopicNames(flags, "user-cities", "users-per-city");
+    BROOK_ASSIGN_OR_RETURN(Topology topology,
+                           UsersPerCityTopology(topics.input, topics.output));
+    return examples::PrintDescription(topology, format);
+  }
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
   BROOK_ASSIGN_OR_RETURN(

@@ -31,12 +31,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/producer.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
 #include "examples/example_app.h"
-#include "kafka/admin.h"
-#include "kafka/producer.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
 
 ABSL_FLAG(std::string, input_topic, "",
           "topic of orders (key: order id, value: \"product,quantity\"); "
@@ -116,6 +116,13 @@ examples::ExampleFlags Flags() {
 
 absl::Status Run() {
   const examples::ExampleFlags flags = Flags();
+  if (const S format = examples::DescribeFormat(); !format.empty()) {
+    const examples::ExampleTopics topics =
+        examples::TopicNames(flags, "orders", "totals");
+    BROOK_ASSIGN_OR_RETURN(Topology topology,
+                           TotalsTopology(topics.input, topics.output));
+    return examples::PrintDescription(topology, format);
+  }
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
   BROOK_ASSIGN_OR_RETURN(

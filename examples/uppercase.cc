@@ -14,9 +14,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "runtime/kafka_streams.h"
-#include "runtime/serdes.h"
+#include "brook/base/logging.h"
+#include "brook/runtime/kafka_streams.h"
+#include "brook/runtime/serdes.h"
+#include "examples/help_flags.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "", "bootstrap.servers");
 ABSL_FLAG(std::string, application_id, "brook-uppercase", "application.id");
@@ -52,7 +53,11 @@ class Uppercase final : public brook::Processor<S, S, S, S> {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  brook::examples::ParseCommandLineWithHelp(
+      argc, argv,
+      "upper-cases the values of --input_topic into --output_topic "
+      "exactly once (processor API).",
+      {"examples/uppercase.cc"});
   brook::InitLogging(argv[0]);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);

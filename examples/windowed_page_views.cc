@@ -45,12 +45,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
 #include "examples/example_app.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
 
 ABSL_FLAG(std::string, input_topic, "",
           "topic of page views keyed by page; empty: create "
@@ -244,6 +244,17 @@ absl::Status Run() {
       "windowed_page_views", absl::GetFlag(FLAGS_input_topic),
       absl::GetFlag(FLAGS_output_topic));
   const int64_t size_ms = absl::GetFlag(FLAGS_window_size_ms);
+  if (const S format = examples::DescribeFormat(); !format.empty()) {
+    const examples::ExampleTopics topics =
+        examples::TopicNames(flags, "views", "counts");
+    BROOK_ASSIGN_OR_RETURN(
+        Topology topology,
+        PageViewsTopology(topics.input, topics.output, size_ms,
+                          absl::GetFlag(FLAGS_grace_ms),
+                          absl::GetFlag(FLAGS_final_results),
+                          absl::GetFlag(FLAGS_rate_limit_ms)));
+    return examples::PrintDescription(topology, format);
+  }
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
   const bool until_done = absl::GetFlag(FLAGS_until_done);

@@ -39,14 +39,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/metrics/metrics_server.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
 #include "examples/example_app.h"
-#include "kafka/admin.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
-#include "metrics/metrics_server.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
 
 ABSL_FLAG(std::string, input_topic, "",
           "topic of text lines; empty: create <application_id>-lines and "
@@ -222,6 +222,13 @@ examples::ExampleFlags Flags() {
 
 absl::Status Run() {
   const examples::ExampleFlags flags = Flags();
+  if (const S format = examples::DescribeFormat(); !format.empty()) {
+    const examples::ExampleTopics topics =
+        examples::TopicNames(flags, "lines", "counts");
+    BROOK_ASSIGN_OR_RETURN(Topology topology,
+                           WordCountTopology(topics.input, topics.output));
+    return examples::PrintDescription(topology, format);
+  }
   BROOK_ASSIGN_OR_RETURN(const S bootstrap, examples::ResolveBootstrap(flags));
   const ClientConfig client = {{"bootstrap.servers", bootstrap}};
   const bool until_done = absl::GetFlag(FLAGS_until_done);

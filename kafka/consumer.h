@@ -30,9 +30,9 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 
-#include "kafka/client_config.h"
-#include "kafka/record.h"
-#include "kafka/topic_partition.h"
+#include "brook/kafka/client_config.h"
+#include "brook/kafka/consumer_record.h"
+#include "brook/kafka/topic_partition.h"
 
 namespace brook {
 
@@ -86,7 +86,13 @@ class Consumer {
   virtual absl::Status Unsubscribe() = 0;
 
   // Assigns partitions without a group; consumption starts at each offset
-  // (a logical one such as kOffsetBeginning is allowed).
+  // (a logical one such as kOffsetBeginning is allowed). Replaces the
+  // previous Assign(), but only the difference reaches librdkafka: a
+  // partition listed again at its current position keeps fetching and keeps
+  // its queue. Unassigning a partition again within a second of its last
+  // unassignment sleeps out that second (librdkafka 2.0.2 aborts on a
+  // partition stopped twice in a row). kFailedPrecondition after
+  // Subscribe().
   virtual absl::Status Assign(
       absl::Span<const TopicPartitionOffset> partitions) = 0;
 

@@ -20,10 +20,10 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 
-#include "kafka/client_config.h"
-#include "kafka/consumer.h"
-#include "kafka/record.h"
-#include "kafka/topic_partition.h"
+#include "brook/kafka/client_config.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer_record.h"
+#include "brook/kafka/topic_partition.h"
 
 namespace brook {
 

@@ -1,4 +1,4 @@
-#include "kafka/topic_partition.h"
+#include "brook/kafka/topic_partition.h"
 
 #include "absl/strings/str_cat.h"
 

@@ -1,14 +1,14 @@
-#include "kafka/topic_reader.h"
+#include "brook/kafka/topic_reader.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/errors.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/errors.h"
 
 namespace brook {
 namespace {
@@ -45,6 +45,16 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
   // at the new start rather than jump to the end, so that the read ends
   // and the records deleted show as missing.
   consumer_config["auto.offset.reset"] = "earliest";
+  // The reader keeps every record anyway, so let librdkafka prefetch
+  // without limit. With the defaults (100,000 records per partition), 2.0.2
+  // sometimes stopped handing out records for good once a partition's
+  // prefetch passed that bound and its fetches resumed: the rest of the
+  // topic sat fetched in the queue while rd_kafka_consumer_poll() returned
+  // nothing (a 300,000-record read after passthrough_bench's brook_alos
+  // runs: 8 of 38 reads stalled at about 85% of each partition for the
+  // whole 60 s; 0 of 16 with these limits).
+  consumer_config.try_emplace("queued.min.messages", "10000000");
+  consumer_config.try_emplace("queued.max.messages.kbytes", "2097151");
   consumer_config["isolation.level"] =
       isolation == IsolationLevel::kReadCommitted ? "read_committed"
                                                   : "read_uncommitted";
@@ -87,10 +97,24 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
   absl::Time next_start_check = absl::Now() + absl::Seconds(1);
   while (remaining_partitions > 0) {
     if (absl::Now() > deadline) {
+      // Say where each unfinished partition stands, and where the broker
+      // says it ends now: a stalled fetch and a moved end look different.
+      std::string behind;
+      for (int32_t p = 0; p < partitions; ++p) {
+        if (done[p]) continue;
+        absl::StrAppend(&behind, "; partition ", p, " at ",
+                        consumer->Position({topic, p}), " of end ", end[p]);
+        absl::StatusOr<std::pair<int64_t, int64_t>> marks =
+            consumer->QueryWatermarks({topic, p}, absl::Seconds(2));
+        if (marks.ok()) {
+          absl::StrAppend(&behind, " (watermarks now [", marks->first, ", ",
+                          marks->second, "))");
+        }
+      }
       return absl::DeadlineExceededError(
           absl::StrCat("reading topic '", topic, "': end not reached within ",
                        absl::FormatDuration(timeout), " (", records.size(),
-                       " records read)"));
+                       " records read", behind, ")"));
     }
     BROOK_ASSIGN_OR_RETURN(std::optional<ConsumerRecord> record,
                            consumer->Poll(absl::Milliseconds(100)));

@@ -11,8 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-#include "kafka/client_config.h"
-#include "kafka/record.h"
+#include "brook/kafka/client_config.h"
+#include "brook/kafka/consumer_record.h"
 
 namespace brook {
 

@@ -1,4 +1,4 @@
-#include "metrics/kafka_streams_collector.h"
+#include "brook/metrics/kafka_streams_collector.h"
 
 #include <string>
 #include <utility>
@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "base/logging.h"
+#include "brook/base/logging.h"
 
 namespace brook {
 namespace {
@@ -40,6 +40,68 @@ class Families {
 
 constexpr MetricType kCounter = MetricType::kCounter;
 constexpr MetricType kGauge = MetricType::kGauge;
+
+// One store of one task: Kafka Streams' state-store metrics (as counters
+// and totals; rates are PromQL's) and its RocksDB size properties.
+void CollectStore(const std::string& thread, const std::string& task,
+                  const std::string& store, const StateStoreMetrics& m,
+                  Families& f) {
+  const MetricLabels labels = {
+      {"thread", thread}, {"task", task}, {"store", store}};
+  f.Add("brook_store_get_total", kCounter,
+        "Point reads of the store's storage (Kafka Streams get-total).", labels,
+        m.get_total);
+  f.Add("brook_store_put_total", kCounter,
+        "Writes of a value to the store's storage (put-total).", labels,
+        m.put_total);
+  f.Add("brook_store_delete_total", kCounter,
+        "Deletes of a key from the store's storage (delete-total).", labels,
+        m.delete_total);
+  f.Add("brook_store_range_total", kCounter,
+        "Range, prefix and window or session scans of the store "
+        "(range-total).",
+        labels, m.range_total);
+  f.Add("brook_store_flush_total", kCounter,
+        "Commits that wrote the store's share of a transaction to its "
+        "storage (flush-total).",
+        labels, m.flush_total);
+  f.Add("brook_store_flush_latency_avg_seconds", kGauge,
+        "Average time of those writes (flush-latency-avg).", labels,
+        m.flush_latency_avg_ms / 1000.0);
+  f.Add("brook_store_flush_latency_max_seconds", kGauge,
+        "Longest of those writes (flush-latency-max).", labels,
+        m.flush_latency_max_ms / 1000.0);
+  for (const auto& [call, latency] :
+       {std::pair{"get", m.get_latency}, std::pair{"put", m.put_latency},
+        std::pair{"delete", m.delete_latency}}) {
+    if (!latency) continue;
+    f.Add(absl::StrCat("brook_store_", call, "_latency_avg_seconds"), kGauge,
+          absl::StrCat("Average time of a ", call, " (", call,
+                       "-latency-avg; metrics.recording.level=DEBUG only)."),
+          labels, latency->avg_ms / 1000.0);
+    f.Add(absl::StrCat("brook_store_", call, "_latency_max_seconds"), kGauge,
+          absl::StrCat("Longest ", call, " (", call,
+                       "-latency-max; metrics.recording.level=DEBUG only)."),
+          labels, latency->max_ms / 1000.0);
+  }
+  if (m.estimate_num_keys) {
+    f.Add("brook_store_estimate_num_keys", kGauge,
+          "Committed keys in the store: RocksDB's estimate-num-keys, an "
+          "in-memory store's exact count.",
+          labels, *m.estimate_num_keys);
+  }
+  if (m.total_sst_files_size_bytes) {
+    f.Add("brook_store_total_sst_files_size_bytes", kGauge,
+          "Bytes of the store's RocksDB SST files (total-sst-files-size).",
+          labels, *m.total_sst_files_size_bytes);
+  }
+  if (m.cur_size_all_mem_tables_bytes) {
+    f.Add("brook_store_cur_size_all_mem_tables_bytes", kGauge,
+          "Bytes of the store's RocksDB memtables "
+          "(cur-size-all-mem-tables).",
+          labels, *m.cur_size_all_mem_tables_bytes);
+  }
+}
 
 void CollectThread(const StreamThreadMetrics& t, Families& f) {
   const MetricLabels l = {{"thread", t.name}};
@@ -157,6 +219,9 @@ void CollectThread(const StreamThreadMetrics& t, Families& f) {
           "Records processed by the task on this thread, as of the thread's "
           "last commit (Kafka Streams task process-total).",
           {{"thread", t.name}, {"task", task.task_id}}, task.records_processed);
+    for (const auto& [store, m] : task.stores) {
+      CollectStore(t.name, task.task_id, store, m, f);
+    }
   }
 }
 
@@ -180,6 +245,11 @@ void CollectLag(const KafkaStreams& streams, absl::Duration timeout,
           "Records of an input partition not committed yet: end offset (the "
           "last stable offset under exactly-once) minus the committed one.",
           l, p.lag);
+    f.Add("brook_partition_uncommitted_records", kGauge,
+          "Records of an input partition its task has taken but not "
+          "committed: its position minus the committed offset (records "
+          "in MapValuesAsync workers included); the next commit closes it.",
+          l, p.uncommitted);
     f.Add("brook_partition_committed_offset", kGauge,
           "The group's committed offset of the partition, -1 if none.", l,
           p.committed_offset);
@@ -187,6 +257,34 @@ void CollectLag(const KafkaStreams& streams, absl::Duration timeout,
           "The partition's end offset as this instance reads it (last stable "
           "offset under exactly-once, else high watermark).",
           l, p.end_offset);
+  }
+}
+
+void CollectOutputHealth(const KafkaStreams& streams, absl::Duration timeout,
+                         Families& f) {
+  absl::StatusOr<std::vector<OutputPartitionHealth>> health =
+      streams.OutputHealth(timeout);
+  f.Add("brook_output_health_up", kGauge,
+        "1 if this scrape read the output partitions' offsets, 0 if asking "
+        "the cluster failed (see the log).",
+        {}, health.ok() ? 1 : 0);
+  if (!health.ok()) {
+    LOG(WARNING) << "metrics: output health not available: " << health.status();
+    return;
+  }
+  for (const OutputPartitionHealth& h : *health) {
+    const MetricLabels l = {{"topic", h.partition.topic},
+                            {"partition", absl::StrCat(h.partition.partition)}};
+    f.Add("brook_output_partition_undecided_records", kGauge,
+          "Records of an output partition in transactions neither committed "
+          "nor aborted yet: high watermark minus last stable offset. "
+          "read_committed readers cannot pass them.",
+          l, h.undecided_records);
+    f.Add("brook_output_partition_lso_stalled_seconds", kGauge,
+          "How long the output partition's last stable offset has stayed "
+          "behind its high watermark without moving (a stuck transaction, "
+          "of this application or another producer); 0 when caught up.",
+          l, h.lso_stalled_seconds);
   }
 }
 
@@ -226,6 +324,7 @@ MetricsRegistry::Collector KafkaStreamsCollector(
       CollectThread(t, f);
     }
     CollectLag(*streams, options.lag_timeout, f);
+    CollectOutputHealth(*streams, options.lag_timeout, f);
   };
 }
 

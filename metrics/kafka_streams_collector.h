@@ -14,8 +14,8 @@
 
 #include "absl/time/time.h"
 
-#include "metrics/metrics_registry.h"
-#include "runtime/kafka_streams.h"
+#include "brook/metrics/metrics_registry.h"
+#include "brook/runtime/kafka_streams.h"
 
 namespace brook {
 

@@ -1,4 +1,4 @@
-#include "metrics/metrics_registry.h"
+#include "brook/metrics/metrics_registry.h"
 
 #include <string>
 #include <utility>

@@ -22,7 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 
-#include "metrics/metric_family.h"
+#include "brook/metrics/metric_family.h"
 
 namespace brook {
 

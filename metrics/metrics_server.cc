@@ -1,13 +1,13 @@
-#include "metrics/metrics_server.h"
+#include "brook/metrics/metrics_server.h"
 
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "metrics/internal/http_server.h"
-#include "metrics/prometheus_text.h"
+#include "brook/base/status_macros.h"
+#include "brook/metrics/internal/http_server.h"
+#include "brook/metrics/prometheus_text.h"
 
 namespace brook {
 namespace {
@@ -38,10 +38,13 @@ internal::HttpResponse TopologyPage(
     return {200, "text/plain; charset=utf-8",
             streams.DescribeTopologyMermaid()};
   }
+  if (format->second == "dot") {
+    return {200, "text/vnd.graphviz; charset=utf-8",
+            streams.DescribeTopologyDot()};
+  }
   return {400, "text/plain; charset=utf-8",
           absl::StrCat("unknown format '", format->second,
-                       "': text (the default) or mermaid; DOT is not "
-                       "built\n")};
+                       "': text (the default), mermaid or dot\n")};
 }
 
 }  // namespace

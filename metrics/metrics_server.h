@@ -7,7 +7,7 @@
 //                   with the state, the error that stopped it and each
 //                   thread's state in the body
 //   GET /topology   Topology::Describe() as text; ?format=mermaid gives
-//                   Topology::ToMermaid() (DOT is not built)
+//                   Topology::ToMermaid(), ?format=dot Topology::ToDot()
 //
 // The application starts and stops it (the runtime knows nothing of HTTP):
 //
@@ -34,9 +34,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-#include "metrics/kafka_streams_collector.h"
-#include "metrics/metrics_registry.h"
-#include "runtime/kafka_streams.h"
+#include "brook/metrics/kafka_streams_collector.h"
+#include "brook/metrics/metrics_registry.h"
+#include "brook/runtime/kafka_streams.h"
 
 namespace brook {
 

@@ -1,4 +1,4 @@
-#include "metrics/prometheus_text.h"
+#include "brook/metrics/prometheus_text.h"
 
 #include <cmath>
 #include <cstdint>

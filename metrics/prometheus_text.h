@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
-#include "metrics/metric_family.h"
+#include "brook/metrics/metric_family.h"
 
 namespace brook {
 

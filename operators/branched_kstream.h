@@ -27,10 +27,10 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "operators/internal/functions.h"
-#include "operators/internal/fused_node.h"
-#include "operators/options.h"
-#include "runtime/record.h"
+#include "brook/operators/internal/functions.h"
+#include "brook/operators/internal/fused_node.h"
+#include "brook/operators/options.h"
+#include "brook/runtime/record.h"
 
 namespace brook {
 

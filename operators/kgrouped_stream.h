@@ -28,16 +28,16 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "operators/internal/aggregate.h"
-#include "operators/internal/graph.h"
-#include "operators/internal/windowed_fold.h"
-#include "operators/ktable.h"
-#include "operators/options.h"
-#include "operators/session_windowed_kstream.h"
-#include "operators/suppressed.h"
-#include "operators/time_windowed_kstream.h"
-#include "operators/windows.h"
-#include "runtime/stores.h"
+#include "brook/operators/internal/aggregate.h"
+#include "brook/operators/internal/graph.h"
+#include "brook/operators/internal/windowed_fold.h"
+#include "brook/operators/ktable.h"
+#include "brook/operators/options.h"
+#include "brook/operators/session_windowed_kstream.h"
+#include "brook/operators/suppressed.h"
+#include "brook/operators/time_windowed_kstream.h"
+#include "brook/operators/windows.h"
+#include "brook/runtime/stores.h"
 
 namespace brook {
 

@@ -41,14 +41,14 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "operators/internal/change.h"
-#include "operators/internal/change_serde.h"
-#include "operators/internal/functions.h"
-#include "operators/internal/graph.h"
-#include "operators/internal/table_aggregate.h"
-#include "operators/ktable.h"
-#include "operators/options.h"
-#include "runtime/stores.h"
+#include "brook/operators/internal/change.h"
+#include "brook/operators/internal/change_serde.h"
+#include "brook/operators/internal/functions.h"
+#include "brook/operators/internal/graph.h"
+#include "brook/operators/internal/table_aggregate.h"
+#include "brook/operators/ktable.h"
+#include "brook/operators/options.h"
+#include "brook/runtime/stores.h"
 
 namespace brook {
 

@@ -40,21 +40,22 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "operators/async_options.h"
-#include "operators/branched_kstream.h"
-#include "operators/internal/async_map_values.h"
-#include "operators/internal/fixed_key.h"
-#include "operators/internal/functions.h"
-#include "operators/internal/graph.h"
-#include "operators/internal/stream_stream_join.h"
-#include "operators/internal/stream_table_join.h"
-#include "operators/join_windows.h"
-#include "operators/kgrouped_stream.h"
-#include "operators/ktable.h"
-#include "operators/options.h"
-#include "operators/stream_joined.h"
-#include "runtime/processor.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/async_options.h"
+#include "brook/operators/branched_kstream.h"
+#include "brook/operators/internal/async_map_values.h"
+#include "brook/operators/internal/fixed_key.h"
+#include "brook/operators/internal/functions.h"
+#include "brook/operators/internal/graph.h"
+#include "brook/operators/internal/stream_stream_join.h"
+#include "brook/operators/internal/stream_table_join.h"
+#include "brook/operators/join_windows.h"
+#include "brook/operators/key_state.h"
+#include "brook/operators/kgrouped_stream.h"
+#include "brook/operators/ktable.h"
+#include "brook/operators/options.h"
+#include "brook/operators/stream_joined.h"
+#include "brook/runtime/processor.h"
 
 namespace brook {
 
@@ -322,9 +323,10 @@ class KStream {
   //
   // fn is called from several workers at once (for different keys): it
   // must be thread-safe, must not throw, and must not touch the task's
-  // stores. An error it returns fails the task as a processor's error
-  // does. Output value serde: the stream's if the type stays, else the
-  // type's default.
+  // stores (the overload below gives it its key's entry of one). An error
+  // it returns fails the task as a processor's error does, and so does a
+  // call running longer than options.timeout. Output value serde: the stream's
+  // if the type stays, else the type's default.
   template <typename F>
   auto MapValuesAsync(F fn, AsyncOptions options = {},
                       const Named& named = {}) const {
@@ -332,41 +334,34 @@ class KStream {
                   "MapValuesAsync: the function must be callable as "
                   "absl::StatusOr<VR>(const K&, const V&) (either may be "
                   "std::optional)");
-    using R = std::decay_t<internal::KeyValueResult<K, V, F>>;
+    return AddAsync<void>(std::move(fn), "", options, named);
+  }
+
+  // The same with a key-value store (a KeyValueStore<K, VS> added with
+  // StreamsBuilder::AddStateStore): fn(key, value, KeyState<VS>& state)
+  // gets the record's key's entry, as the key's earlier records left it,
+  // and may Put or Delete it. The stream thread reads the entry before the
+  // call and writes it back when it forwards the result, in the task's
+  // transaction (see operators/key_state.h): workers never touch the store,
+  // and no other key can be read. A record with a null key is dropped. A
+  // store of another type fails the task at start, naming the node.
+  //   stream.MapValuesAsync<int64_t>(
+  //       [](const std::string& user, const std::string& event,
+  //          KeyState<int64_t>& seen) -> absl::StatusOr<std::string> {
+  //         seen.Put(seen.Get().value_or(0) + 1);
+  //         return Lookup(user, event);  // a slow remote call
+  //       },
+  //       "seen-per-user", AsyncOptions{.parallelism = 16});
+  template <typename VS, typename F>
+  auto MapValuesAsync(F fn, std::string store_name, AsyncOptions options = {},
+                      const Named& named = {}) const {
     static_assert(
-        internal::IsStatusOr<R>::value,
-        "MapValuesAsync: the function must return absl::StatusOr<VR>");
-    using VR = typename R::value_type;
-    const std::string name =
-        graph_->NameOr(named.name, "KSTREAM-MAPVALUESASYNC-");
-    if (absl::Status s = options.Validate(); !s.ok()) {
-      graph_->AddError(
-          absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message())));
-    }
-    internal::DslNode node;
-    node.kind = internal::DslNode::Kind::kProcessor;
-    node.name = name;
-    node.parents = {node_};
-    node.input = internal::RecordTypes::Of<K, V>();
-    node.output = internal::RecordTypes::Of<K, VR>();
-    node.add = [fn = std::make_shared<F>(std::move(fn)),
-                pool = std::make_shared<internal::SharedWorkerPool>(
-                    std::max(options.parallelism, 1)),
-                options](Topology& t, const std::string& node_name,
-                         std::vector<std::string> parents) {
-      t.AddProcessor<K, V, K, VR>(
-          node_name,
-          [fn, pool, options, node_name]() {
-            return std::make_unique<
-                internal::AsyncMapValuesProcessor<K, V, VR, F>>(node_name, fn,
-                                                                pool, options);
-          },
-          std::move(parents));
-    };
-    const int id = graph_->Add(std::move(node));
-    return KStream<K, VR>(graph_, id, key_serde_,
-                          internal::SameOrDefault<VR, V>(value_serde_),
-                          repartition_required_);
+        internal::kTakesKeyValue<K, V,
+                                 internal::BindLastMutable<F, KeyState<VS>>>,
+        "MapValuesAsync with a store: the function must be callable as "
+        "absl::StatusOr<VR>(const K&, const V&, KeyState<VS>&) (the value "
+        "may be std::optional)");
+    return AddAsync<VS>(std::move(fn), std::move(store_name), options, named);
   }
 
   // Runs a processor-API Processor that keeps each record's key and may
@@ -669,6 +664,51 @@ class KStream {
   const SerdePtr<V>& value_serde() const { return value_serde_; }
 
  private:
+  // MapValuesAsync, with a store when VS is not void.
+  template <typename VS, typename F>
+  auto AddAsync(F fn, std::string store_name, AsyncOptions options,
+                const Named& named) const {
+    using Bound =
+        std::conditional_t<std::is_void_v<VS>, F,
+                           internal::BindLastMutable<F, KeyState<VS>>>;
+    using R = std::decay_t<internal::KeyValueResult<K, V, Bound>>;
+    static_assert(
+        internal::IsStatusOr<R>::value,
+        "MapValuesAsync: the function must return absl::StatusOr<VR>");
+    using VR = typename R::value_type;
+    const std::string name =
+        graph_->NameOr(named.name, "KSTREAM-MAPVALUESASYNC-");
+    if (absl::Status s = options.Validate(); !s.ok()) {
+      graph_->AddError(
+          absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message())));
+    }
+    internal::DslNode node;
+    node.kind = internal::DslNode::Kind::kProcessor;
+    node.name = name;
+    node.parents = {node_};
+    node.input = internal::RecordTypes::Of<K, V>();
+    node.output = internal::RecordTypes::Of<K, VR>();
+    if (!store_name.empty()) node.store_names = {store_name};
+    node.add = [fn = std::make_shared<F>(std::move(fn)),
+                pool = std::make_shared<internal::SharedWorkerPool>(
+                    std::max(options.parallelism, 1)),
+                options, store_name](Topology& t, const std::string& node_name,
+                                     std::vector<std::string> parents) {
+      t.AddProcessor<K, V, K, VR>(
+          node_name,
+          [fn, pool, options, node_name, store_name]() {
+            return std::make_unique<
+                internal::AsyncMapValuesProcessor<K, V, VR, VS, F>>(
+                node_name, fn, pool, options, store_name);
+          },
+          std::move(parents));
+    };
+    const int id = graph_->Add(std::move(node));
+    return KStream<K, VR>(graph_, id, key_serde_,
+                          internal::SameOrDefault<VR, V>(value_serde_),
+                          repartition_required_);
+  }
+
   friend class StreamsBuilder;
   template <typename, typename>
   friend class KStream;

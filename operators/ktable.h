@@ -16,11 +16,11 @@
 #include <string>
 #include <utility>
 
-#include "operators/internal/change.h"
-#include "operators/internal/functions.h"
-#include "operators/internal/graph.h"
-#include "operators/internal/table_table_join.h"
-#include "operators/options.h"
+#include "brook/operators/internal/change.h"
+#include "brook/operators/internal/functions.h"
+#include "brook/operators/internal/graph.h"
+#include "brook/operators/internal/table_table_join.h"
+#include "brook/operators/options.h"
 
 namespace brook {
 
@@ -248,8 +248,8 @@ class KTable {
 }  // namespace brook
 
 // KTable::ToStream needs the complete KStream, GroupBy KGroupedTable.
-#include "operators/kgrouped_table.h"
-#include "operators/kstream.h"
+#include "brook/operators/kgrouped_table.h"
+#include "brook/operators/kstream.h"
 
 namespace brook {
 

@@ -21,11 +21,11 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 
-#include "runtime/record.h"
-#include "runtime/serde.h"
-#include "runtime/serdes.h"
-#include "runtime/timestamp_extractor.h"
-#include "runtime/topology.h"
+#include "brook/runtime/record.h"
+#include "brook/runtime/serde.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/timestamp_extractor.h"
+#include "brook/runtime/topology.h"
 
 namespace brook {
 

@@ -27,12 +27,12 @@
 #include <type_traits>
 #include <utility>
 
-#include "operators/internal/window_aggregate.h"
-#include "operators/internal/windowed_fold.h"
-#include "operators/ktable.h"
-#include "operators/options.h"
-#include "operators/windows.h"
-#include "runtime/windowed.h"
+#include "brook/operators/internal/window_aggregate.h"
+#include "brook/operators/internal/windowed_fold.h"
+#include "brook/operators/ktable.h"
+#include "brook/operators/options.h"
+#include "brook/operators/windows.h"
+#include "brook/runtime/windowed.h"
 
 namespace brook {
 

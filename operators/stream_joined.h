@@ -18,7 +18,7 @@
 #include <string>
 #include <utility>
 
-#include "runtime/serde.h"
+#include "brook/runtime/serde.h"
 
 namespace brook {
 

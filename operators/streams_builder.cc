@@ -1,6 +1,6 @@
-#include "operators/streams_builder.h"
+#include "brook/operators/streams_builder.h"
 
-#include "base/status_macros.h"
+#include "brook/base/status_macros.h"
 
 namespace brook {
 

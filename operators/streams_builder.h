@@ -30,14 +30,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-#include "operators/internal/graph.h"
-#include "operators/internal/table_source.h"
-#include "operators/kgrouped_stream.h"
-#include "operators/kstream.h"
-#include "operators/ktable.h"
-#include "operators/options.h"
-#include "runtime/stores.h"
-#include "runtime/topology.h"
+#include "brook/operators/internal/graph.h"
+#include "brook/operators/internal/table_source.h"
+#include "brook/operators/kgrouped_stream.h"
+#include "brook/operators/kstream.h"
+#include "brook/operators/ktable.h"
+#include "brook/operators/options.h"
+#include "brook/runtime/stores.h"
+#include "brook/runtime/topology.h"
 
 namespace brook {
 

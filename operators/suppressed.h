@@ -60,11 +60,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
-#include "operators/internal/suppress.h"
-#include "operators/internal/suppress_buffer.h"
-#include "operators/internal/time_limit_suppress.h"
-#include "operators/ktable.h"
-#include "runtime/stores.h"
+#include "brook/operators/internal/suppress.h"
+#include "brook/operators/internal/suppress_buffer.h"
+#include "brook/operators/internal/time_limit_suppress.h"
+#include "brook/operators/ktable.h"
+#include "brook/runtime/stores.h"
 
 namespace brook {
 

@@ -40,13 +40,13 @@
 #include <utility>
 #include <variant>
 
-#include "operators/internal/sliding_aggregate.h"
-#include "operators/internal/window_aggregate.h"
-#include "operators/internal/windowed_fold.h"
-#include "operators/ktable.h"
-#include "operators/options.h"
-#include "operators/windows.h"
-#include "runtime/windowed.h"
+#include "brook/operators/internal/sliding_aggregate.h"
+#include "brook/operators/internal/window_aggregate.h"
+#include "brook/operators/internal/windowed_fold.h"
+#include "brook/operators/ktable.h"
+#include "brook/operators/options.h"
+#include "brook/operators/windows.h"
+#include "brook/runtime/windowed.h"
 
 namespace brook {
 

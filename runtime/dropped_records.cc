@@ -1,4 +1,4 @@
-#include "runtime/dropped_records.h"
+#include "brook/runtime/dropped_records.h"
 
 namespace brook {
 

@@ -1,4 +1,4 @@
-#include "runtime/error_handlers.h"
+#include "brook/runtime/error_handlers.h"
 
 namespace brook {
 

@@ -42,6 +42,10 @@
 // kDeadLetter then fails the task. A record the broker rejects at delivery
 // has already poisoned the transaction: no handler is asked; the
 // transaction is aborted and the tasks reprocess from their last commit.
+// Reprocessing makes the same record, which the broker rejects again
+// (INVALID_TIMESTAMP, a broker-side size limit): once aborts have gone on
+// with no commit in between for longer than task.timeout.ms, the thread
+// fails with kAborted naming the last cause, instead of looping for ever.
 //
 // Dead-letter record headers (after the input record's own headers). The
 // first six are Kafka Streams' (KIP-1034) names; the __brook ones are
@@ -68,8 +72,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-#include "kafka/record.h"
-#include "runtime/task_id.h"
+#include "brook/kafka/consumer_record.h"
+#include "brook/kafka/producer_record.h"
+#include "brook/runtime/task_id.h"
 
 namespace brook {
 

@@ -1,4 +1,4 @@
-#include "runtime/kafka_streams.h"
+#include "brook/runtime/kafka_streams.h"
 
 #include <algorithm>
 #include <map>
@@ -9,12 +9,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "base/status_util.h"
-#include "runtime/internal/changelog_logger.h"
-#include "runtime/internal/stream_thread.h"
-#include "runtime/internal/topology_plan.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/base/status_util.h"
+#include "brook/runtime/internal/store_change_logger.h"
+#include "brook/runtime/internal/stream_thread.h"
+#include "brook/runtime/internal/topology_plan.h"
 
 namespace brook {
 namespace {
@@ -61,8 +61,10 @@ absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(
 }
 
 absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(
-    const Topology& topology, const StreamsConfig& config,
+    const Topology& topology, const StreamsConfig& given,
     internal::KafkaClientFactory factory) {
+  BROOK_RETURN_IF_ERROR(given.Validate());
+  const StreamsConfig config = given.ForClients();
   BROOK_RETURN_IF_ERROR(config.Validate());
   BROOK_RETURN_IF_ERROR(topology.Validate());
   BROOK_ASSIGN_OR_RETURN(
@@ -118,6 +120,8 @@ std::string KafkaStreams::DescribeTopology() const { return plan_->Describe(); }
 std::string KafkaStreams::DescribeTopologyMermaid() const {
   return plan_->ToMermaid();
 }
+
+std::string KafkaStreams::DescribeTopologyDot() const { return plan_->ToDot(); }
 
 void KafkaStreams::SetState(State s) {
   if (state_ == s) return;
@@ -176,6 +180,8 @@ absl::Status KafkaStreams::ValidateTopics() {
                             absl::StrCat("sink topic of sub-topology ", sub.id,
                                          ": ", n.status().message()));
       }
+      absl::MutexLock lock(&lag_mu_);
+      sink_partitions_[topic] = *n;
     }
   }
   BROOK_RETURN_IF_ERROR(DescribeSinkTopics(*admin));
@@ -649,8 +655,9 @@ StreamThreadMetrics KafkaStreams::ThreadMetrics(const StreamThread& t) {
     }
   }
   for (const internal::TaskSnapshot& task : t.tasks_snapshot()) {
-    m.active_tasks.push_back(
-        {task.id.ToString(), task.partitions, task.processed_total});
+    m.active_tasks.push_back({task.id.ToString(), task.partitions,
+                              task.processed_total, task.uncommitted,
+                              task.stores});
   }
   for (int i = 0; i < 3; ++i) {
     const int64_t n = s.dead_letter_records[i].load(std::memory_order_relaxed);
@@ -679,11 +686,15 @@ std::vector<StreamThreadMetrics> KafkaStreams::Metrics() const {
 absl::StatusOr<std::vector<PartitionLag>> KafkaStreams::ConsumerLag(
     absl::Duration timeout) const {
   std::vector<PartitionLag> lags;
+  absl::flat_hash_map<TopicPartition, int64_t> positions;
   for (const StreamThreadMetrics& thread : Metrics()) {
     for (const TaskMetrics& task : thread.active_tasks) {
       for (const TopicPartition& tp : task.partitions) {
         lags.push_back(
             {.partition = tp, .task_id = task.task_id, .thread = thread.name});
+      }
+      for (const TopicPartitionOffset& o : task.uncommitted_offsets) {
+        positions[o.tp] = o.offset;
       }
     }
   }
@@ -727,8 +738,60 @@ absl::StatusOr<std::vector<PartitionLag>> KafkaStreams::ConsumerLag(
     l.end_offset = end;
     l.lag = std::max<int64_t>(
         0, end - (committed_offset >= 0 ? committed_offset : low));
+    if (auto p = positions.find(l.partition); p != positions.end()) {
+      l.uncommitted = std::max<int64_t>(
+          0, p->second - (committed_offset >= 0 ? committed_offset : low));
+    }
   }
   return lags;
+}
+
+absl::StatusOr<std::vector<OutputPartitionHealth>> KafkaStreams::OutputHealth(
+    absl::Duration timeout) const {
+  absl::MutexLock lock(&lag_mu_);
+  std::vector<OutputPartitionHealth> out;
+  if (sink_partitions_.empty()) return out;
+  // Two views of each partition's end: read_uncommitted answers with the
+  // high watermark, read_committed with the last stable offset.
+  for (auto [consumer, isolation] :
+       {std::pair{&hw_consumer_, "read_uncommitted"},
+        std::pair{&lso_consumer_, "read_committed"}}) {
+    if (*consumer != nullptr) continue;
+    ClientConfig c = config_.consumer_config;
+    c["bootstrap.servers"] = config_.bootstrap_servers;
+    c["group.id"] = absl::StrCat(config_.application_id, "-output-health");
+    c["client.id"] = absl::StrCat(config_.application_id, "-",
+                                  process_id().substr(0, 8), "-output-health");
+    c["isolation.level"] = isolation;
+    BROOK_ASSIGN_OR_RETURN(*consumer, factory_.consumer(c, nullptr));
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time now = absl::Now();
+  for (const auto& [topic, partitions] : sink_partitions_) {
+    for (int32_t p = 0; p < partitions; ++p) {
+      const TopicPartition tp{topic, p};
+      const absl::Duration left =
+          std::max(deadline - absl::Now(), absl::Milliseconds(1));
+      BROOK_ASSIGN_OR_RETURN(auto hw, hw_consumer_->QueryWatermarks(tp, left));
+      BROOK_ASSIGN_OR_RETURN(auto lso,
+                             lso_consumer_->QueryWatermarks(tp, left));
+      OutputPartitionHealth h{.partition = tp,
+                              .high_watermark = hw.second,
+                              .last_stable_offset = lso.second};
+      h.undecided_records =
+          std::max<int64_t>(0, h.high_watermark - h.last_stable_offset);
+      auto [it, fresh] = lso_seen_.try_emplace(tp, lso.second, now);
+      if (!fresh && it->second.first != lso.second)
+        it->second = {lso.second, now};
+      if (h.undecided_records > 0) {
+        h.lso_stalled_seconds = absl::ToDoubleSeconds(now - it->second.second);
+      } else {
+        it->second.second = now;  // caught up: a later stall starts now
+      }
+      out.push_back(h);
+    }
+  }
+  return out;
 }
 
 RocksDBMemory KafkaStreams::RocksDBMemoryUsage() const {

@@ -39,14 +39,15 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/topic_partition.h"
-#include "runtime/internal/client_factory.h"
-#include "runtime/streams_config.h"
-#include "runtime/topology.h"
-#include "state/state_directory.h"
-#include "state/stores.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/topic_partition.h"
+#include "brook/runtime/internal/client_factory.h"
+#include "brook/runtime/streams_config.h"
+#include "brook/runtime/topology.h"
+#include "brook/state/bytes_stores.h"
+#include "brook/state/state_directory.h"
+#include "brook/state/state_store_metrics.h"
 
 namespace brook {
 
@@ -72,6 +73,13 @@ struct TaskMetrics {
   std::string task_id;  // "0_1"
   std::vector<TopicPartition> partitions;
   int64_t records_processed = 0;  // since the task was created here
+  // Per partition with records taken since the task's last commit: the
+  // offset its next commit will store (its position). Published by the
+  // stream thread at each commit and at least once a second.
+  std::vector<TopicPartitionOffset> uncommitted_offsets;
+  // Its state stores' metrics (state/state_store_metrics.h), by store name,
+  // as of at most a second ago.
+  std::map<std::string, StateStoreMetrics> stores;
 };
 
 // A snapshot of one stream thread's counters.
@@ -161,6 +169,29 @@ struct PartitionLag {
   // end_offset - committed_offset, or end_offset - the log start offset
   // when nothing is committed.
   int64_t lag = 0;
+  // Records the task has taken past the committed offset: the gap between
+  // its position and the committed prefix, which the next commit closes.
+  // Records still running in MapValuesAsync workers count here. At most a
+  // second old.
+  int64_t uncommitted = 0;
+};
+
+// Transactional health of one partition an instance writes (a sink topic,
+// repartition topics included). Under exactly-once, records of a
+// transaction that is neither committed nor aborted sit between the last
+// stable offset and the high watermark, and read_committed consumers
+// cannot read past them: a last stable offset that stays behind is a stuck
+// transaction, of this application or of any other producer.
+struct OutputPartitionHealth {
+  TopicPartition partition;
+  int64_t high_watermark = 0;
+  int64_t last_stable_offset = 0;
+  // high_watermark - last_stable_offset.
+  int64_t undecided_records = 0;
+  // How long the last stable offset has stayed where it is while behind
+  // the high watermark, as seen by successive OutputHealth() calls (0 when
+  // it is not behind, or on the first call).
+  double lso_stalled_seconds = 0;
 };
 
 // Memory of the RocksDB stores of this instance (one shared budget).
@@ -223,6 +254,8 @@ class KafkaStreams {
   std::string DescribeTopology() const;
   // Topology::ToMermaid() of what this instance runs.
   std::string DescribeTopologyMermaid() const;
+  // Topology::ToDot() of what this instance runs.
+  std::string DescribeTopologyDot() const;
   const StreamsConfig& config() const { return config_; }
 
   // Lag of every input partition assigned to this instance now: asks the
@@ -234,6 +267,13 @@ class KafkaStreams {
   absl::StatusOr<std::vector<PartitionLag>> ConsumerLag(
       absl::Duration timeout) const ABSL_LOCKS_EXCLUDED(lag_mu_);
   RocksDBMemory RocksDBMemoryUsage() const;
+  // The health of every partition of the sink topics this instance's
+  // topology names (known after Start(); topics chosen per record are not
+  // included): two ListOffsets per partition, read_uncommitted and
+  // read_committed. Blocks up to about `timeout`; concurrent calls are
+  // serialized with ConsumerLag().
+  absl::StatusOr<std::vector<OutputPartitionHealth>> OutputHealth(
+      absl::Duration timeout) const ABSL_LOCKS_EXCLUDED(lag_mu_);
 
  private:
   KafkaStreams(std::shared_ptr<const internal::TopologyPlan> plan,
@@ -295,6 +335,14 @@ class KafkaStreams {
   // ConsumerLag()'s consumer, made at its first call.
   mutable absl::Mutex lag_mu_;
   mutable std::unique_ptr<Consumer> lag_consumer_ ABSL_GUARDED_BY(lag_mu_);
+  // OutputHealth()'s: sink partition counts (from Start()), its two
+  // consumers, and each partition's last stable offset with when it was
+  // first seen there.
+  std::map<std::string, int32_t> sink_partitions_ ABSL_GUARDED_BY(lag_mu_);
+  mutable std::unique_ptr<Consumer> hw_consumer_ ABSL_GUARDED_BY(lag_mu_);
+  mutable std::unique_ptr<Consumer> lso_consumer_ ABSL_GUARDED_BY(lag_mu_);
+  mutable absl::flat_hash_map<TopicPartition, std::pair<int64_t, absl::Time>>
+      lso_seen_ ABSL_GUARDED_BY(lag_mu_);
   std::thread watchdog_;
 };
 

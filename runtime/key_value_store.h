@@ -1,8 +1,8 @@
 // KeyValueStore<K, V>: the typed face of a key-value state store, what a
 // processor gets from ProcessorContext::GetStateStore<KeyValueStore<K, V>>().
 // Keys and values go through serdes into a transactional
-// KeyValueBytesStore (state/key_value_store.h): writes are visible to this
-// task at once, reach the changelog inside the task's transaction, and are
+// KeyValueBytesStore (state/key_value_bytes_store.h): writes are visible to
+// this task at once, reach the changelog inside the task's transaction, and are
 // durable locally once the transaction commits. Keys order by their
 // serialized bytes (Serdes::Int64() is big-endian, so non-negative numbers
 // sort numerically).
@@ -17,10 +17,10 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "runtime/internal/delegating_store.h"
-#include "runtime/serde.h"
-#include "state/key_value_store.h"
+#include "brook/base/status_macros.h"
+#include "brook/runtime/internal/delegating_store.h"
+#include "brook/runtime/serde.h"
+#include "brook/state/key_value_bytes_store.h"
 
 namespace brook {
 

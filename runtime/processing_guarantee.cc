@@ -1,4 +1,4 @@
-#include "runtime/processing_guarantee.h"
+#include "brook/runtime/processing_guarantee.h"
 
 namespace brook {
 

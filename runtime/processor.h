@@ -31,8 +31,8 @@
 
 #include "absl/status/status.h"
 
-#include "runtime/processor_context.h"
-#include "runtime/record.h"
+#include "brook/runtime/processor_context.h"
+#include "brook/runtime/record.h"
 
 namespace brook {
 

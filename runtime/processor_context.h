@@ -16,12 +16,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-#include "runtime/background_work.h"
-#include "runtime/dropped_records.h"
-#include "runtime/punctuation.h"
-#include "runtime/record.h"
-#include "runtime/task_id.h"
-#include "state/state_store.h"
+#include "brook/runtime/background_work.h"
+#include "brook/runtime/dropped_records.h"
+#include "brook/runtime/punctuation.h"
+#include "brook/runtime/record.h"
+#include "brook/runtime/task_id.h"
+#include "brook/state/state_store.h"
 
 namespace brook {
 

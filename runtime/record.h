@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "kafka/record.h"
+#include "brook/kafka/header.h"
 
 namespace brook {
 

@@ -1,4 +1,4 @@
-#include "runtime/serdes.h"
+#include "brook/runtime/serdes.h"
 
 #include "absl/base/internal/endian.h"
 

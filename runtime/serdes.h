@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "runtime/serde.h"
+#include "brook/runtime/serde.h"
 
 namespace brook {
 

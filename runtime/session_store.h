@@ -1,6 +1,6 @@
 // SessionStore<K, V>: the typed face of a session store
-// (state/session_store.h): one value per key and session [start, end], both
-// ends inclusive. Sessions whose end is older than the retention period
+// (state/session_bytes_store.h): one value per key and session [start, end],
+// both ends inclusive. Sessions whose end is older than the retention period
 // expire. Writes are transactional and changelogged like KeyValueStore's.
 // Threading model: owned by one task, used on its stream thread.
 #ifndef BROOK_RUNTIME_SESSION_STORE_H_
@@ -13,10 +13,10 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "runtime/internal/delegating_store.h"
-#include "runtime/serde.h"
-#include "state/session_store.h"
+#include "brook/base/status_macros.h"
+#include "brook/runtime/internal/delegating_store.h"
+#include "brook/runtime/serde.h"
+#include "brook/state/session_bytes_store.h"
 
 namespace brook {
 

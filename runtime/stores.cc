@@ -1,4 +1,4 @@
-#include "runtime/stores.h"
+#include "brook/runtime/stores.h"
 
 namespace brook {
 namespace internal {

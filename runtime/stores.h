@@ -23,12 +23,12 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "runtime/key_value_store.h"
-#include "runtime/serde.h"
-#include "runtime/session_store.h"
-#include "runtime/window_store.h"
-#include "state/state_store.h"
-#include "state/stores.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/serde.h"
+#include "brook/runtime/session_store.h"
+#include "brook/runtime/window_store.h"
+#include "brook/state/bytes_stores.h"
+#include "brook/state/state_store.h"
 
 namespace brook {
 

@@ -1,4 +1,4 @@
-#include "runtime/streams_config.h"
+#include "brook/runtime/streams_config.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -16,6 +16,17 @@ absl::Duration StreamsConfig::EffectiveCommitInterval() const {
   return processing_guarantee == ProcessingGuarantee::kExactlyOnceV2
              ? absl::Milliseconds(100)
              : absl::Seconds(30);
+}
+
+StreamsConfig StreamsConfig::ForClients() const {
+  StreamsConfig merged = *this;
+  for (ClientConfig* client :
+       {&merged.consumer_config, &merged.restore_consumer_config,
+        &merged.producer_config, &merged.admin_config}) {
+    for (const auto& [key, value] : client_config)
+      client->try_emplace(key, value);
+  }
+  return merged;
 }
 
 absl::Status StreamsConfig::Validate() const {
@@ -114,6 +125,17 @@ absl::Status StreamsConfig::Validate() const {
   }
   if (!default_timestamp_extractor) {
     return Invalid("default.timestamp.extractor", "must be set");
+  }
+  for (const char* key :
+       {"group.id", "enable.auto.commit", "enable.auto.offset.store",
+        "partition.assignment.strategy", "isolation.level", "group.instance.id",
+        "transactional.id", "enable.idempotence", "bootstrap.servers",
+        "client.id"}) {
+    if (client_config.contains(key)) {
+      return Invalid(absl::StrCat("client config ", key),
+                     "is set by Brook (or by its own StreamsConfig field) and "
+                     "cannot be set for every client");
+    }
   }
   for (const char* key :
        {"group.id", "enable.auto.commit", "enable.auto.offset.store",

@@ -10,13 +10,19 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-#include "kafka/client_config.h"
-#include "runtime/error_handlers.h"
-#include "runtime/processing_guarantee.h"
-#include "runtime/timestamp_extractor.h"
-#include "state/stores.h"
+#include "brook/kafka/client_config.h"
+#include "brook/runtime/error_handlers.h"
+#include "brook/runtime/processing_guarantee.h"
+#include "brook/runtime/timestamp_extractor.h"
+#include "brook/state/bytes_stores.h"
 
 namespace brook {
+
+// metrics.recording.level (StreamsConfig::metrics_recording_level).
+enum class MetricsRecordingLevel {
+  kInfo,   // every metric but the per-call store latencies
+  kDebug,  // also times every get, put and delete of every state store
+};
 
 struct StreamsConfig {
   // application.id: the consumer group, the prefix of every transactional.id
@@ -209,7 +215,18 @@ struct StreamsConfig {
   // server; 0 picks a free port (MetricsServer::port() tells which).
   std::string metrics_http_address = "127.0.0.1";
   int32_t metrics_http_port = -1;
+  // metrics.recording.level: kInfo, the default as in Kafka Streams, counts
+  // every store's calls and times its flushes; kDebug also times each get,
+  // put and delete (brook_store_get_latency_avg_seconds, ...), which costs
+  // two clock reads per call on the hot path.
+  MetricsRecordingLevel metrics_recording_level = MetricsRecordingLevel::kInfo;
 
+  // librdkafka properties for every client Brook makes (consumers,
+  // producers, admin), e.g. security: security.protocol=SASL_SSL,
+  // sasl.mechanism=SCRAM-SHA-512, sasl.username, sasl.password,
+  // ssl.ca.location. The per-client maps below override it key by key
+  // (ForClients()). Keys Brook controls are rejected as in those maps.
+  ClientConfig client_config;
   // librdkafka properties added to, and overriding, what Brook sets. Keys
   // Brook must control (group.id, enable.auto.commit, transactional.id, ...)
   // are rejected.
@@ -225,6 +242,12 @@ struct StreamsConfig {
   ClientConfig admin_config;
 
   absl::Duration EffectiveCommitInterval() const;
+
+  // This config with client_config merged into consumer_config,
+  // restore_consumer_config, producer_config and admin_config (a key a map
+  // sets already keeps its value there). KafkaStreams::Create applies it, so
+  // config() shows the merged maps.
+  StreamsConfig ForClients() const;
 
   // Rejects missing or contradictory settings; the error names the key.
   absl::Status Validate() const;

@@ -1,4 +1,4 @@
-#include "runtime/task_id.h"
+#include "brook/runtime/task_id.h"
 
 #include "absl/strings/str_cat.h"
 

@@ -1,4 +1,4 @@
-#include "runtime/timestamp_extractor.h"
+#include "brook/runtime/timestamp_extractor.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "kafka/record.h"
+#include "brook/kafka/consumer_record.h"
 
 namespace brook {
 

@@ -1,8 +1,9 @@
-#include "runtime/topology.h"
+#include "brook/runtime/topology.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
-#include "runtime/internal/topology_plan.h"
+#include "brook/runtime/internal/topology_plan.h"
 
 namespace brook {
 
@@ -123,6 +124,20 @@ std::string Topology::ToMermaid() const {
         "flowchart TD\n  %% Invalid topology: ", error.message(), "\n");
   }
   return (*plan)->ToMermaid();
+}
+
+std::string Topology::ToDot() const {
+  absl::StatusOr<std::shared_ptr<const internal::TopologyPlan>> plan =
+      internal::TopologyPlan::Build(*this);
+  if (!first_error_.ok() || !plan.ok()) {
+    const absl::Status& error =
+        first_error_.ok() ? plan.status() : first_error_;
+    std::string message(error.message());
+    absl::StrReplaceAll({{"*/", "* /"}}, &message);
+    return absl::StrCat("digraph topology {\n  /* Invalid topology: ", message,
+                        " */\n}\n");
+  }
+  return (*plan)->ToDot();
 }
 
 }  // namespace brook

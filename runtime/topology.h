@@ -28,12 +28,12 @@
 
 #include "absl/status/status.h"
 
-#include "runtime/internal/node_spec.h"
-#include "runtime/internal/processor_node.h"
-#include "runtime/processor.h"
-#include "runtime/serde.h"
-#include "runtime/timestamp_extractor.h"
-#include "state/state_store.h"
+#include "brook/runtime/internal/node_spec.h"
+#include "brook/runtime/internal/processor_node.h"
+#include "brook/runtime/processor.h"
+#include "brook/runtime/serde.h"
+#include "brook/runtime/timestamp_extractor.h"
+#include "brook/state/state_store.h"
 
 namespace brook {
 
@@ -68,8 +68,10 @@ class Topology {
     return Add(std::move(spec));
   }
 
-  // A source reading every topic whose name matches the ECMAScript regex
-  // `pattern` (a full match), including topics created later.
+  // A source reading every topic whose name matches the POSIX extended
+  // regex `pattern` (a full match), including topics created later. The
+  // dialect is librdkafka's for subscription patterns (regcomp with
+  // REG_EXTENDED), not Java's: no \d, no lookaround; write [0-9].
   template <typename K, typename V>
   Topology& AddSourcePattern(const std::string& name,
                              const std::string& pattern, SerdePtr<K> key_serde,
@@ -180,6 +182,14 @@ class Topology {
   // processor-API topologies. An invalid topology gives a flowchart with
   // the error as a comment.
   std::string ToMermaid() const;
+
+  // The sub-topologies as a Graphviz digraph (`dot -Tsvg`): the same graph
+  // as ToMermaid(), each sub-topology a cluster "cluster_sub<id>" of its
+  // nodes (processors boxes, sources and sinks ellipses) and stores
+  // (cylinders, dashed undirected edges to their processors); topics are
+  // parallelograms outside the clusters. An invalid topology gives an
+  // empty digraph with the error as a comment.
+  std::string ToDot() const;
 
   const std::vector<internal::NodeSpec>& nodes() const { return nodes_; }
   const std::map<std::string, std::shared_ptr<const StoreBuilder>>& stores()

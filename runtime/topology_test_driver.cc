@@ -1,4 +1,4 @@
-#include "runtime/topology_test_driver.h"
+#include "brook/runtime/topology_test_driver.h"
 
 #include <atomic>
 #include <filesystem>
@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
-#include "runtime/internal/stream_task.h"
-#include "runtime/internal/task_context.h"
-#include "runtime/internal/topology_plan.h"
+#include "brook/base/status_macros.h"
+#include "brook/runtime/internal/stream_task.h"
+#include "brook/runtime/internal/task_context.h"
+#include "brook/runtime/internal/topology_plan.h"
 #include "unistd.h"
 
 namespace brook {

@@ -40,15 +40,15 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-#include "kafka/record.h"
-#include "runtime/dropped_records.h"
-#include "runtime/error_handlers.h"
-#include "runtime/record.h"
-#include "runtime/serde.h"
-#include "runtime/timestamp_extractor.h"
-#include "runtime/topology.h"
-#include "state/state_store.h"
-#include "state/stores.h"
+#include "brook/kafka/producer_record.h"
+#include "brook/runtime/dropped_records.h"
+#include "brook/runtime/error_handlers.h"
+#include "brook/runtime/record.h"
+#include "brook/runtime/serde.h"
+#include "brook/runtime/timestamp_extractor.h"
+#include "brook/runtime/topology.h"
+#include "brook/state/bytes_stores.h"
+#include "brook/state/state_store.h"
 
 namespace brook {
 

@@ -1,5 +1,5 @@
-// WindowStore<K, V>: the typed face of a window store (state/window_store.h),
-// what a processor gets from
+// WindowStore<K, V>: the typed face of a window store
+// (state/window_bytes_store.h), what a processor gets from
 // ProcessorContext::GetStateStore<WindowStore<K, V>>(). One value per key
 // and window start; windows older than the retention period expire (a write
 // to one is refused, reads skip them). Writes are transactional and
@@ -18,10 +18,10 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "runtime/internal/delegating_store.h"
-#include "runtime/serde.h"
-#include "state/window_store.h"
+#include "brook/base/status_macros.h"
+#include "brook/runtime/internal/delegating_store.h"
+#include "brook/runtime/serde.h"
+#include "brook/state/window_bytes_store.h"
 
 namespace brook {
 

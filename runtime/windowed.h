@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 
-#include "runtime/serde.h"
+#include "brook/runtime/serde.h"
 
 namespace brook {
 

@@ -1,4 +1,4 @@
-#include "state/state_directory.h"
+#include "brook/state/state_directory.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -17,7 +17,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
 #include "proto/state_directory.pb.h"
 
 namespace brook {
@@ -103,6 +104,38 @@ absl::StatusOr<std::string> ReadOrCreateProcessId(
   return metadata.process_id();
 }
 
+// Creates `path` (and missing parents) if missing. A directory created here
+// gets mode 0700 by chmod, whatever the umask: state holds the
+// application's data. An existing one keeps its mode, with a warning if
+// group or others may enter it, unless `tighten_existing` (directories
+// only Brook makes, such as task directories), which sets 0700.
+absl::Status MakePrivateDirectory(const std::string& path,
+                                  absl::string_view what,
+                                  bool tighten_existing) {
+  std::error_code ec;
+  const bool created = std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", what, " '", path, "': ", ec.message()));
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError("cannot stat", path);
+  if ((st.st_mode & 0777) == 0700) return absl::OkStatus();
+  if (created || tighten_existing) {
+    if (::chmod(path.c_str(), 0700) != 0) {
+      return ErrnoError("cannot set mode 0700 on", path);
+    }
+    return absl::OkStatus();
+  }
+  if ((st.st_mode & 0077) != 0) {
+    LOG(WARNING) << what << " '" << path << "' has mode "
+                 << absl::StrFormat("%04o", st.st_mode & 0777)
+                 << ": other users may read the application's state; "
+                    "chmod 700 it";
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(
@@ -116,13 +149,10 @@ absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(
                      "' must be non-empty and contain no '/'"));
   }
   const std::string path = absl::StrCat(root, "/", application_id);
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create state directory '", path,
-                     "' ('state.dir'): ", ec.message()));
-  }
+  BROOK_RETURN_IF_ERROR(MakePrivateDirectory(
+      root, "state directory ('state.dir')", /*tighten_existing=*/false));
+  BROOK_RETURN_IF_ERROR(MakePrivateDirectory(
+      path, "application state directory", /*tighten_existing=*/false));
   const std::string lock_path = path + "/.lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot open lock file", lock_path);
@@ -198,12 +228,11 @@ StateDirectory::LockTaskDirectory(const std::string& task) const {
         "' is held by another stream thread of this instance, or being "
         "cleaned up"));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
+  if (absl::Status s = MakePrivateDirectory(dir, "task directory",
+                                            /*tighten_existing=*/true);
+      !s.ok()) {
     Unclaim(task);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create task directory '", dir, "': ", ec.message()));
+    return s;
   }
   int fd = TryLock(dir);
   if (fd < 0) {

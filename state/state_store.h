@@ -3,7 +3,7 @@
 //
 // Stores are transactional. Writes a processor makes go to an uncommitted
 // buffer that reads see (read-your-writes); the same changes are handed to a
-// ChangeLogger, which the runtime points at the store's changelog topic inside
+// ChangeSink, which the runtime points at the store's changelog topic inside
 // the open Kafka transaction. When the transaction commits, the runtime calls
 // Commit() with the changelog offset that the committed data now corresponds
 // to; the store writes the buffer and that offset in one atomic write, so the
@@ -27,6 +27,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
+#include "brook/state/state_store_metrics.h"
+
 namespace brook {
 
 // One change as it travels through the changelog: the store's own binary key
@@ -39,9 +41,9 @@ struct ChangeRecord {
 // Where a store sends its changes. Implemented by the runtime (a changelog
 // topic partition, inside the task's transaction).
 // Threading model: called on the task's stream thread.
-class ChangeLogger {
+class ChangeSink {
  public:
-  virtual ~ChangeLogger() = default;
+  virtual ~ChangeSink() = default;
   virtual absl::Status LogChange(absl::string_view key,
                                  std::optional<absl::string_view> value) = 0;
 };
@@ -69,7 +71,7 @@ class StateStore {
 
   // Changes made from now on are also sent to `logger` (may be null: not
   // logged). `logger` must outlive the store.
-  virtual void SetChangeLogger(ChangeLogger* logger) = 0;
+  virtual void SetChangeSink(ChangeSink* logger) = 0;
 
   // The changelog offset the committed data corresponds to, i.e. the first
   // changelog offset not yet reflected in the store; nullopt if nothing was
@@ -101,6 +103,14 @@ class StateStore {
 
   // Releases files and memory. Uncommitted writes are dropped.
   virtual void Close() = 0;
+
+  // The store's counters and size (state_store_metrics.h). A store that
+  // keeps none reports zeros, which this default does.
+  virtual StateStoreMetrics Metrics() const { return {}; }
+  // Times every get, put and delete from now on, for the latencies in
+  // Metrics() (metrics.recording.level=DEBUG). A store that keeps no
+  // metrics ignores it, which this default does.
+  virtual void EnableLatencyMetrics() {}
 };
 
 class RocksDBResources;

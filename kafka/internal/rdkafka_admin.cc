@@ -1,11 +1,12 @@
-#include "kafka/internal/rdkafka_admin.h"
+#include "brook/kafka/internal/rdkafka_admin.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
+#include "brook/base/status_macros.h"
 
 namespace brook {
 
@@ -35,12 +36,14 @@ absl::StatusOr<RdPtr<rd_kafka_event_t>> RdKafkaAdmin::AwaitResult(
   RdPtr<rd_kafka_event_t> event(
       rd_kafka_queue_poll(queue, ToTimeoutMs(timeout + absl::Seconds(5))));
   if (event == nullptr) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(what, ": no answer from the cluster within ",
-                     absl::FormatDuration(timeout),
-                     "; is the broker at bootstrap.servers running?"));
+    return ExplainWithAuthenticationError(
+        rk_.get(), absl::DeadlineExceededError(absl::StrCat(
+                       what, ": no answer from the cluster within ",
+                       absl::FormatDuration(timeout),
+                       "; is the broker at bootstrap.servers running?")));
   }
-  BROOK_RETURN_IF_ERROR(FromRespErr(rd_kafka_event_error(event.get()), what));
+  BROOK_RETURN_IF_ERROR(ExplainWithAuthenticationError(
+      rk_.get(), FromRespErr(rd_kafka_event_error(event.get()), what)));
   return event;
 }
 
@@ -203,6 +206,194 @@ RdKafkaAdmin::DescribeTopicConfigs(const std::string& topic,
     }
   }
   return configs;
+}
+
+rd_kafka_AdminOptions_t* RdKafkaAdmin::NewOptions(rd_kafka_admin_op_t op,
+                                                  absl::Duration timeout) {
+  char errstr[512];
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk_.get(), op);
+  rd_kafka_AdminOptions_set_request_timeout(options, ToTimeoutMs(timeout),
+                                            errstr, sizeof(errstr));
+  return options;
+}
+
+absl::StatusOr<std::vector<std::string>> RdKafkaAdmin::ListTopics(
+    absl::Duration timeout) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(
+      rk_.get(), /*all_topics=*/1, nullptr, &metadata, ToTimeoutMs(timeout));
+  BROOK_RETURN_IF_ERROR(FromRespErr(err, "list topics"));
+  std::vector<std::string> names;
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    names.emplace_back(metadata->topics[i].topic);
+  }
+  rd_kafka_metadata_destroy(metadata);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<std::vector<TopicPartitionOffset>>
+RdKafkaAdmin::GroupResultOffsets(const rd_kafka_group_result_t** groups,
+                                 size_t count, absl::string_view what) {
+  std::vector<TopicPartitionOffset> offsets;
+  for (size_t i = 0; i < count; ++i) {
+    const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i]);
+    if (error != nullptr) {
+      return FromRespErr(
+          rd_kafka_error_code(error),
+          absl::StrCat(what, ": ", rd_kafka_error_string(error)));
+    }
+    const rd_kafka_topic_partition_list_t* list =
+        rd_kafka_group_result_partitions(groups[i]);
+    for (int j = 0; list != nullptr && j < list->cnt; ++j) {
+      const rd_kafka_topic_partition_t& p = list->elems[j];
+      BROOK_RETURN_IF_ERROR(FromRespErr(
+          p.err,
+          absl::StrCat(what, ", partition ", p.topic, "-", p.partition)));
+      if (p.offset < 0) continue;  // nothing committed
+      offsets.push_back({{p.topic, p.partition}, p.offset});
+    }
+  }
+  std::sort(offsets.begin(), offsets.end(),
+            [](const auto& a, const auto& b) { return a.tp < b.tp; });
+  return offsets;
+}
+
+absl::StatusOr<std::vector<TopicPartitionOffset>>
+RdKafkaAdmin::ListGroupOffsets(const std::string& group,
+                               absl::Duration timeout) {
+  const std::string what =
+      absl::StrCat("list committed offsets of group '", group, "'");
+  rd_kafka_ListConsumerGroupOffsets_t* request =
+      rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
+  RdPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(rk_.get()));
+  rd_kafka_AdminOptions_t* options =
+      NewOptions(RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout);
+  rd_kafka_ListConsumerGroupOffsets(rk_.get(), &request, 1, options,
+                                    queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_ListConsumerGroupOffsets_destroy(request);
+  BROOK_ASSIGN_OR_RETURN(RdPtr<rd_kafka_event_t> event,
+                         AwaitResult(queue.get(), timeout, what));
+  size_t count = 0;
+  const rd_kafka_group_result_t** groups =
+      rd_kafka_ListConsumerGroupOffsets_result_groups(
+          rd_kafka_event_ListConsumerGroupOffsets_result(event.get()), &count);
+  return GroupResultOffsets(groups, count, what);
+}
+
+absl::StatusOr<GroupDescription> RdKafkaAdmin::DescribeGroup(
+    const std::string& group, absl::Duration timeout) {
+  const std::string what = absl::StrCat("describe group '", group, "'");
+  const char* groups[] = {group.c_str()};
+  RdPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(rk_.get()));
+  rd_kafka_AdminOptions_t* options =
+      NewOptions(RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout);
+  rd_kafka_DescribeConsumerGroups(rk_.get(), groups, 1, options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  BROOK_ASSIGN_OR_RETURN(RdPtr<rd_kafka_event_t> event,
+                         AwaitResult(queue.get(), timeout, what));
+  size_t count = 0;
+  const rd_kafka_ConsumerGroupDescription_t** descriptions =
+      rd_kafka_DescribeConsumerGroups_result_groups(
+          rd_kafka_event_DescribeConsumerGroups_result(event.get()), &count);
+  if (count != 1) {
+    return absl::InternalError(
+        absl::StrCat(what, ": the answer has ", count, " groups, not 1"));
+  }
+  const rd_kafka_ConsumerGroupDescription_t* d = descriptions[0];
+  const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(d);
+  if (error != nullptr) {
+    return FromRespErr(rd_kafka_error_code(error),
+                       absl::StrCat(what, ": ", rd_kafka_error_string(error)));
+  }
+  GroupDescription description;
+  description.group_id = group;
+  description.state = rd_kafka_consumer_group_state_name(
+      rd_kafka_ConsumerGroupDescription_state(d));
+  const size_t members = rd_kafka_ConsumerGroupDescription_member_count(d);
+  for (size_t i = 0; i < members; ++i) {
+    const rd_kafka_MemberDescription_t* m =
+        rd_kafka_ConsumerGroupDescription_member(d, i);
+    GroupMember member;
+    member.member_id = rd_kafka_MemberDescription_consumer_id(m);
+    member.client_id = rd_kafka_MemberDescription_client_id(m);
+    member.host = rd_kafka_MemberDescription_host(m);
+    const rd_kafka_topic_partition_list_t* assigned =
+        rd_kafka_MemberAssignment_partitions(
+            rd_kafka_MemberDescription_assignment(m));
+    for (int j = 0; assigned != nullptr && j < assigned->cnt; ++j) {
+      member.assignment.push_back(
+          {assigned->elems[j].topic, assigned->elems[j].partition});
+    }
+    description.members.push_back(std::move(member));
+  }
+  return description;
+}
+
+absl::Status RdKafkaAdmin::AlterGroupOffsets(
+    const std::string& group, absl::Span<const TopicPartitionOffset> offsets,
+    absl::Duration timeout) {
+  if (offsets.empty()) return absl::OkStatus();
+  const std::string what =
+      absl::StrCat("alter committed offsets of group '", group, "'");
+  auto list = ToList(offsets);
+  rd_kafka_AlterConsumerGroupOffsets_t* request =
+      rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get());
+  RdPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(rk_.get()));
+  rd_kafka_AdminOptions_t* options =
+      NewOptions(RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
+  rd_kafka_AlterConsumerGroupOffsets(rk_.get(), &request, 1, options,
+                                     queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_AlterConsumerGroupOffsets_destroy(request);
+  BROOK_ASSIGN_OR_RETURN(RdPtr<rd_kafka_event_t> event,
+                         AwaitResult(queue.get(), timeout, what));
+  size_t count = 0;
+  const rd_kafka_group_result_t** groups =
+      rd_kafka_AlterConsumerGroupOffsets_result_groups(
+          rd_kafka_event_AlterConsumerGroupOffsets_result(event.get()), &count);
+  return GroupResultOffsets(groups, count, what).status();
+}
+
+absl::StatusOr<WatermarkOffsets> RdKafkaAdmin::QueryWatermarks(
+    const TopicPartition& tp, absl::Duration timeout) {
+  WatermarkOffsets marks;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      rk_.get(), tp.topic.c_str(), tp.partition, &marks.low, &marks.high,
+      ToTimeoutMs(timeout));
+  BROOK_RETURN_IF_ERROR(FromRespErr(
+      err, absl::StrCat("query the log offsets of ", tp.ToString())));
+  return marks;
+}
+
+absl::StatusOr<std::vector<TopicPartitionOffset>> RdKafkaAdmin::OffsetsForTime(
+    absl::Span<const TopicPartition> partitions, absl::Time time,
+    absl::Duration timeout) {
+  std::vector<TopicPartitionOffset> query;
+  for (const TopicPartition& tp : partitions) {
+    query.push_back({tp, absl::ToUnixMillis(time)});
+  }
+  auto list = ToList(query);
+  rd_kafka_resp_err_t err =
+      rd_kafka_offsets_for_times(rk_.get(), list.get(), ToTimeoutMs(timeout));
+  BROOK_RETURN_IF_ERROR(FromRespErr(
+      err, absl::StrCat("look up offsets for time ", absl::FormatTime(time))));
+  std::vector<TopicPartitionOffset> offsets;
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = list->elems[i];
+    BROOK_RETURN_IF_ERROR(
+        FromRespErr(p.err, absl::StrCat("look up offsets for time in ", p.topic,
+                                        "-", p.partition)));
+    int64_t offset = p.offset;
+    if (offset < 0) {  // no record at or after `time`: the log end
+      BROOK_ASSIGN_OR_RETURN(WatermarkOffsets marks,
+                             QueryWatermarks({p.topic, p.partition}, timeout));
+      offset = marks.high;
+    }
+    offsets.push_back({{p.topic, p.partition}, offset});
+  }
+  return offsets;
 }
 
 }  // namespace internal

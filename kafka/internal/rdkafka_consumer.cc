@@ -1,4 +1,4 @@
-#include "kafka/internal/rdkafka_consumer.h"
+#include "brook/kafka/internal/rdkafka_consumer.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -16,9 +16,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/errors.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/errors.h"
 
 namespace brook {
 
@@ -91,6 +91,11 @@ absl::Status RdKafkaConsumer::Subscribe(
     return absl::FailedPreconditionError(
         "Subscribe() needs a consumer created with 'group.id'");
   }
+  if (!assigned_.empty()) {
+    return absl::FailedPreconditionError(
+        "Subscribe() on a consumer with partitions from Assign()");
+  }
+  subscribed_ = true;
   std::vector<TopicPartition> tps;
   for (const std::string& t : topics) tps.push_back({t, RD_KAFKA_PARTITION_UA});
   auto list = ToList(tps);
@@ -104,28 +109,111 @@ absl::Status RdKafkaConsumer::Unsubscribe() {
 
 absl::Status RdKafkaConsumer::Assign(
     absl::Span<const TopicPartitionOffset> partitions) {
-  // The application pause flag outlives rd_kafka_assign(); clear ours first
+  if (subscribed_) {
+    return absl::FailedPreconditionError(
+        "Assign() on a consumer that subscribed: its assignment belongs to "
+        "the group");
+  }
+  // Only the difference is handed to librdkafka, never a whole new
+  // assignment: librdkafka 2.0.2 stops the fetcher of every partition a
+  // replacing assign() touches, and a partition stopped a second time
+  // before the first stop's reply reached its main thread aborts the
+  // process (rdkafka_assignment.c:872, `rktp->rktp_started`). The restore
+  // consumer changes its assignment once per task, back to back, when a
+  // revocation takes several restoring tasks. A partition that stays at
+  // its position keeps its fetcher, its queue and its prefetch.
+  absl::flat_hash_map<TopicPartition, int64_t> wanted;
+  for (const TopicPartitionOffset& p : partitions) {
+    if (!wanted.try_emplace(p.tp, p.offset).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Assign(): ", p.tp.ToString(), " is listed twice"));
+    }
+  }
+  std::vector<TopicPartition> to_remove;
+  std::vector<TopicPartitionOffset> to_add;
+  for (const auto& [tp, start] : assigned_) {
+    auto w = wanted.find(tp);
+    if (w == wanted.end()) {
+      to_remove.push_back(tp);
+      continue;
+    }
+    // The position: the next record not handed out yet, else where the
+    // partition was assigned. Anything else starts it over.
+    auto next = next_offset_.find(tp);
+    const int64_t position = next != next_offset_.end() ? next->second : start;
+    if (w->second < 0 || w->second != position) {
+      to_remove.push_back(tp);
+      to_add.push_back({tp, w->second});
+    }
+  }
+  for (const auto& [tp, offset] : wanted) {
+    if (!assigned_.contains(tp)) to_add.push_back({tp, offset});
+  }
+  // The application pause flag outlives an unassignment; clear ours first
   // so that a partition assigned again is fetched.
   ResumeAllPaused("assign");
-  auto list = ToList(partitions);
-  BROOK_RETURN_IF_ERROR(
-      FromRespErr(rd_kafka_assign(rk_.get(), list.get()), "rd_kafka_assign"));
-  last_position_ = nullptr;
-  next_offset_.clear();
-  queues_.clear();
-  start_offset_.clear();
-  start_offset_fetched_.clear();
-  std::vector<TopicPartition> tps;
-  for (const TopicPartitionOffset& p : partitions) {
-    if (p.offset >= 0) next_offset_[p.tp] = p.offset;
-    if (p.offset >= 0 || p.offset == kOffsetBeginning ||
-        p.offset == kOffsetEnd) {
-      start_offset_[p.tp] = p.offset;
+  if (!to_remove.empty()) {
+    WaitForFetchStops(to_remove);
+    auto list = ToList(to_remove);
+    RdPtr<rd_kafka_error_t> error(
+        rd_kafka_incremental_unassign(rk_.get(), list.get()));
+    if (error != nullptr) return FromError(error.release(), "unassign");
+    const absl::Time now = absl::Now();
+    for (const TopicPartition& tp : to_remove) {
+      unassigned_at_[tp] = now;
+      assigned_.erase(tp);
+      queues_.erase(tp);
+      Forget(tp);
     }
-    tps.push_back(p.tp);
   }
-  SplitQueues(tps);
+  if (!to_add.empty()) {
+    auto list = ToList(to_add);
+    RdPtr<rd_kafka_error_t> error(
+        rd_kafka_incremental_assign(rk_.get(), list.get()));
+    if (error != nullptr) return FromError(error.release(), "assign");
+    std::vector<TopicPartition> tps;
+    for (const TopicPartitionOffset& p : to_add) {
+      assigned_[p.tp] = p.offset;
+      if (p.offset >= 0) next_offset_[p.tp] = p.offset;
+      if (p.offset >= 0 || p.offset == kOffsetBeginning ||
+          p.offset == kOffsetEnd) {
+        start_offset_[p.tp] = p.offset;
+      }
+      tps.push_back(p.tp);
+    }
+    SplitQueues(tps);
+  }
+  last_position_ = nullptr;
   return absl::OkStatus();
+}
+
+void RdKafkaConsumer::WaitForFetchStops(
+    absl::Span<const TopicPartition> partitions) {
+  // librdkafka does not say when a stop's reply has been served, only that
+  // it is queued as soon as the partition's broker thread handles the stop
+  // (no network round trip: auto commit is off), and that the main thread
+  // serves its queue in order. A partition unassigned again within
+  // kFetchStopSettle of its last unassignment waits for the rest of it;
+  // that takes a partition given up, taken back and given up again within
+  // a second, which a rebalance storm can do to a restoring task.
+  static constexpr absl::Duration kFetchStopSettle = absl::Seconds(1);
+  absl::Time until = absl::InfinitePast();
+  for (const TopicPartition& tp : partitions) {
+    auto it = unassigned_at_.find(tp);
+    if (it != unassigned_at_.end()) {
+      until = std::max(until, it->second + kFetchStopSettle);
+    }
+  }
+  const absl::Time now = absl::Now();
+  if (until > now) absl::SleepFor(until - now);
+  // Forget what is long past, so the map stays as small as the churn.
+  for (auto it = unassigned_at_.begin(); it != unassigned_at_.end();) {
+    if (it->second + kFetchStopSettle < now) {
+      unassigned_at_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void RdKafkaConsumer::RebalanceCallback(
@@ -636,6 +724,10 @@ RdKafkaConsumer::GetGroupMetadata() {
 absl::Status RdKafkaConsumer::Close() {
   if (closed_ || rk_ == nullptr) return absl::OkStatus();
   closed_ = true;
+  // Closing unassigns what is assigned: the same hazard as Assign().
+  std::vector<TopicPartition> assigned;
+  for (const auto& [tp, offset] : assigned_) assigned.push_back(tp);
+  WaitForFetchStops(assigned);
   absl::Status status =
       FromRespErr(rd_kafka_consumer_close(rk_.get()), "close consumer");
   if (!status.ok()) LOG(WARNING) << status;

@@ -13,8 +13,8 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/time/time.h"
 
-#include "kafka/consumer.h"
-#include "kafka/internal/rdkafka_handle.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/internal/rdkafka_handle.h"
 
 namespace brook::internal {
 
@@ -79,6 +79,9 @@ class RdKafkaConsumer final : public Consumer {
   void OnRebalance(rd_kafka_resp_err_t err,
                    rd_kafka_topic_partition_list_t* partitions);
   void Forget(const TopicPartition& tp);
+  // Sleeps until none of `partitions` was unassigned less than a second ago
+  // (see Assign()).
+  void WaitForFetchStops(absl::Span<const TopicPartition> partitions);
   // Fills start_offset_ with the committed offsets of `assigned` (asked
   // lazily by CachedLag()).
   void FetchStartOffsets(const rd_kafka_topic_partition_list_t* assigned);
@@ -108,6 +111,12 @@ class RdKafkaConsumer final : public Consumer {
   const bool has_group_;
   RdPtr<rd_kafka_t> rk_;
   bool closed_ = false;
+  bool subscribed_ = false;
+  // Assign()'s partitions and the offset each was assigned at (a consumer
+  // that never subscribed).
+  absl::flat_hash_map<TopicPartition, int64_t> assigned_;
+  // When Assign() last unassigned each partition, within the last second.
+  absl::flat_hash_map<TopicPartition, absl::Time> unassigned_at_;
   // First error raised inside a rebalance callback; returned by Poll().
   absl::Status rebalance_error_;
   // Next offset expected per partition; records below it are stale

@@ -1,23 +1,32 @@
-#include "kafka/internal/rdkafka_handle.h"
+#include "brook/kafka/internal/rdkafka_handle.h"
 
 #include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
-#include "base/status_macros.h"
-#include "kafka/errors.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/client_config.h"
+#include "brook/kafka/errors.h"
 
 namespace brook::internal {
 
 absl::StatusOr<RdPtr<rd_kafka_conf_t>> BuildConf(const ClientConfig& config) {
   RdPtr<rd_kafka_conf_t> conf(rd_kafka_conf_new());
+  InstallErrorCallback(conf.get());
   char errstr[512];
   for (const auto& [key, value] : config) {
     if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr,
                           sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Kafka client config '", key, "'='", value, "' rejected: ", errstr));
+      // librdkafka's message may quote the value: a secret's is hidden.
+      std::string why = errstr;
+      if (IsSecretConfigKey(key) && !value.empty()) {
+        absl::StrReplaceAll({{value, "[hidden]"}}, &why);
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("Kafka client config '", key, "'='",
+                       RedactedConfigValue(key, value), "' rejected: ", why));
     }
   }
   return conf;
@@ -183,10 +192,11 @@ absl::StatusOr<int32_t> TopicPartitionCount(rd_kafka_t* rk,
   rd_kafka_topic_destroy(rkt);
   if (err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
       err == RD_KAFKA_RESP_ERR__TRANSPORT) {
-    return absl::UnavailableError(absl::StrCat(
-        what, ": no metadata from the cluster within ",
-        absl::FormatDuration(timeout), " (", rd_kafka_err2name(err),
-        "); is the broker at bootstrap.servers running?"));
+    return ExplainWithAuthenticationError(
+        rk, absl::UnavailableError(absl::StrCat(
+                what, ": no metadata from the cluster within ",
+                absl::FormatDuration(timeout), " (", rd_kafka_err2name(err),
+                "); is the broker at bootstrap.servers running?")));
   }
   BROOK_RETURN_IF_ERROR(FromRespErr(err, what));
   RdPtr<const rd_kafka_metadata_t> metadata(raw);

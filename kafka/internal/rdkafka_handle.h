@@ -16,13 +16,17 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 
-#include "kafka/client_config.h"
-#include "kafka/topic_partition.h"
+#include "brook/kafka/client_config.h"
+#include "brook/kafka/internal/client_errors.h"
+#include "brook/kafka/topic_partition.h"
 
 namespace brook::internal {
 
 struct RdKafkaDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+  void operator()(rd_kafka_t* rk) const {
+    rd_kafka_destroy(rk);
+    ForgetClient(rk);  // after destroy: no callback runs any more
+  }
   void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
   void operator()(rd_kafka_topic_partition_list_t* l) const {
     rd_kafka_topic_partition_list_destroy(l);

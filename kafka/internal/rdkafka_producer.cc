@@ -1,4 +1,4 @@
-#include "kafka/internal/rdkafka_producer.h"
+#include "brook/kafka/internal/rdkafka_producer.h"
 
 #include <algorithm>
 #include <optional>
@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/crash_point.h"
-#include "base/status_macros.h"
-#include "kafka/errors.h"
-#include "kafka/internal/rdkafka_consumer.h"
+#include "brook/base/crash_point.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/errors.h"
+#include "brook/kafka/internal/rdkafka_consumer.h"
 
 namespace brook {
 
@@ -29,6 +29,9 @@ absl::StatusOr<std::unique_ptr<Producer>> RdKafkaProducer::Create(
   }
   ClientConfig effective = config;
   effective["enable.idempotence"] = "true";
+  // Keys land where Kafka's Java producer and Kafka Streams put them
+  // (librdkafka's own default, consistent_random, hashes with CRC32).
+  effective.try_emplace("partitioner", "murmur2_random");
   auto txn = effective.find("transactional.id");
   std::unique_ptr<RdKafkaProducer> producer(
       new RdKafkaProducer(txn == effective.end() ? "" : txn->second));
@@ -224,8 +227,10 @@ absl::Status RdKafkaProducer::Flush(absl::Duration timeout) {
 }
 
 absl::Status RdKafkaProducer::InitTransactions(absl::Duration timeout) {
-  return FromError(rd_kafka_init_transactions(rk_.get(), ToTimeoutMs(timeout)),
-                   What("init transactions"));
+  return ExplainWithAuthenticationError(
+      rk_.get(),
+      FromError(rd_kafka_init_transactions(rk_.get(), ToTimeoutMs(timeout)),
+                What("init transactions")));
 }
 
 absl::Status RdKafkaProducer::BeginTransaction() {

@@ -12,8 +12,8 @@
 
 #include "absl/container/flat_hash_map.h"
 
-#include "kafka/internal/rdkafka_handle.h"
-#include "kafka/producer.h"
+#include "brook/kafka/internal/rdkafka_handle.h"
+#include "brook/kafka/producer.h"
 
 namespace brook::internal {
 

@@ -1,4 +1,4 @@
-#include "metrics/internal/http_server.h"
+#include "brook/metrics/internal/http_server.h"
 
 #include <httplib.h>
 

@@ -14,12 +14,22 @@
 // forwarding results as they come. The offsets a commit takes therefore
 // cover only records whose outputs are already in the transaction.
 //
+// With a store (VS not void), the stream thread reads the record's key's
+// entry when it submits the record, hands it to the call as a KeyState, and
+// writes back what the call left there when it forwards the result, before
+// submitting the key's next record. Workers never touch the store.
+//
+// A call running longer than AsyncOptions::timeout fails the task; the
+// check runs on every poll of the background work and while a commit
+// waits.
+//
 // Threading model: the processor is owned by its task and used on its
 // stream thread; AsyncCompletions and SharedWorkerPool are thread-safe.
 #ifndef BROOK_OPERATORS_INTERNAL_ASYNC_MAP_VALUES_H_
 #define BROOK_OPERATORS_INTERNAL_ASYNC_MAP_VALUES_H_
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -37,13 +47,15 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "operators/async_options.h"
-#include "operators/internal/functions.h"
-#include "runtime/background_work.h"
-#include "runtime/internal/worker_pool.h"
-#include "runtime/processor.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/async_options.h"
+#include "brook/operators/internal/functions.h"
+#include "brook/operators/key_state.h"
+#include "brook/runtime/background_work.h"
+#include "brook/runtime/internal/worker_pool.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/processor.h"
 
 namespace brook::internal {
 
@@ -64,19 +76,24 @@ class SharedWorkerPool {
     return pool_;
   }
 
+  // Records all the node's tasks hold (AsyncOptions.max_in_flight_total).
+  std::atomic<int64_t>& in_flight() { return in_flight_; }
+
  private:
+  std::atomic<int64_t> in_flight_{0};
   const int threads_;
   absl::Mutex mu_;
   std::shared_ptr<WorkerPool> pool_ ABSL_GUARDED_BY(mu_);
 };
 
 // The results of one processor instance's jobs.
-template <typename K, typename V, typename VR>
+template <typename K, typename V, typename VR, typename State>
 class AsyncCompletions {
  public:
   struct Completion {
     std::shared_ptr<const Record<K, V>> record;
     absl::StatusOr<VR> result;
+    State state;  // the key's entry as the function left it
     int64_t queue_wait_micros = 0;
     int64_t handler_micros = 0;
   };
@@ -118,33 +135,86 @@ class AsyncCompletions {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-template <typename K, typename V, typename VR, typename F>
+// The function's call on a worker: fn(key, value) when VS is void, else
+// fn(key, value, state) with the record's key's entry of a KeyValueStore<K,
+// VS>.
+template <typename VS>
+struct AsyncState {
+  using Type = KeyState<VS>;
+};
+template <>
+struct AsyncState<void> {
+  struct Type {};
+};
+
+template <typename K, typename V, typename VS, typename F>
+decltype(auto) CallAsync(F& fn, const Record<K, V>& r,
+                         typename AsyncState<VS>::Type& state) {
+  if constexpr (std::is_void_v<VS>) {
+    return CallKeyValue<K, V>(fn, r);
+  } else {
+    BindLastMutable<F, KeyState<VS>> bound{fn, state};
+    return CallKeyValue<K, V>(bound, r);
+  }
+}
+
+template <typename K, typename V, typename VS, typename F>
+bool CanCallAsync(const Record<K, V>& r) {
+  if constexpr (std::is_void_v<VS>) {
+    return CanCallKeyValue<K, V, F>(r);
+  } else {
+    // A store holds no null key.
+    return r.key.has_value() &&
+           CanCallKeyValue<K, V, BindLastMutable<F, KeyState<VS>>>(r);
+  }
+}
+
+template <typename K, typename V, typename VR, typename VS, typename F>
 class AsyncMapValuesProcessor final : public Processor<K, V, K, VR> {
  public:
+  // `store_name` is empty when VS is void.
   AsyncMapValuesProcessor(std::string name, std::shared_ptr<F> fn,
                           std::shared_ptr<SharedWorkerPool> pool,
-                          AsyncOptions options)
+                          AsyncOptions options, std::string store_name = "")
       : name_(std::move(name)),
         fn_(std::move(fn)),
         pool_holder_(std::move(pool)),
-        options_(options) {}
+        options_(options),
+        store_name_(std::move(store_name)) {}
 
-  ~AsyncMapValuesProcessor() override { completions_->Close(); }
+  ~AsyncMapValuesProcessor() override { Close(); }
 
   absl::Status Init(ProcessorContext<K, VR>& context) override {
     context_ = &context;
+    if constexpr (!std::is_void_v<VS>) {
+      absl::StatusOr<KeyValueStore<K, VS>*> store =
+          context.template GetStateStore<KeyValueStore<K, VS>>(store_name_);
+      if (!store.ok()) {
+        return absl::Status(
+            store.status().code(),
+            absl::StrCat("'", name_, "': ", store.status().message()));
+      }
+      store_ = *store;
+    }
     pool_ = pool_holder_->Get();
     context.RegisterCommitHook([this] { return Drain(); });
     context.RegisterBackgroundWork(BackgroundWork{
         .poll =
             [this](BackgroundWorkStats* stats) {
               absl::Status s = ForwardCompleted(completions_->Take());
+              if (s.ok()) s = CheckTimeouts();
               stats->Add(stats_);
               stats_ = {};
               return s;
             },
         .in_flight = [this] { return in_flight_; },
-        .accepting = [this] { return in_flight_ < options_.max_in_flight; },
+        .accepting =
+            [this] {
+              return in_flight_ < options_.max_in_flight &&
+                     (options_.max_in_flight_total == 0 ||
+                      pool_holder_->in_flight().load() <
+                          options_.max_in_flight_total);
+            },
     });
     return absl::OkStatus();
   }
@@ -153,40 +223,95 @@ class AsyncMapValuesProcessor final : public Processor<K, V, K, VR> {
     BROOK_RETURN_IF_ERROR(error_);
     // As MapValues: a function that takes the key or value plainly is not
     // called for a null one, and the record is dropped.
-    if (!CanCallKeyValue<K, V, F>(record)) return absl::OkStatus();
+    if (!CanCallAsync<K, V, VS, F>(record)) return absl::OkStatus();
     std::deque<Pending>& lane = lanes_[record.key];
-    lane.push_back(
-        Pending{std::make_shared<const Record<K, V>>(record), absl::Now()});
+    Pending p{std::make_shared<const Record<K, V>>(record), absl::Now(),
+              std::make_shared<std::atomic<int64_t>>(0),
+              context_->record_metadata()};
+    lane.push_back(std::move(p));
     ++in_flight_;
-    if (lane.size() == 1) Submit(lane.front());
+    pool_holder_->in_flight().fetch_add(1);
+    if (lane.size() == 1) return Submit(lane.front());
     return absl::OkStatus();
   }
 
   void Close() override {
     completions_->Close();
     lanes_.clear();
+    pool_holder_->in_flight().fetch_sub(in_flight_);
     in_flight_ = 0;
   }
 
  private:
+  using State = typename AsyncState<VS>::Type;
   struct Pending {
     std::shared_ptr<const Record<K, V>> record;
     absl::Time accepted;
+    // When the call started, in Unix microseconds; 0 until it does.
+    std::shared_ptr<std::atomic<int64_t>> started_micros;
+    std::optional<RecordMetadata> metadata;  // for error messages
   };
-  using Completions = AsyncCompletions<K, V, VR>;
+  using Completions = AsyncCompletions<K, V, VR, State>;
 
-  void Submit(const Pending& p) {
+  // Reads the key's entry (if there is a store) and queues the call.
+  absl::Status Submit(const Pending& p) {
+    if constexpr (std::is_void_v<VS>) {
+      Enqueue(p, State{});
+    } else {
+      absl::StatusOr<std::optional<VS>> current = store_->Get(*p.record->key);
+      if (!current.ok()) {
+        error_ = absl::Status(
+            current.status().code(),
+            absl::StrCat("'", name_, "': reading store '", store_name_,
+                         "': ", current.status().message()));
+        return error_;
+      }
+      Enqueue(p, State(*std::move(current)));
+    }
+    return absl::OkStatus();
+  }
+
+  void Enqueue(const Pending& p, State state) {
     pool_->Submit([completions = completions_, fn = fn_, record = p.record,
-                   accepted = p.accepted] {
+                   accepted = p.accepted, started = p.started_micros,
+                   state = std::move(state)]() mutable {
       if (!completions->open()) return;  // the task closed meanwhile
       const absl::Time start = absl::Now();
-      absl::StatusOr<VR> result = CallKeyValue<K, V>(*fn, *record);
+      started->store(absl::ToUnixMicros(start));
+      absl::StatusOr<VR> result = CallAsync<K, V, VS>(*fn, *record, state);
       const absl::Time end = absl::Now();
       completions->Add(typename Completions::Completion{
-          record, std::move(result),
+          record, std::move(result), std::move(state),
           absl::ToInt64Microseconds(start - accepted),
           absl::ToInt64Microseconds(end - start)});
     });
+  }
+
+  // Fails the task if a call has run longer than options_.timeout.
+  absl::Status CheckTimeouts() {
+    const int64_t now = absl::ToUnixMicros(absl::Now());
+    const int64_t limit = absl::ToInt64Microseconds(options_.timeout);
+    BROOK_RETURN_IF_ERROR(error_);
+    for (const auto& [key, lane] : lanes_) {
+      if (lane.empty()) continue;  // its head failed (error_ is set)
+      const Pending& head = lane.front();
+      const int64_t started = head.started_micros->load();
+      if (started == 0 || now - started <= limit) continue;
+      std::string where = "a record";
+      if (head.metadata.has_value()) {
+        where = absl::StrCat("the record at ", head.metadata->topic, "-",
+                             head.metadata->partition, " offset ",
+                             head.metadata->offset);
+      }
+      error_ = absl::DeadlineExceededError(
+          absl::StrCat("'", name_, "': the function has run ",
+                       absl::FormatDuration(absl::Microseconds(now - started)),
+                       " on ", where, ", longer than AsyncOptions.timeout (",
+                       absl::FormatDuration(options_.timeout),
+                       "); the call is abandoned and the task fails"));
+      return error_;
+    }
+    return absl::OkStatus();
   }
 
   // The commit hook: forwards results until no record is held.
@@ -194,6 +319,7 @@ class AsyncMapValuesProcessor final : public Processor<K, V, K, VR> {
     for (;;) {
       BROOK_RETURN_IF_ERROR(ForwardCompleted(completions_->Take()));
       if (in_flight_ == 0) return absl::OkStatus();
+      BROOK_RETURN_IF_ERROR(CheckTimeouts());
       completions_->WaitForAny(absl::Milliseconds(100));
     }
   }
@@ -208,6 +334,7 @@ class AsyncMapValuesProcessor final : public Processor<K, V, K, VR> {
           << "head of its key's lane";
       lane->second.pop_front();
       --in_flight_;
+      pool_holder_->in_flight().fetch_sub(1);
       ++stats_.completed;
       stats_.handler_micros_total += c.handler_micros;
       stats_.handler_micros_max =
@@ -222,11 +349,25 @@ class AsyncMapValuesProcessor final : public Processor<K, V, K, VR> {
                                       c.result.status().message()));
         return error_;
       }
+      // The entry is written before the key's next record reads it.
+      if constexpr (!std::is_void_v<VS>) {
+        if (c.state.written()) {
+          absl::Status s = c.state.Get().has_value()
+                               ? store_->Put(*c.record->key, *c.state.Get())
+                               : store_->Delete(*c.record->key);
+          if (!s.ok()) {
+            error_ = absl::Status(
+                s.code(), absl::StrCat("'", name_, "': writing store '",
+                                       store_name_, "': ", s.message()));
+            return error_;
+          }
+        }
+      }
       // The lane's next record runs while this one's output is forwarded.
       if (lane->second.empty()) {
         lanes_.erase(lane);
       } else {
-        Submit(lane->second.front());
+        BROOK_RETURN_IF_ERROR(Submit(lane->second.front()));
       }
       BROOK_RETURN_IF_ERROR(
           context_->Forward(c.record->template WithKeyValue<K, VR>(
@@ -239,10 +380,12 @@ class AsyncMapValuesProcessor final : public Processor<K, V, K, VR> {
   const std::shared_ptr<F> fn_;
   const std::shared_ptr<SharedWorkerPool> pool_holder_;
   const AsyncOptions options_;
+  const std::string store_name_;
   const std::shared_ptr<Completions> completions_ =
       std::make_shared<Completions>();
   std::shared_ptr<WorkerPool> pool_;
   ProcessorContext<K, VR>* context_ = nullptr;
+  KeyValueStore<K, VS>* store_ = nullptr;  // null when VS is void
   // The records held, per key, in input order; the head is running.
   absl::flat_hash_map<std::optional<K>, std::deque<Pending>> lanes_;
   int64_t in_flight_ = 0;

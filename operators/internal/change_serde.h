@@ -22,8 +22,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 
-#include "operators/internal/change.h"
-#include "runtime/serde.h"
+#include "brook/operators/internal/change.h"
+#include "brook/runtime/serde.h"
 
 namespace brook::internal {
 

@@ -16,7 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "runtime/processor.h"
+#include "brook/runtime/processor.h"
 
 namespace brook::internal {
 

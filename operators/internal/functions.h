@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "runtime/record.h"
+#include "brook/runtime/record.h"
 
 namespace brook::internal {
 
@@ -103,6 +103,17 @@ template <typename F, typename E>
 struct BindLast {
   F& fn;
   const E& extra;
+  template <typename A, typename B>
+  auto operator()(A&& a, B&& b) -> decltype(fn(a, b, extra)) {
+    return fn(a, b, extra);
+  }
+};
+
+// The same with a mutable third argument (MapValuesAsync's KeyState).
+template <typename F, typename E>
+struct BindLastMutable {
+  F& fn;
+  E& extra;
   template <typename A, typename B>
   auto operator()(A&& a, B&& b) -> decltype(fn(a, b, extra)) {
     return fn(a, b, extra);

@@ -18,8 +18,8 @@
 
 #include "absl/status/status.h"
 
-#include "runtime/internal/processor_node.h"
-#include "runtime/record.h"
+#include "brook/runtime/internal/processor_node.h"
+#include "brook/runtime/record.h"
 
 namespace brook::internal {
 

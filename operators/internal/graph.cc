@@ -1,4 +1,4 @@
-#include "operators/internal/graph.h"
+#include "brook/operators/internal/graph.h"
 
 #include <set>
 
@@ -6,7 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
-#include "base/logging.h"
+#include "brook/base/logging.h"
 
 namespace brook::internal {
 

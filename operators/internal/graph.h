@@ -23,11 +23,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
-#include "operators/internal/fused_node.h"
-#include "runtime/internal/node_spec.h"
-#include "runtime/serde.h"
-#include "runtime/topology.h"
-#include "state/state_store.h"
+#include "brook/operators/internal/fused_node.h"
+#include "brook/runtime/internal/node_spec.h"
+#include "brook/runtime/serde.h"
+#include "brook/runtime/topology.h"
+#include "brook/state/state_store.h"
 
 namespace brook::internal {
 

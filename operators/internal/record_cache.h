@@ -45,11 +45,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 
-#include "base/status_macros.h"
-#include "operators/internal/change.h"
-#include "runtime/key_value_store.h"
-#include "runtime/processor_context.h"
-#include "runtime/record.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/internal/change.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/processor_context.h"
+#include "brook/runtime/record.h"
 
 namespace brook::internal {
 

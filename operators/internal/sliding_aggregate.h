@@ -33,15 +33,15 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "operators/internal/aggregate.h"
-#include "operators/internal/change.h"
-#include "operators/internal/timestamped_aggregate.h"
-#include "operators/internal/window_aggregate.h"
-#include "operators/windows.h"
-#include "runtime/processor.h"
-#include "runtime/window_store.h"
-#include "runtime/windowed.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/internal/aggregate.h"
+#include "brook/operators/internal/change.h"
+#include "brook/operators/internal/timestamped_aggregate.h"
+#include "brook/operators/internal/window_aggregate.h"
+#include "brook/operators/windows.h"
+#include "brook/runtime/processor.h"
+#include "brook/runtime/window_store.h"
+#include "brook/runtime/windowed.h"
 
 namespace brook::internal {
 

@@ -69,14 +69,14 @@
 #include "absl/base/internal/endian.h"
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "operators/internal/functions.h"
-#include "operators/internal/graph.h"
-#include "operators/join_windows.h"
-#include "runtime/processor.h"
-#include "runtime/serde.h"
-#include "runtime/stores.h"
-#include "runtime/window_store.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/internal/functions.h"
+#include "brook/operators/internal/graph.h"
+#include "brook/operators/join_windows.h"
+#include "brook/runtime/processor.h"
+#include "brook/runtime/serde.h"
+#include "brook/runtime/stores.h"
+#include "brook/runtime/window_store.h"
 
 namespace brook::internal {
 

@@ -22,10 +22,10 @@
 #include <type_traits>
 #include <utility>
 
-#include "base/status_macros.h"
-#include "operators/internal/functions.h"
-#include "runtime/key_value_store.h"
-#include "runtime/processor.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/internal/functions.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/processor.h"
 
 namespace brook::internal {
 

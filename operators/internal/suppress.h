@@ -23,13 +23,13 @@
 #include <string>
 #include <utility>
 
-#include "base/status_macros.h"
-#include "operators/internal/change.h"
-#include "operators/internal/suppress_buffer.h"
-#include "operators/internal/timestamped_aggregate.h"
-#include "runtime/key_value_store.h"
-#include "runtime/processor.h"
-#include "runtime/windowed.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/internal/change.h"
+#include "brook/operators/internal/suppress_buffer.h"
+#include "brook/operators/internal/timestamped_aggregate.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/processor.h"
+#include "brook/runtime/windowed.h"
 
 namespace brook::internal {
 

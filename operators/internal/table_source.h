@@ -13,11 +13,11 @@
 #include <string>
 #include <utility>
 
-#include "base/status_macros.h"
-#include "operators/internal/change.h"
-#include "operators/internal/record_cache.h"
-#include "runtime/key_value_store.h"
-#include "runtime/processor.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/internal/change.h"
+#include "brook/operators/internal/record_cache.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/processor.h"
 
 namespace brook::internal {
 

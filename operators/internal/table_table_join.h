@@ -28,12 +28,12 @@
 #include <string>
 #include <utility>
 
-#include "base/status_macros.h"
-#include "operators/internal/change.h"
-#include "operators/internal/functions.h"
-#include "operators/internal/stream_stream_join.h"
-#include "runtime/key_value_store.h"
-#include "runtime/processor.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/internal/change.h"
+#include "brook/operators/internal/functions.h"
+#include "brook/operators/internal/stream_stream_join.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/processor.h"
 
 namespace brook::internal {
 

@@ -32,13 +32,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "operators/internal/change.h"
-#include "operators/internal/change_serde.h"
-#include "operators/internal/suppress_buffer.h"
-#include "runtime/key_value_store.h"
-#include "runtime/processor.h"
-#include "runtime/serde.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/internal/change.h"
+#include "brook/operators/internal/change_serde.h"
+#include "brook/operators/internal/suppress_buffer.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/processor.h"
+#include "brook/runtime/serde.h"
 
 namespace brook::internal {
 

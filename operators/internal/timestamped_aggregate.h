@@ -13,8 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "runtime/serde.h"
-#include "runtime/windowed.h"
+#include "brook/runtime/serde.h"
+#include "brook/runtime/windowed.h"
 
 namespace brook::internal {
 

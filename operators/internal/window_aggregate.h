@@ -31,15 +31,15 @@
 #include <utility>
 #include <vector>
 
-#include "base/status_macros.h"
-#include "operators/internal/aggregate.h"
-#include "operators/internal/change.h"
-#include "operators/internal/timestamped_aggregate.h"
-#include "operators/windows.h"
-#include "runtime/processor.h"
-#include "runtime/session_store.h"
-#include "runtime/window_store.h"
-#include "runtime/windowed.h"
+#include "brook/base/status_macros.h"
+#include "brook/operators/internal/aggregate.h"
+#include "brook/operators/internal/change.h"
+#include "brook/operators/internal/timestamped_aggregate.h"
+#include "brook/operators/windows.h"
+#include "brook/runtime/processor.h"
+#include "brook/runtime/session_store.h"
+#include "brook/runtime/window_store.h"
+#include "brook/runtime/windowed.h"
 
 namespace brook::internal {
 

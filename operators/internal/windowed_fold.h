@@ -14,13 +14,13 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "operators/internal/change.h"
-#include "operators/internal/graph.h"
-#include "operators/ktable.h"
-#include "operators/options.h"
-#include "runtime/processor.h"
-#include "runtime/stores.h"
-#include "runtime/windowed.h"
+#include "brook/operators/internal/change.h"
+#include "brook/operators/internal/graph.h"
+#include "brook/operators/ktable.h"
+#include "brook/operators/options.h"
+#include "brook/runtime/processor.h"
+#include "brook/runtime/stores.h"
+#include "brook/runtime/windowed.h"
 
 namespace brook::internal {
 

@@ -1,11 +1,11 @@
-#include "runtime/internal/changelog_reader.h"
+#include "brook/runtime/internal/changelog_reader.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
 
 namespace brook::internal {
 

@@ -36,9 +36,9 @@
 
 #include "absl/time/time.h"
 
-#include "kafka/consumer.h"
-#include "runtime/task_id.h"
-#include "state/state_store.h"
+#include "brook/kafka/consumer.h"
+#include "brook/runtime/task_id.h"
+#include "brook/state/state_store.h"
 
 namespace brook::internal {
 

@@ -7,9 +7,9 @@
 #include <functional>
 #include <memory>
 
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer.h"
 
 namespace brook::internal {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "state/state_store.h"
+#include "brook/state/state_store.h"
 
 namespace brook::internal {
 
@@ -20,8 +20,8 @@ class DelegatingStore : public StateStore {
   absl::Status Open(const std::string& dir) override {
     return inner_->Open(dir);
   }
-  void SetChangeLogger(ChangeLogger* logger) override {
-    inner_->SetChangeLogger(logger);
+  void SetChangeSink(ChangeSink* logger) override {
+    inner_->SetChangeSink(logger);
   }
   std::optional<int64_t> committed_offset() const override {
     return inner_->committed_offset();
@@ -37,6 +37,8 @@ class DelegatingStore : public StateStore {
   }
   absl::Status Wipe() override { return inner_->Wipe(); }
   void Close() override { inner_->Close(); }
+  StateStoreMetrics Metrics() const override { return inner_->Metrics(); }
+  void EnableLatencyMetrics() override { inner_->EnableLatencyMetrics(); }
 
  private:
   StateStore* const inner_;

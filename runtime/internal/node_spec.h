@@ -17,9 +17,9 @@
 #include <typeinfo>
 #include <vector>
 
-#include "runtime/internal/processor_node.h"
-#include "runtime/record.h"
-#include "runtime/timestamp_extractor.h"
+#include "brook/runtime/internal/processor_node.h"
+#include "brook/runtime/record.h"
+#include "brook/runtime/timestamp_extractor.h"
 
 namespace brook::internal {
 

@@ -1,4 +1,4 @@
-#include "runtime/internal/partition_group.h"
+#include "brook/runtime/internal/partition_group.h"
 
 #include <algorithm>
 

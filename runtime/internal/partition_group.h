@@ -23,7 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-#include "runtime/internal/record_queue.h"
+#include "brook/runtime/internal/record_queue.h"
 
 namespace brook::internal {
 

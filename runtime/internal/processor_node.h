@@ -16,13 +16,14 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/record.h"
-#include "runtime/internal/task_context.h"
-#include "runtime/processor.h"
-#include "runtime/record.h"
-#include "runtime/serde.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/consumer_record.h"
+#include "brook/kafka/producer_record.h"
+#include "brook/runtime/internal/task_context.h"
+#include "brook/runtime/processor.h"
+#include "brook/runtime/record.h"
+#include "brook/runtime/serde.h"
 
 namespace brook::internal {
 

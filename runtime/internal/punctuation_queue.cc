@@ -1,8 +1,8 @@
-#include "runtime/internal/punctuation_queue.h"
+#include "brook/runtime/internal/punctuation_queue.h"
 
 #include <algorithm>
 
-#include "base/status_macros.h"
+#include "brook/base/status_macros.h"
 
 namespace brook::internal {
 

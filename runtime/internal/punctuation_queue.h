@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 
-#include "runtime/punctuation.h"
+#include "brook/runtime/punctuation.h"
 
 namespace brook::internal {
 

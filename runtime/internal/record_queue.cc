@@ -1,4 +1,4 @@
-#include "runtime/internal/record_queue.h"
+#include "brook/runtime/internal/record_queue.h"
 
 #include <algorithm>
 

@@ -9,9 +9,9 @@
 
 #include "absl/status/status.h"
 
-#include "kafka/record.h"
-#include "kafka/topic_partition.h"
-#include "runtime/timestamp_extractor.h"
+#include "brook/kafka/consumer_record.h"
+#include "brook/kafka/topic_partition.h"
+#include "brook/runtime/timestamp_extractor.h"
 
 namespace brook::internal {
 

@@ -1,10 +1,10 @@
-#include "runtime/internal/repartition_purger.h"
+#include "brook/runtime/internal/repartition_purger.h"
 
 #include <utility>
 
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
+#include "brook/base/logging.h"
 
 namespace brook::internal {
 

@@ -27,8 +27,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-#include "kafka/admin.h"
-#include "kafka/topic_partition.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/topic_partition.h"
 
 namespace brook::internal {
 

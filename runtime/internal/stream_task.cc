@@ -1,12 +1,12 @@
-#include "runtime/internal/stream_task.h"
+#include "brook/runtime/internal/stream_task.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "base/status_util.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/base/status_util.h"
 
 namespace brook::internal {
 
@@ -56,6 +56,7 @@ absl::Status StreamTask::InitializeStores() {
   for (const std::string& name : sub.stores) {
     const StoreBuilder& builder = *plan_->stores().at(name);
     std::unique_ptr<StateStore> store = builder.Build(options_.store_context);
+    if (options_.store_latency_metrics) store->EnableLatencyMetrics();
     absl::Status opened = store->Open(task_dir);
     if (absl::IsDataLoss(opened)) {
       LOG(WARNING) << "task " << id_.ToString() << ": state store '" << name
@@ -71,11 +72,11 @@ absl::Status StreamTask::InitializeStores() {
                                                       "': ", opened.message()));
     }
     if (builder.logging_enabled()) {
-      auto logger = std::make_unique<ChangelogLogger>(
+      auto logger = std::make_unique<StoreChangeLogger>(
           TopicPartition{ChangelogTopic(options_.application_id, name),
                          id_.partition},
           collector_, [this] { return current_timestamp_ms_; });
-      store->SetChangeLogger(logger.get());
+      store->SetChangeSink(logger.get());
       loggers_[name] = std::move(logger);
     }
     stores_[name] = std::move(store);
@@ -498,6 +499,12 @@ std::vector<TopicPartitionOffset> StreamTask::UncommittedOffsets() const {
   std::vector<TopicPartitionOffset> offsets;
   for (const auto& [tp, offset] : consumed_) offsets.push_back({tp, offset});
   return offsets;
+}
+
+std::map<std::string, StateStoreMetrics> StreamTask::StoreMetrics() const {
+  std::map<std::string, StateStoreMetrics> metrics;
+  for (const auto& [name, store] : stores_) metrics[name] = store->Metrics();
+  return metrics;
 }
 
 void StreamTask::MarkCommitted() {

@@ -22,6 +22,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,15 +31,15 @@
 
 #include "absl/container/flat_hash_map.h"
 
-#include "runtime/error_handlers.h"
-#include "runtime/internal/changelog_logger.h"
-#include "runtime/internal/changelog_reader.h"
-#include "runtime/internal/partition_group.h"
-#include "runtime/internal/processor_node.h"
-#include "runtime/internal/punctuation_queue.h"
-#include "runtime/internal/task_context.h"
-#include "runtime/internal/topology_plan.h"
-#include "state/state_directory.h"
+#include "brook/runtime/error_handlers.h"
+#include "brook/runtime/internal/changelog_reader.h"
+#include "brook/runtime/internal/partition_group.h"
+#include "brook/runtime/internal/processor_node.h"
+#include "brook/runtime/internal/punctuation_queue.h"
+#include "brook/runtime/internal/store_change_logger.h"
+#include "brook/runtime/internal/task_context.h"
+#include "brook/runtime/internal/topology_plan.h"
+#include "brook/state/state_directory.h"
 
 namespace brook::internal {
 
@@ -55,6 +56,9 @@ struct TaskOptions {
   // statestore.cache.max.bytes, handed to processors
   // (ProcessorContext::cache_max_bytes).
   int64_t cache_max_bytes = 0;
+  // metrics.recording.level=DEBUG: the stores time each call
+  // (StateStore::EnableLatencyMetrics).
+  bool store_latency_metrics = false;
   // max.task.idle.ms (StreamsConfig::max_task_idle_ms): how long a task
   // with several input partitions waits for an empty one that is known to
   // have nothing to fetch before it processes the others anyway; -1 never
@@ -167,6 +171,8 @@ class StreamTask final : public TaskContext {
 
   // Next offset to commit per partition consumed since the last commit.
   std::vector<TopicPartitionOffset> UncommittedOffsets() const;
+  // Each store's metrics (StateStore::Metrics()), by store name.
+  std::map<std::string, StateStoreMetrics> StoreMetrics() const;
   // True if the task consumed records or wrote to a store since its last
   // commit (a punctuator may write without consuming).
   bool commit_needed() const;
@@ -265,7 +271,7 @@ class StreamTask final : public TaskContext {
   RecordCollector* const collector_;
 
   std::unique_ptr<TaskDirectory> task_dir_;
-  absl::flat_hash_map<std::string, std::unique_ptr<ChangelogLogger>> loggers_;
+  absl::flat_hash_map<std::string, std::unique_ptr<StoreChangeLogger>> loggers_;
   State state_ = State::kCreated;
   int64_t current_timestamp_ms_ = 0;
   std::vector<std::unique_ptr<ProcessorNode>> nodes_;

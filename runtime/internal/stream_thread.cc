@@ -1,4 +1,4 @@
-#include "runtime/internal/stream_thread.h"
+#include "brook/runtime/internal/stream_thread.h"
 
 #include <algorithm>
 
@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/errors.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/errors.h"
 
 namespace brook::internal {
 namespace {
@@ -177,6 +177,8 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
       .default_timestamp_extractor = config.default_timestamp_extractor,
       .clock_ms = [] { return absl::ToUnixMillis(absl::Now()); },
       .cache_max_bytes = config.cache_max_bytes,
+      .store_latency_metrics =
+          config.metrics_recording_level == MetricsRecordingLevel::kDebug,
       .max_task_idle_ms = config.max_task_idle_ms,
       .lag = [thread = thread.get()](
                  const TopicPartition& tp) -> std::optional<int64_t> {
@@ -322,10 +324,25 @@ std::vector<TaskSnapshot> StreamThread::tasks_snapshot() const {
 }
 
 void StreamThread::PublishTasks() {
+  const absl::Time now = absl::Now();
+  const bool read_stores = now - last_store_publish_ >= absl::Seconds(1);
+  std::map<TaskId, std::map<std::string, StateStoreMetrics>> previous;
+  if (!read_stores) {
+    absl::MutexLock lock(&snapshot_mu_);
+    for (TaskSnapshot& t : tasks_snapshot_) previous[t.id] = t.stores;
+  }
   std::vector<TaskSnapshot> tasks;
   for (const StreamTask* task : task_manager_->tasks()) {
-    tasks.push_back({task->id(), task->partitions(), task->processed_total()});
+    tasks.push_back({task->id(), task->partitions(), task->processed_total(),
+                     task->UncommittedOffsets()});
+    if (read_stores) {
+      tasks.back().stores = task->StoreMetrics();
+    } else if (auto it = previous.find(task->id()); it != previous.end()) {
+      tasks.back().stores = std::move(it->second);
+    }
   }
+  last_publish_ = now;
+  if (read_stores) last_store_publish_ = now;
   absl::MutexLock lock(&snapshot_mu_);
   tasks_snapshot_ = std::move(tasks);
 }
@@ -468,6 +485,9 @@ absl::Status StreamThread::RunOnce() {
   absl::Status committed = MaybeCommit(*processed);
   stats_.background_in_flight.store(task_manager_->background_in_flight(),
                                     std::memory_order_relaxed);
+  // The tasks' uncommitted offsets move between commits; the metrics see
+  // them at most a second old.
+  if (absl::Now() - last_publish_ >= absl::Seconds(1)) PublishTasks();
   // After the commit: a failed one may have dropped every task (lost
   // membership, fatal producer error), and num_tasks() must say so now.
   num_tasks_.store(task_manager_->num_tasks());
@@ -491,6 +511,11 @@ absl::Status StreamThread::MaybeCommit(int64_t processed) {
 
 absl::Status StreamThread::CommitAll() {
   const absl::Time start = absl::Now();
+  // What this commit closes stays visible while its hooks wait (a
+  // MapValuesAsync drain): the offsets taken, and the records in flight.
+  PublishTasks();
+  stats_.background_in_flight.store(task_manager_->background_in_flight(),
+                                    std::memory_order_relaxed);
   BROOK_RETURN_IF_ERROR(task_manager_->Commit());
   if (purger_ != nullptr) {
     std::vector<TopicPartitionOffset> repartition;
@@ -512,6 +537,7 @@ absl::Status StreamThread::CommitAll() {
   PublishTasks();
   last_commit_ = absl::Now();
   processed_since_commit_ = 0;
+  aborting_since_.reset();
   if (commit_failing_since_.has_value()) {
     LOG(INFO) << name_ << ": the pending commit went through after "
               << absl::FormatDuration(absl::Now() - *commit_failing_since_);
@@ -557,6 +583,27 @@ absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
                  << "); tasks restart from their committed offsets";
     stats_.aborts.fetch_add(1, std::memory_order_relaxed);
     absl::Status aborted = producer_->Abort();
+    // A record the broker rejects at delivery (INVALID_TIMESTAMP, a record
+    // too large for the broker's limits) comes back on every reprocessing:
+    // aborts with no commit in between for longer than task.timeout.ms end
+    // the thread, naming the cause, instead of looping for ever.
+    const absl::Time now = absl::Now();
+    if (!aborting_since_.has_value()) aborting_since_ = now;
+    if (aborted.ok() && now - *aborting_since_ > config_.task_timeout) {
+      const absl::Duration for_how_long = now - *aborting_since_;
+      const std::string tasks = task_manager_->TaskIdsString();
+      aborting_since_.reset();
+      task_manager_->CloseAll(CloseMode::kDirty);
+      PublishTasks();
+      return absl::AbortedError(absl::StrCat(
+          name_, ": the transactions of tasks ", tasks,
+          " kept aborting with no commit for ",
+          absl::FormatDuration(for_how_long), ", over task.timeout.ms (",
+          absl::FormatDuration(config_.task_timeout),
+          "); the last cause: ", error.message(),
+          ". A record the broker rejects at delivery is rejected again each "
+          "time it is reprocessed"));
+    }
     if (aborted.ok()) {
       absl::Status revived = task_manager_->ReviveAllFromCommitted();
       PublishTasks();

@@ -34,6 +34,7 @@
 #include <array>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,14 +44,15 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 
-#include "kafka/consumer.h"
-#include "runtime/internal/changelog_reader.h"
-#include "runtime/internal/client_factory.h"
-#include "runtime/internal/repartition_purger.h"
-#include "runtime/internal/streams_producer.h"
-#include "runtime/internal/task_manager.h"
-#include "runtime/internal/topology_plan.h"
-#include "runtime/streams_config.h"
+#include "brook/kafka/consumer.h"
+#include "brook/runtime/internal/changelog_reader.h"
+#include "brook/runtime/internal/client_factory.h"
+#include "brook/runtime/internal/repartition_purger.h"
+#include "brook/runtime/internal/streams_producer.h"
+#include "brook/runtime/internal/task_manager.h"
+#include "brook/runtime/internal/topology_plan.h"
+#include "brook/runtime/streams_config.h"
+#include "brook/state/state_store_metrics.h"
 
 namespace brook::internal {
 
@@ -106,6 +108,11 @@ struct TaskSnapshot {
   TaskId id;
   std::vector<TopicPartition> partitions;
   int64_t processed_total = 0;  // records processed since the task started
+  // Next offset to commit per partition with records taken since the last
+  // commit (StreamTask::UncommittedOffsets()).
+  std::vector<TopicPartitionOffset> uncommitted;
+  // Its stores' metrics, by store name, refreshed at most once a second.
+  std::map<std::string, StateStoreMetrics> stores;
 };
 // max.message.bytes of the topics sinks write to, as described at start.
 using TopicMaxMessageBytes = absl::flat_hash_map<std::string, int64_t>;
@@ -241,10 +248,17 @@ class StreamThread final : private RebalanceListener {
 
   // Loop state, touched only by the stream thread.
   absl::Time last_commit_ = absl::Now();
+  absl::Time last_publish_;  // of PublishTasks()
+  // Of the store metrics in tasks_snapshot_: reading RocksDB's properties
+  // costs more than a commit's other bookkeeping, so it is done once a
+  // second, not at every commit.
+  absl::Time last_store_publish_;
   int64_t processed_since_commit_ = 0;
   bool producer_needs_reset_ = false;
   // Set while a commit keeps failing with retriable errors.
   std::optional<absl::Time> commit_failing_since_;
+  // The first abort since the last successful commit (HandleCommitError).
+  std::optional<absl::Time> aborting_since_;
   absl::Status callback_error_;  // first error from a rebalance callback
   bool logged_consumer_queue_records_ = false;  // see PollQueues()
 

@@ -1,14 +1,14 @@
-#include "runtime/internal/streams_producer.h"
+#include "brook/runtime/internal/streams_producer.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/crash_point.h"
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/errors.h"
+#include "brook/base/crash_point.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/errors.h"
 
 namespace brook::internal {
 

@@ -26,9 +26,9 @@
 
 #include "absl/container/flat_hash_set.h"
 
-#include "kafka/producer.h"
-#include "runtime/internal/client_factory.h"
-#include "runtime/internal/task_context.h"
+#include "brook/kafka/producer.h"
+#include "brook/runtime/internal/client_factory.h"
+#include "brook/runtime/internal/task_context.h"
 
 namespace brook::internal {
 

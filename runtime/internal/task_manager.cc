@@ -1,12 +1,12 @@
-#include "runtime/internal/task_manager.h"
+#include "brook/runtime/internal/task_manager.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-#include "base/crash_point.h"
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/errors.h"
+#include "brook/base/crash_point.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/errors.h"
 
 namespace brook::internal {
 namespace {

@@ -24,10 +24,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 
-#include "kafka/consumer.h"
-#include "runtime/internal/stream_task.h"
-#include "runtime/internal/streams_producer.h"
-#include "runtime/streams_config.h"
+#include "brook/kafka/consumer.h"
+#include "brook/runtime/internal/stream_task.h"
+#include "brook/runtime/internal/streams_producer.h"
+#include "brook/runtime/streams_config.h"
 
 namespace brook::internal {
 

@@ -1,4 +1,4 @@
-#include "runtime/internal/topology_plan.h"
+#include "brook/runtime/internal/topology_plan.h"
 
 #include <algorithm>
 #include <map>
@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
 
 namespace brook::internal {
 namespace {
@@ -322,6 +322,8 @@ std::string TopologyPlan::ToMermaid() const {
   return MermaidNodes(nodes_, subs_);
 }
 
+std::string TopologyPlan::ToDot() const { return DotNodes(nodes_, subs_); }
+
 namespace {
 
 // A Mermaid label: quoted, with the characters that end a label escaped.
@@ -409,6 +411,96 @@ std::string MermaidNodes(const std::vector<NodeSpec>& nodes,
   }
   for (const std::string& line : topic_lines) out += line;
   return out + edges;
+}
+
+namespace {
+
+// A DOT string: quoted, with quotes and backslashes escaped.
+std::string DotLabel(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string DotNodes(const std::vector<NodeSpec>& nodes,
+                     const std::vector<SubTopologyPlan>& subs) {
+  // The same ids as MermaidNodes: n<i> nodes, t<j> topics, s<k> stores.
+  std::map<std::string, std::string> topic_ids;
+  std::vector<std::string> topic_lines;
+  auto topic_id = [&](const std::string& label) {
+    auto [it, inserted] = topic_ids.emplace(
+        label, absl::StrCat("t", static_cast<int>(topic_ids.size())));
+    if (inserted) {
+      topic_lines.push_back(absl::StrCat("  ", it->second,
+                                         " [label=", DotLabel(label),
+                                         ", shape=parallelogram];\n"));
+    }
+    return it->second;
+  };
+  absl::flat_hash_map<std::string, int> index;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    index[nodes[i].name] = static_cast<int>(i);
+  }
+  std::string out = "digraph topology {\n  rankdir=TB;\n";
+  std::string edges;
+  int next_store = 0;
+  for (const SubTopologyPlan& sub : subs) {
+    absl::StrAppend(
+        &out, "  subgraph cluster_sub", sub.id, " {\n",
+        "    label=", DotLabel(absl::StrCat("Sub-topology: ", sub.id)), ";\n");
+    std::map<std::string, std::string> store_ids;
+    for (int i : sub.nodes) {
+      const NodeSpec& n = nodes[i];
+      const std::string id = absl::StrCat("n", i);
+      // Processors boxes, sources and sinks ellipses, stores cylinders.
+      absl::StrAppend(
+          &out, "    ", id, " [label=", DotLabel(n.name),
+          n.kind == Kind::kProcessor ? ", shape=box" : ", shape=ellipse",
+          "];\n");
+      for (const std::string& p : n.parents) {
+        if (auto it = index.find(p); it != index.end()) {
+          absl::StrAppend(&edges, "  n", it->second, " -> ", id, ";\n");
+        }
+      }
+      if (n.kind == Kind::kSource) {
+        for (const std::string& t : n.topics) {
+          absl::StrAppend(&edges, "  ", topic_id(t), " -> ", id, ";\n");
+        }
+        if (!n.pattern.empty()) {
+          absl::StrAppend(&edges, "  ", topic_id("pattern: " + n.pattern),
+                          " -> ", id, ";\n");
+        }
+      } else if (n.kind == Kind::kSink) {
+        const std::string t = n.topics.empty()
+                                  ? absl::StrCat("topic extractor of ", n.name)
+                                  : n.topics[0];
+        absl::StrAppend(&edges, "  ", id, " -> ", topic_id(t), ";\n");
+      }
+      for (const std::string& store : n.stores) {
+        auto [it, inserted] =
+            store_ids.emplace(store, absl::StrCat("s", next_store));
+        if (inserted) {
+          ++next_store;
+          absl::StrAppend(&out, "    ", it->second, " [label=", DotLabel(store),
+                          ", shape=cylinder];\n");
+        }
+        absl::StrAppend(&edges, "  ", id, " -> ", it->second,
+                        " [style=dashed, dir=none];\n");
+      }
+    }
+    out += "  }\n";
+  }
+  for (const std::string& line : topic_lines) out += line;
+  return out + edges + "}\n";
 }
 
 std::string DescribeNodes(const std::vector<NodeSpec>& nodes,

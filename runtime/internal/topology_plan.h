@@ -14,8 +14,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 
-#include "runtime/internal/node_spec.h"
-#include "runtime/topology.h"
+#include "brook/runtime/internal/node_spec.h"
+#include "brook/runtime/topology.h"
 
 namespace brook::internal {
 
@@ -67,6 +67,7 @@ class TopologyPlan {
 
   std::string Describe() const;
   std::string ToMermaid() const;
+  std::string ToDot() const;
 
  private:
   TopologyPlan() = default;
@@ -91,6 +92,10 @@ std::string InternalTopicName(absl::string_view application_id,
 // The sub-topologies as a Mermaid flowchart (see Topology::ToMermaid).
 std::string MermaidNodes(const std::vector<NodeSpec>& nodes,
                          const std::vector<SubTopologyPlan>& subs);
+
+// The sub-topologies as a Graphviz digraph (see Topology::ToDot).
+std::string DotNodes(const std::vector<NodeSpec>& nodes,
+                     const std::vector<SubTopologyPlan>& subs);
 
 // Describes nodes in Kafka Streams' text format; used for valid and invalid
 // topologies alike.

@@ -13,9 +13,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "state/internal/store_engine.h"
-#include "state/state_store.h"
+#include "brook/base/status_macros.h"
+#include "brook/state/internal/counting_engine.h"
+#include "brook/state/internal/store_engine.h"
+#include "brook/state/state_store.h"
 
 namespace brook::internal {
 
@@ -25,7 +26,8 @@ template <typename Interface>
 class EngineStore : public Interface {
  public:
   EngineStore(std::string name, std::unique_ptr<StoreEngine> engine)
-      : name_(std::move(name)), engine_(std::move(engine)) {}
+      : name_(std::move(name)),
+        engine_(std::make_unique<CountingEngine>(std::move(engine))) {}
 
   const std::string& name() const final { return name_; }
   bool persistent() const final { return engine_->persistent(); }
@@ -41,7 +43,7 @@ class EngineStore : public Interface {
     return absl::OkStatus();
   }
 
-  void SetChangeLogger(ChangeLogger* logger) final { logger_ = logger; }
+  void SetChangeSink(ChangeSink* logger) final { logger_ = logger; }
 
   std::optional<int64_t> committed_offset() const final {
     return engine_->committed_meta(MetaKey::kChangelogOffset);
@@ -71,6 +73,8 @@ class EngineStore : public Interface {
   }
 
   void Close() final { engine_->Close(); }
+  StateStoreMetrics Metrics() const final { return engine_->Metrics(); }
+  void EnableLatencyMetrics() final { engine_->EnableLatencyMetrics(); }
 
  protected:
   // Hooks for stores with more committed state than the engine's data.
@@ -114,8 +118,8 @@ class EngineStore : public Interface {
   }
 
   const std::string name_;
-  const std::unique_ptr<StoreEngine> engine_;
-  ChangeLogger* logger_ = nullptr;
+  const std::unique_ptr<CountingEngine> engine_;
+  ChangeSink* logger_ = nullptr;
 };
 
 }  // namespace brook::internal

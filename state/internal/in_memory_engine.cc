@@ -1,4 +1,4 @@
-#include "state/internal/in_memory_engine.h"
+#include "brook/state/internal/in_memory_engine.h"
 
 #include <utility>
 
@@ -194,6 +194,12 @@ absl::StatusOr<int64_t> InMemoryEngine::ApproximateNumEntries() {
     if (!value && committed) --count;
   }
   return count;
+}
+
+StateStoreMetrics InMemoryEngine::Metrics() const {
+  StateStoreMetrics m;
+  if (open_) m.estimate_num_keys = static_cast<int64_t>(committed_.size());
+  return m;
 }
 
 }  // namespace brook::internal

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "state/internal/store_engine.h"
+#include "brook/state/internal/store_engine.h"
 
 namespace brook::internal {
 
@@ -52,6 +52,8 @@ class InMemoryEngine : public StoreEngine {
                               const CommitExtras& extras) override;
 
   absl::StatusOr<int64_t> ApproximateNumEntries() override;
+  // estimate_num_keys: the committed keys, exactly.
+  StateStoreMetrics Metrics() const override;
 
  private:
   void Clear();

@@ -1,4 +1,4 @@
-#include "state/internal/key_codec.h"
+#include "brook/state/internal/key_codec.h"
 
 namespace brook::internal {
 namespace {

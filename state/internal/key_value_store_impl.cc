@@ -1,7 +1,7 @@
-#include "state/internal/key_value_store_impl.h"
+#include "brook/state/internal/key_value_store_impl.h"
 
-#include "base/status_macros.h"
-#include "state/internal/key_codec.h"
+#include "brook/base/status_macros.h"
+#include "brook/state/internal/key_codec.h"
 
 namespace brook::internal {
 

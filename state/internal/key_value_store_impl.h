@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "state/internal/engine_store.h"
-#include "state/key_value_store.h"
+#include "brook/state/internal/engine_store.h"
+#include "brook/state/key_value_bytes_store.h"
 
 namespace brook::internal {
 

@@ -1,4 +1,4 @@
-#include "state/internal/rocksdb_engine.h"
+#include "brook/state/internal/rocksdb_engine.h"
 
 #include <utility>
 
@@ -6,10 +6,10 @@
 #include "rocksdb/comparator.h"
 #include "rocksdb/db.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "state/internal/key_codec.h"
-#include "state/internal/rocksdb_status.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/state/internal/key_codec.h"
+#include "brook/state/internal/rocksdb_status.h"
 
 namespace brook::internal {
 namespace {
@@ -355,6 +355,22 @@ absl::StatusOr<int64_t> RocksDBEngine::ApproximateNumEntries() {
         absl::StrCat("cannot estimate the size of ", Describe()));
   }
   return static_cast<int64_t>(estimate) + buffered_puts_;
+}
+
+StateStoreMetrics RocksDBEngine::Metrics() const {
+  StateStoreMetrics m;
+  if (handle_ == nullptr) return m;
+  auto property = [&](const std::string& name) -> std::optional<int64_t> {
+    uint64_t value = 0;
+    if (!handle_->db()->GetIntProperty(handle_->data(), name, &value)) {
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(value);
+  };
+  m.estimate_num_keys = property("rocksdb.estimate-num-keys");
+  m.total_sst_files_size_bytes = property("rocksdb.total-sst-files-size");
+  m.cur_size_all_mem_tables_bytes = property("rocksdb.cur-size-all-mem-tables");
+  return m;
 }
 
 }  // namespace brook::internal

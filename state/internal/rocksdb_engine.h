@@ -21,9 +21,9 @@
 #include "rocksdb/options.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 
-#include "state/internal/rocksdb_handle.h"
-#include "state/internal/store_engine.h"
-#include "state/stores.h"
+#include "brook/state/bytes_stores.h"
+#include "brook/state/internal/rocksdb_handle.h"
+#include "brook/state/internal/store_engine.h"
 
 namespace brook::internal {
 
@@ -64,6 +64,9 @@ class RocksDBEngine : public StoreEngine {
 
   // RocksDB's "rocksdb.estimate-num-keys" plus the buffered puts.
   absl::StatusOr<int64_t> ApproximateNumEntries() override;
+  // RocksDB's estimate-num-keys, total-sst-files-size and
+  // cur-size-all-mem-tables of the data column family.
+  StateStoreMetrics Metrics() const override;
 
  private:
   absl::Status ReadMetaValues();

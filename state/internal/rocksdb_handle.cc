@@ -1,4 +1,4 @@
-#include "state/internal/rocksdb_handle.h"
+#include "brook/state/internal/rocksdb_handle.h"
 
 #include <filesystem>
 #include <system_error>
@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "state/internal/rocksdb_status.h"
+#include "brook/base/status_macros.h"
+#include "brook/state/internal/rocksdb_status.h"
 
 namespace brook::internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "state/internal/rocksdb_status.h"
+#include "brook/state/internal/rocksdb_status.h"
 
 #include <string>
 

@@ -1,11 +1,11 @@
-#include "state/internal/segment_scan.h"
+#include "brook/state/internal/segment_scan.h"
 
 #include <algorithm>
 #include <optional>
 #include <tuple>
 
-#include "state/internal/key_codec.h"
-#include "state/internal/segments.h"
+#include "brook/state/internal/key_codec.h"
+#include "brook/state/internal/segments.h"
 
 namespace brook::internal {
 

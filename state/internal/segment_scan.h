@@ -29,7 +29,7 @@
 
 #include "absl/status/status.h"
 
-#include "state/internal/store_engine.h"
+#include "brook/state/internal/store_engine.h"
 
 namespace brook::internal {
 

@@ -1,11 +1,11 @@
-#include "state/internal/segments.h"
+#include "brook/state/internal/segments.h"
 
 #include <algorithm>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
 
-#include "state/internal/key_codec.h"
+#include "brook/state/internal/key_codec.h"
 
 namespace brook::internal {
 namespace {

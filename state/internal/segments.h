@@ -20,7 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-#include "state/internal/store_engine.h"
+#include "brook/state/internal/store_engine.h"
 
 namespace brook::internal {
 

@@ -1,4 +1,4 @@
-#include "state/internal/store_engine.h"
+#include "brook/state/internal/store_engine.h"
 
 #include <utility>
 

@@ -22,8 +22,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
-#include "state/key_value_store.h"
-#include "state/state_store.h"
+#include "brook/state/key_value_bytes_store.h"
+#include "brook/state/state_store.h"
 
 namespace brook::internal {
 
@@ -105,6 +105,10 @@ class StoreEngine {
 
   // Committed keys (an estimate if persistent) plus buffered puts.
   virtual absl::StatusOr<int64_t> ApproximateNumEntries() = 0;
+
+  // The store's metrics: a storage engine fills the size fields it can tell
+  // (all nullopt while not open), CountingEngine the counters.
+  virtual StateStoreMetrics Metrics() const = 0;
 };
 
 // An iterator that is not Valid() and reports `status`.

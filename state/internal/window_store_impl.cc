@@ -1,13 +1,13 @@
-#include "state/internal/window_store_impl.h"
+#include "brook/state/internal/window_store_impl.h"
 
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 
-#include "base/status_macros.h"
-#include "state/internal/key_codec.h"
-#include "state/internal/segment_scan.h"
+#include "brook/base/status_macros.h"
+#include "brook/state/internal/key_codec.h"
+#include "brook/state/internal/segment_scan.h"
 
 namespace brook::internal {
 namespace {

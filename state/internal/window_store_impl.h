@@ -12,9 +12,9 @@
 #include <optional>
 #include <string>
 
-#include "state/internal/engine_store.h"
-#include "state/internal/segments.h"
-#include "state/window_store.h"
+#include "brook/state/internal/engine_store.h"
+#include "brook/state/internal/segments.h"
+#include "brook/state/window_bytes_store.h"
 
 namespace brook::internal {
 

@@ -1,19 +1,24 @@
 // async_app: a Brook application used by the integration tests as a child
 // process: input -> MapValuesAsync(sleep, then the value unchanged) ->
 // output, run with KafkaStreams until SIGTERM. The function simulates a
-// slow remote call. At exit it prints its threads' metrics to stderr.
+// slow remote call. With --with_store it also counts each key's records in
+// a store through KeyState and writes "<value>/<count>". At exit it prints
+// its threads' metrics to stderr.
 #include <csignal>
 #include <iostream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "operators/kstream.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
+#include "brook/base/logging.h"
+#include "brook/operators/kstream.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/stores.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "", "bootstrap.servers");
 ABSL_FLAG(std::string, application_id, "", "application.id");
@@ -27,6 +32,9 @@ ABSL_FLAG(int64_t, commit_interval_ms, 0, "commit.interval.ms; 0 = default");
 ABSL_FLAG(int64_t, handler_ms, 30, "how long the function sleeps per record");
 ABSL_FLAG(int32_t, parallelism, 16, "AsyncOptions.parallelism");
 ABSL_FLAG(int32_t, max_in_flight, 64, "AsyncOptions.max_in_flight");
+ABSL_FLAG(bool, with_store, false,
+          "count each key's records in a store (KeyState) and append "
+          "\"/<count>\" to the value");
 
 namespace {
 
@@ -44,17 +52,38 @@ int main(int argc, char** argv) {
   const absl::Duration handler =
       absl::Milliseconds(absl::GetFlag(FLAGS_handler_ms));
   brook::StreamsBuilder builder;
-  builder.Stream<std::string, std::string>(absl::GetFlag(FLAGS_input_topic))
-      .MapValuesAsync(
-          [handler](const std::string&,
-                    const std::string& value) -> absl::StatusOr<std::string> {
-            absl::SleepFor(handler);
-            return value;
-          },
-          brook::AsyncOptions{
-              .parallelism = absl::GetFlag(FLAGS_parallelism),
-              .max_in_flight = absl::GetFlag(FLAGS_max_in_flight)})
-      .To(absl::GetFlag(FLAGS_output_topic));
+  const brook::AsyncOptions options{
+      .parallelism = absl::GetFlag(FLAGS_parallelism),
+      .max_in_flight = absl::GetFlag(FLAGS_max_in_flight)};
+  auto input = builder.Stream<std::string, std::string>(
+      absl::GetFlag(FLAGS_input_topic));
+  if (absl::GetFlag(FLAGS_with_store)) {
+    builder.AddStateStore(
+        brook::Stores::KeyValueStoreBuilder<std::string, int64_t>(
+            "seen", brook::Serdes::String(), brook::Serdes::Int64()));
+    input
+        .MapValuesAsync<int64_t>(
+            [handler](
+                const std::string&, const std::string& value,
+                brook::KeyState<int64_t>& seen) -> absl::StatusOr<std::string> {
+              absl::SleepFor(handler);
+              const int64_t n = seen.Get().value_or(0) + 1;
+              seen.Put(n);
+              return absl::StrCat(value, "/", n);
+            },
+            "seen", options)
+        .To(absl::GetFlag(FLAGS_output_topic));
+  } else {
+    input
+        .MapValuesAsync(
+            [handler](const std::string&,
+                      const std::string& value) -> absl::StatusOr<std::string> {
+              absl::SleepFor(handler);
+              return value;
+            },
+            options)
+        .To(absl::GetFlag(FLAGS_output_topic));
+  }
   absl::StatusOr<brook::Topology> topology = builder.Build();
   if (!topology.ok()) {
     std::cerr << "async_app: " << topology.status() << "\n";

@@ -30,12 +30,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-#include "base/logging.h"
-#include "runtime/kafka_streams.h"
-#include "runtime/serdes.h"
-#include "runtime/stores.h"
-#include "state/session_store.h"
-#include "state/window_store.h"
+#include "brook/base/logging.h"
+#include "brook/runtime/kafka_streams.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/stores.h"
+#include "brook/state/session_bytes_store.h"
+#include "brook/state/window_bytes_store.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "", "bootstrap.servers");
 ABSL_FLAG(std::string, application_id, "", "application.id");

@@ -16,9 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "runtime/kafka_streams.h"
-#include "runtime/serdes.h"
+#include "brook/base/logging.h"
+#include "brook/runtime/kafka_streams.h"
+#include "brook/runtime/serdes.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "", "bootstrap.servers");
 ABSL_FLAG(std::string, application_id, "", "application.id");

@@ -12,7 +12,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/consumer.h"
+#include "brook/kafka/consumer.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook {

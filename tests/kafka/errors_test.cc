@@ -1,4 +1,4 @@
-#include "kafka/errors.h"
+#include "brook/kafka/errors.h"
 
 #include "gtest/gtest.h"
 

@@ -8,12 +8,12 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/errors.h"
-#include "kafka/internal/rdkafka_consumer.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/errors.h"
+#include "brook/kafka/internal/rdkafka_consumer.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook {

@@ -10,8 +10,8 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook {

@@ -1,13 +1,13 @@
 // Error classification of librdkafka codes and config errors. Needs no
 // broker: librdkafka validates configs and creates clients offline.
-#include "kafka/internal/rdkafka_handle.h"
+#include "brook/kafka/internal/rdkafka_handle.h"
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
-#include "kafka/consumer.h"
-#include "kafka/errors.h"
-#include "kafka/producer.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/errors.h"
+#include "brook/kafka/producer.h"
 
 namespace brook::internal {
 namespace {

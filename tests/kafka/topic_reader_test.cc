@@ -2,7 +2,7 @@
 // oracle, so a reader that drops, repeats or invents records, shows aborted
 // records under read_committed, or hangs on an open transaction would hide
 // the bugs those tests look for.
-#include "kafka/topic_reader.h"
+#include "brook/kafka/topic_reader.h"
 
 #include <map>
 #include <tuple>
@@ -11,7 +11,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/producer.h"
+#include "brook/kafka/producer.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook {

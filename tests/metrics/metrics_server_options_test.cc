@@ -2,7 +2,7 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
-#include "metrics/metrics_server.h"
+#include "brook/metrics/metrics_server.h"
 
 namespace brook {
 namespace {

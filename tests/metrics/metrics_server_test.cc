@@ -1,6 +1,6 @@
 // MetricsServer scraped over HTTP (httplib::Client) while a KafkaStreams
 // instance runs on the real broker: the figures must move.
-#include "metrics/metrics_server.h"
+#include "brook/metrics/metrics_server.h"
 
 #include <httplib.h>
 
@@ -11,11 +11,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "runtime/serdes.h"
+#include "brook/operators/kstream.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/serdes.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook {
@@ -114,9 +117,12 @@ class MetricsServerTest : public ::testing::Test {
 
   // Creates the topics, the instance and its server, and starts both.
   void StartApp(int partitions) {
+    StartApp(partitions, GateTopology(in_, out_));
+  }
+  void StartApp(int partitions, const Topology& topology) {
     CreateTopic(in_, partitions);
     CreateTopic(out_, partitions);
-    auto app = KafkaStreams::Create(GateTopology(in_, out_), config_);
+    auto app = KafkaStreams::Create(topology, config_);
     ASSERT_TRUE(app.ok()) << app.status();
     app_ = *std::move(app);
     auto server = MetricsServer::Start(app_.get());
@@ -207,7 +213,14 @@ TEST_F(MetricsServerTest, ProcessedRecordsRiseAndHealthFollowsTheInstance) {
   EXPECT_TRUE(absl::StrContains(mermaid->body, "flowchart")) << mermaid->body;
   httplib::Result dot = Get("/topology?format=dot");
   ASSERT_TRUE(dot);
-  EXPECT_EQ(dot->status, 400);
+  EXPECT_EQ(dot->status, 200) << dot->body;
+  EXPECT_TRUE(absl::StartsWith(dot->body, "digraph topology {")) << dot->body;
+  EXPECT_TRUE(absl::StrContains(dot->body, "subgraph cluster_sub0"))
+      << dot->body;
+  httplib::Result bogus = Get("/topology?format=svg");
+  ASSERT_TRUE(bogus);
+  EXPECT_EQ(bogus->status, 400);
+  EXPECT_TRUE(absl::StrContains(bogus->body, "mermaid or dot")) << bogus->body;
 
   ASSERT_TRUE(app_->Close(absl::Seconds(60)).ok());
   health = Get("/healthz");
@@ -232,6 +245,10 @@ class StuckProcessorTest : public MetricsServerTest {
                  Sum(s, "brook_partition_consumer_lag") == 0;
         },
         absl::Seconds(60));
+    // A scrape reads the threads before the lag: the one that saw the
+    // last commit may still show its transaction open. The thread is idle
+    // now, so a fresh scrape must not.
+    s = ScrapeMetrics();
     EXPECT_EQ(Sum(s, "brook_consumer_lag_up"), 1);
     EXPECT_EQ(Sum(s, "brook_partition_consumer_lag", "partition=\"0\""), 0);
     EXPECT_EQ(Sum(s, "brook_thread_open_transaction_age_seconds"), 0);
@@ -277,12 +294,31 @@ TEST_F(StuckProcessorTest, OpenTransactionAgeGrowsWhileStuckAndResetsAfter) {
   Scrape stuck = StallWithBacklog();
   const double age = Sum(stuck, "brook_thread_open_transaction_age_seconds");
   EXPECT_GE(age, 1.5);
+  // The stalled record was forwarded into the open transaction: the output
+  // partition holds an undecided record, and its last stable offset stays.
+  const std::string out_labels = "topic=\"" + out_ + "\"";
+  EXPECT_EQ(Sum(stuck, "brook_output_health_up"), 1);
+  EXPECT_GE(Sum(stuck, "brook_output_partition_undecided_records", out_labels),
+            1);
   absl::SleepFor(absl::Seconds(1));
-  EXPECT_GE(Sum(ScrapeMetrics(), "brook_thread_open_transaction_age_seconds"),
-            age + 0.9);
+  Scrape later = ScrapeMetrics();
+  EXPECT_GE(Sum(later, "brook_thread_open_transaction_age_seconds"), age + 0.9);
+  EXPECT_GE(
+      Sum(later, "brook_output_partition_lso_stalled_seconds", out_labels),
+      0.9);
   Scrape after = Release();
   // Commits every 100 ms: a transaction open now is young.
   EXPECT_LT(Sum(after, "brook_thread_open_transaction_age_seconds"), 1);
+  after = ScrapeUntil(
+      [&](const Scrape& s) {
+        return Sum(s, "brook_output_partition_undecided_records", out_labels) ==
+               0;
+      },
+      absl::Seconds(30));
+  EXPECT_EQ(Sum(after, "brook_output_partition_undecided_records", out_labels),
+            0);
+  EXPECT_EQ(
+      Sum(after, "brook_output_partition_lso_stalled_seconds", out_labels), 0);
   ASSERT_TRUE(app_->Close(absl::Seconds(60)).ok());
 }
 
@@ -303,6 +339,95 @@ TEST_F(MetricsServerTest, HealthIs503WithTheErrorOnceTheInstanceFails) {
       << health->body;
   EXPECT_EQ(Sum(ScrapeMetrics(), "brook_instance_state", "state=\"ERROR\""), 1);
   app_->Close(absl::Seconds(60)).IgnoreError();  // already failed
+}
+
+// MapValuesAsync with its calls held: the records the task took sit between
+// the position and the committed offset, and the commit waits for them.
+// brook_partition_uncommitted_records shows that gap while it lasts, and
+// 0 once the commit closes it.
+TEST_F(MetricsServerTest, UncommittedRecordsShowTheGapAnAsyncCommitWaitsFor) {
+  StreamsBuilder b;
+  b.Stream<S, S>(in_)
+      .MapValuesAsync(
+          [](const S&, const S& v) -> absl::StatusOr<S> {
+            while (g_stall.load()) absl::SleepFor(absl::Milliseconds(10));
+            return v;
+          },
+          AsyncOptions{.parallelism = 2, .max_in_flight = 64})
+      .To(out_);
+  absl::StatusOr<Topology> topology = b.Build();
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  StartApp(1, *topology);
+  ProduceValues(in_, "warm", 10);
+  Scrape s = ScrapeUntil(
+      [](const Scrape& s) {
+        return Sum(s, "brook_partition_committed_offset") >= 10;
+      },
+      absl::Seconds(60));
+  EXPECT_EQ(Sum(s, "brook_partition_committed_offset"), 10);
+  EXPECT_EQ(Sum(s, "brook_partition_uncommitted_records"), 0);
+  g_stall = true;
+  ProduceValues(in_, "held", 20);
+  s = ScrapeUntil(
+      [](const Scrape& s) {
+        return Sum(s, "brook_partition_uncommitted_records") > 0;
+      },
+      absl::Seconds(30));
+  const double gap = Sum(s, "brook_partition_uncommitted_records",
+                         "topic=\"" + in_ + "\",partition=\"0\"");
+  EXPECT_GE(gap, 1);
+  EXPECT_LE(gap, 20);
+  EXPECT_EQ(Sum(s, "brook_partition_committed_offset"), 10);
+  g_stall = false;
+  s = ScrapeUntil(
+      [](const Scrape& s) {
+        return Sum(s, "brook_partition_committed_offset") >= 30 &&
+               Sum(s, "brook_partition_uncommitted_records") == 0;
+      },
+      absl::Seconds(60));
+  EXPECT_EQ(Sum(s, "brook_partition_committed_offset"), 30);
+  EXPECT_EQ(Sum(s, "brook_partition_uncommitted_records"), 0);
+  ASSERT_TRUE(app_->Close(absl::Seconds(60)).ok());
+}
+
+TEST_F(MetricsServerTest, StoreMetricsFollowTheCountsStore) {
+  StreamsBuilder b;
+  b.Stream<S, S>(in_)
+      .GroupByKey()
+      .Count(Materialized<S, int64_t>::As("counts"))
+      .ToStream()
+      .To(out_);
+  absl::StatusOr<Topology> topology = b.Build();
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  config_.metrics_recording_level = MetricsRecordingLevel::kDebug;
+  StartApp(2, *topology);
+  ProduceValues(in_, "v", 200);  // 200 distinct keys
+  const std::string store = "store=\"counts\"";
+  Scrape s = ScrapeUntil(
+      [&](const Scrape& s) {
+        return Sum(s, "brook_partition_committed_offset") >= 200 &&
+               Sum(s, "brook_store_put_total", store) >= 200 &&
+               Sum(s, "brook_store_estimate_num_keys", store) >= 200;
+      },
+      absl::Seconds(60));
+  // One put per key, whatever the record cache merged; one read per key
+  // before it (a key's first count finds nothing).
+  EXPECT_EQ(Sum(s, "brook_store_put_total", store), 200);
+  EXPECT_GE(Sum(s, "brook_store_get_total", store), 200);
+  EXPECT_EQ(Sum(s, "brook_store_delete_total", store), 0);
+  for (const char* task : {"task=\"0_0\"", "task=\"0_1\""}) {
+    SCOPED_TRACE(task);
+    const std::string labels = absl::StrCat(task, ",", store);
+    EXPECT_GE(Sum(s, "brook_store_flush_total", labels), 1);
+    EXPECT_GT(Sum(s, "brook_store_flush_latency_max_seconds", labels), 0);
+    EXPECT_GT(Sum(s, "brook_store_put_total", labels), 0);
+    EXPECT_GT(Sum(s, "brook_store_cur_size_all_mem_tables_bytes", labels), 0);
+    // metrics.recording.level=DEBUG: the count's reads and writes are timed.
+    EXPECT_GT(Sum(s, "brook_store_get_latency_max_seconds", labels), 0);
+    EXPECT_GT(Sum(s, "brook_store_put_latency_avg_seconds", labels), 0);
+  }
+  EXPECT_EQ(Sum(s, "brook_store_estimate_num_keys", store), 200);
+  ASSERT_TRUE(app_->Close(absl::Seconds(60)).ok());
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 // The Prometheus text format and the registry, without HTTP.
-#include "metrics/prometheus_text.h"
+#include "brook/metrics/prometheus_text.h"
 
 #include <cmath>
 #include <limits>
 
 #include "gtest/gtest.h"
 
-#include "metrics/metrics_registry.h"
+#include "brook/metrics/metrics_registry.h"
 
 namespace brook {
 namespace {

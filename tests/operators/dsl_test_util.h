@@ -13,9 +13,9 @@
 
 #include "gtest/gtest.h"
 
-#include "operators/streams_builder.h"
-#include "runtime/serdes.h"
-#include "runtime/topology_test_driver.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/topology_test_driver.h"
 
 namespace brook::testing {
 

@@ -22,8 +22,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-#include "base/logging.h"
-#include "kafka/producer.h"
+#include "brook/base/logging.h"
+#include "brook/kafka/producer.h"
 #include "tests/operators/example_test_util.h"
 #include "tests/testing/kafka_env.h"
 

@@ -12,7 +12,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/topic_reader.h"
+#include "brook/kafka/topic_reader.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/kafka_env.h"
 

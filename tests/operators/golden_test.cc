@@ -22,7 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/streams_builder.h"
+#include "brook/operators/streams_builder.h"
 #include "tests/operators/dsl_test_util.h"
 
 namespace brook {

@@ -11,10 +11,10 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
 #include "tests/testing/java_partitions.h"
 #include "tests/testing/kafka_env.h"
 

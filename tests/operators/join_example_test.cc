@@ -21,7 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/producer.h"
+#include "brook/kafka/producer.h"
 #include "tests/operators/example_test_util.h"
 #include "tests/testing/kafka_env.h"
 

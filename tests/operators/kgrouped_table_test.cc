@@ -2,7 +2,7 @@
 // subtractor), run by the TopologyTestDriver: each table update subtracts
 // the row's old value from its old group and adds its new value to its new
 // group, through the repartition topic.
-#include "operators/kgrouped_table.h"
+#include "brook/operators/kgrouped_table.h"
 
 #include <optional>
 #include <string>
@@ -12,10 +12,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/internal/change_serde.h"
-#include "operators/streams_builder.h"
-#include "runtime/dropped_records.h"
-#include "runtime/key_value_store.h"
+#include "brook/operators/internal/change_serde.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/dropped_records.h"
+#include "brook/runtime/key_value_store.h"
 #include "tests/operators/dsl_test_util.h"
 
 namespace brook {

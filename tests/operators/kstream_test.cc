@@ -1,6 +1,6 @@
 // KStream::ProcessValues, To with a topic chosen per record, and
 // Repartition, run by the TopologyTestDriver.
-#include "operators/kstream.h"
+#include "brook/operators/kstream.h"
 
 #include <memory>
 #include <optional>
@@ -11,8 +11,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/streams_builder.h"
-#include "runtime/internal/topology_plan.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/internal/topology_plan.h"
 #include "tests/operators/dsl_test_util.h"
 
 namespace brook {

@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-#include "kafka/producer.h"
+#include "brook/kafka/producer.h"
 #include "tests/operators/example_test_util.h"
 
 namespace brook {

@@ -12,12 +12,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/kstream.h"
-#include "operators/streams_builder.h"
+#include "brook/operators/kstream.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/internal/worker_pool.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/stores.h"
 #include "tests/operators/dsl_test_util.h"
 
 namespace brook {
@@ -144,6 +148,25 @@ TEST(MapValuesAsyncTest, TaskStopsTakingRecordsAtMaxInFlight) {
   EXPECT_LE(c->max(), 2);
 }
 
+// The node-wide bound holds below the per-task one: with eight workers, ten
+// keys and max_in_flight 8, never more than two records run.
+TEST(MapValuesAsyncTest, NodeWideBoundHoldsBelowThePerTaskOne) {
+  auto c = std::make_shared<Concurrency>();
+  StreamsBuilder b;
+  b.Stream<S, S>("in")
+      .MapValuesAsync(SleepThenShout(c), AsyncOptions{.parallelism = 8,
+                                                      .max_in_flight = 8,
+                                                      .max_in_flight_total = 2})
+      .To("out");
+  Driver h(MustBuild(b), CommitOnlyWhenAsked());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(h.Pipe("in", absl::StrCat("k", i), "20").ok());
+  }
+  ASSERT_TRUE(h.driver().Commit().ok());
+  EXPECT_EQ(Strings(h, "out").size(), 10u);
+  EXPECT_LE(c->max(), 2);
+}
+
 TEST(MapValuesAsyncTest, CommitWaitsForEveryRecordInFlight) {
   auto c = std::make_shared<Concurrency>();
   StreamsBuilder b;
@@ -212,6 +235,160 @@ TEST(MapValuesAsyncTest, BuildRejectsBadOptionsNamingThem) {
   absl::StatusOr<Topology> t = b.Build();
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.status().message(), HasSubstr("AsyncOptions.parallelism"));
+}
+
+// Counts each user's events in a store through KeyState: every record sees
+// what the key's record before it wrote, a Delete resets the count, and
+// what the function left is in the store (and its changelog) after the
+// commit.
+TEST(MapValuesAsyncTest, KeyStateSeesTheKeysEarlierWritesAndLandsInTheStore) {
+  StreamsBuilder b;
+  b.AddStateStore(Stores::KeyValueStoreBuilder<S, int64_t>(
+      "seen", Serdes::String(), Serdes::Int64()));
+  b.Stream<S, S>("in")
+      .MapValuesAsync<int64_t>(
+          [](const S&, const S& value,
+             KeyState<int64_t>& seen) -> absl::StatusOr<S> {
+            if (value == "reset") {
+              seen.Delete();
+              return S("reset");
+            }
+            // Slow enough that a later record of the key would read a
+            // stale count if it ran before this one's write.
+            absl::SleepFor(absl::Milliseconds(5));
+            const int64_t n = seen.Get().value_or(0) + 1;
+            seen.Put(n);
+            return absl::StrCat(value, "#", n);
+          },
+          "seen", AsyncOptions{.parallelism = 4})
+      .To("out");
+  Driver h(MustBuild(b), CommitOnlyWhenAsked());
+  for (const auto& [k, v] : std::vector<std::pair<S, S>>{{"a", "x"},
+                                                         {"b", "y"},
+                                                         {"a", "x"},
+                                                         {"a", "reset"},
+                                                         {"a", "x"},
+                                                         {"b", "y"},
+                                                         {"b", "y"}}) {
+    ASSERT_TRUE(h.Pipe("in", k, v).ok());
+  }
+  ASSERT_TRUE(h.driver().Commit().ok());
+  std::map<S, std::vector<S>> by_key;
+  for (const auto& [k, v] : Strings(h, "out")) by_key[k].push_back(v);
+  EXPECT_THAT(by_key["a"], ElementsAre("x#1", "x#2", "reset", "x#1"));
+  EXPECT_THAT(by_key["b"], ElementsAre("y#1", "y#2", "y#3"));
+  auto* store = h.driver().GetStateStore<KeyValueStore<S, int64_t>>("seen");
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Get("a").value(), std::optional<int64_t>(1));
+  EXPECT_EQ(store->Get("b").value(), std::optional<int64_t>(3));
+}
+
+TEST(MapValuesAsyncTest, KeyStateDropsRecordsWithoutAKey) {
+  StreamsBuilder b;
+  b.AddStateStore(Stores::KeyValueStoreBuilder<S, int64_t>(
+      "seen", Serdes::String(), Serdes::Int64()));
+  b.Stream<S, S>("in")
+      .MapValuesAsync<int64_t>(
+          [](const S&, const std::optional<S>& value,
+             KeyState<int64_t>& seen) -> absl::StatusOr<S> {
+            seen.Put(1);
+            return value.value_or("null");
+          },
+          "seen")
+      .To("out");
+  Driver h(MustBuild(b));
+  ASSERT_TRUE(h.Pipe("in", std::nullopt, "v").ok());
+  ASSERT_TRUE(h.Pipe("in", "k", std::nullopt).ok());
+  EXPECT_THAT(Strings(h, "out"), ElementsAre(Pair("k", "null")));
+}
+
+TEST(MapValuesAsyncTest, AStoreOfAnotherTypeFailsAtStartNamingTheNode) {
+  StreamsBuilder b;
+  b.AddStateStore(Stores::KeyValueStoreBuilder<S, S>("seen", Serdes::String(),
+                                                     Serdes::String()));
+  b.Stream<S, S>("in")
+      .MapValuesAsync<int64_t>(
+          [](const S&, const S& v, KeyState<int64_t>&) -> absl::StatusOr<S> {
+            return v;
+          },
+          "seen", {}, Named{"lookup"})
+      .To("out");
+  absl::StatusOr<std::unique_ptr<TopologyTestDriver>> driver =
+      TopologyTestDriver::Create(
+          MustBuild(b), TopologyTestDriverOptions{.application_id = "app"});
+  absl::Status s =
+      driver.ok() ? (*driver)->PipeInput("in", "k", "v", 0) : driver.status();
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("lookup"));
+  EXPECT_THAT(s.message(), HasSubstr("seen"));
+}
+
+// A call that hangs must not hold the commit (and the transaction) forever:
+// past AsyncOptions.timeout the task fails, naming the record.
+TEST(MapValuesAsyncTest, ACallLongerThanTheTimeoutFailsTheTaskNamingTheRecord) {
+  auto release = std::make_shared<absl::Notification>();
+  StreamsBuilder b;
+  b.Stream<S, S>("in")
+      .MapValuesAsync(
+          [release](const S&, const S& v) -> absl::StatusOr<S> {
+            if (v == "hang") {
+              release->WaitForNotificationWithTimeout(absl::Seconds(30));
+            }
+            return v;
+          },
+          AsyncOptions{.parallelism = 2, .timeout = absl::Milliseconds(200)},
+          Named{"remote-call"})
+      .To("out");
+  Driver h(MustBuild(b), CommitOnlyWhenAsked());
+  ASSERT_TRUE(h.Pipe("in", "k", "fine").ok());
+  ASSERT_TRUE(h.Pipe("in", "j", "hang").ok());
+  const absl::Time start = absl::Now();
+  absl::Status s = h.driver().Commit();
+  const absl::Duration waited = absl::Now() - start;
+  release->Notify();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("remote-call"));
+  EXPECT_THAT(s.message(), HasSubstr("offset 1"));
+  EXPECT_THAT(s.message(), HasSubstr("AsyncOptions.timeout"));
+  EXPECT_LT(waited, absl::Seconds(20)) << "the commit waited for the hung call";
+}
+
+TEST(MapValuesAsyncTest, BuildRejectsANonPositiveTimeout) {
+  StreamsBuilder b;
+  b.Stream<S, S>("in")
+      .MapValuesAsync(
+          [](const S&, const S& v) -> absl::StatusOr<S> { return v; },
+          AsyncOptions{.timeout = absl::ZeroDuration()})
+      .To("out");
+  absl::StatusOr<Topology> t = b.Build();
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(t.status().message(), HasSubstr("AsyncOptions.timeout"));
+}
+
+// A pool whose job hangs is destroyed after abandon_after, not never; the
+// thread finishes on its own later, touching only what it shares.
+TEST(WorkerPoolTest, DestructionAbandonsAJobThatDoesNotReturn) {
+  auto release = std::make_shared<absl::Notification>();
+  auto started = std::make_shared<absl::Notification>();
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  const absl::Time start = absl::Now();
+  {
+    internal::WorkerPool pool(2, absl::Milliseconds(100));
+    pool.Submit([release, started, finished] {
+      started->Notify();
+      release->WaitForNotificationWithTimeout(absl::Seconds(30));
+      finished->store(true);
+    });
+    started->WaitForNotification();
+    EXPECT_EQ(pool.running(), 1);
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_FALSE(finished->load());
+  release->Notify();
+  for (int i = 0; i < 200 && !finished->load(); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(finished->load());
 }
 
 }  // namespace

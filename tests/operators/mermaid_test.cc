@@ -8,9 +8,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/streams_builder.h"
-#include "runtime/stores.h"
-#include "runtime/topology.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/stores.h"
+#include "brook/runtime/topology.h"
 #include "tests/operators/dsl_test_util.h"
 
 namespace brook {

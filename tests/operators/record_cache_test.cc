@@ -3,7 +3,7 @@
 // held back until a commit, one per key, with the oldest old value and the
 // newest new value; least recently used entries written out early under a
 // small budget; caching off with a zero budget or WithCachingDisabled.
-#include "operators/internal/record_cache.h"
+#include "brook/operators/internal/record_cache.h"
 
 #include <cstdint>
 #include <optional>
@@ -14,10 +14,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/internal/change_serde.h"
-#include "operators/streams_builder.h"
-#include "runtime/key_value_store.h"
-#include "runtime/serdes.h"
+#include "brook/operators/internal/change_serde.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/serdes.h"
 #include "tests/operators/dsl_test_util.h"
 
 namespace brook {

@@ -14,11 +14,11 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/topic_reader.h"
-#include "operators/streams_builder.h"
-#include "runtime/kafka_streams.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/kafka_streams.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook {

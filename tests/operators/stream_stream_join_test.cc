@@ -9,8 +9,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/streams_builder.h"
-#include "runtime/serdes.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/serdes.h"
 #include "tests/operators/dsl_test_util.h"
 
 namespace brook {

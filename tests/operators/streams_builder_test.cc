@@ -1,7 +1,7 @@
 // The DSL compiled to a Topology: names and Describe(), fusion, serdes and
 // Build() errors, and each operator run by the TopologyTestDriver (the real
 // StreamTask, no broker).
-#include "operators/streams_builder.h"
+#include "brook/operators/streams_builder.h"
 
 #include <map>
 #include <string>
@@ -12,11 +12,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "base/status_macros.h"
-#include "runtime/internal/topology_plan.h"
-#include "runtime/key_value_store.h"
-#include "runtime/stores.h"
-#include "runtime/topology_test_driver.h"
+#include "brook/base/status_macros.h"
+#include "brook/runtime/internal/topology_plan.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/stores.h"
+#include "brook/runtime/topology_test_driver.h"
 
 namespace brook {
 namespace {

@@ -12,9 +12,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/streams_builder.h"
-#include "runtime/serdes.h"
-#include "runtime/windowed.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/windowed.h"
 #include "tests/operators/dsl_test_util.h"
 
 namespace brook {

@@ -8,11 +8,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/internal/timestamped_aggregate.h"
-#include "operators/streams_builder.h"
-#include "runtime/serdes.h"
-#include "runtime/window_store.h"
-#include "runtime/windowed.h"
+#include "brook/operators/internal/timestamped_aggregate.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/window_store.h"
+#include "brook/runtime/windowed.h"
 #include "tests/operators/dsl_test_util.h"
 
 namespace brook {

@@ -1,6 +1,6 @@
 // TopologyTestDriver running DSL topologies on the real StreamTask: output,
 // repartition and changelog topics, stores, and errors.
-#include "runtime/topology_test_driver.h"
+#include "brook/runtime/topology_test_driver.h"
 
 #include <string>
 #include <utility>
@@ -10,8 +10,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "operators/streams_builder.h"
-#include "runtime/key_value_store.h"
+#include "brook/operators/streams_builder.h"
+#include "brook/runtime/key_value_store.h"
 
 namespace brook {
 namespace {

@@ -3,7 +3,7 @@
 // whose offset is outside the changelog. Only a broker has transaction
 // markers, a last stable offset below the high watermark, and a log start
 // offset that DeleteRecords moves; the fakes have none of these.
-#include "runtime/internal/changelog_reader.h"
+#include "brook/runtime/internal/changelog_reader.h"
 
 #include <tuple>
 
@@ -11,12 +11,13 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
-#include "runtime/key_value_store.h"
-#include "runtime/serdes.h"
-#include "runtime/stores.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer.h"
+#include "brook/runtime/key_value_store.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/stores.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook::internal {
@@ -47,6 +48,27 @@ absl::Status SendIn(Producer& p, const std::string& topic,
     if (!s.ok()) return s;
   }
   return p.Flush(absl::Seconds(30));
+}
+
+// Writes keys k0..k<records - 1> to each of `partitions` partitions, the
+// partition's number as value, in batches of 20 records: the broker hands
+// out whole batches, so small batches (with small fetches) interleave the
+// partitions in a restore.
+absl::Status FillInSmallBatches(const std::string& topic, int32_t partitions,
+                                int records) {
+  ClientConfig small_batches = BaseConfig();
+  small_batches["batch.num.messages"] = "20";
+  BROOK_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer,
+                         Producer::Create(small_batches));
+  for (int32_t p = 0; p < partitions; ++p) {
+    for (int i = 0; i < records; ++i) {
+      BROOK_RETURN_IF_ERROR(producer->Send({.topic = topic,
+                                            .partition = p,
+                                            .key = absl::StrCat("k", i),
+                                            .value = absl::StrCat(p)}));
+    }
+  }
+  return producer->Flush(absl::Seconds(30));
 }
 
 class ChangelogReaderTest : public ::testing::Test {
@@ -221,23 +243,7 @@ TEST_F(ChangelogReaderTest, RemovingATaskMidRestoreLetsTheOtherFinish) {
   const std::string topic = UniqueName("changelog2");
   CreateTopic(topic, 2);
   constexpr int kRecords = 3000;
-  // Batches of 20 records: the broker hands out whole batches, so small
-  // batches (with small fetches, below) interleave the two partitions.
-  ClientConfig small_batches = BaseConfig();
-  small_batches["batch.num.messages"] = "20";
-  auto producer = Producer::Create(small_batches);
-  ASSERT_TRUE(producer.ok());
-  for (int32_t p = 0; p < 2; ++p) {
-    for (int i = 0; i < kRecords; ++i) {
-      ASSERT_TRUE((*producer)
-                      ->Send({.topic = topic,
-                              .partition = p,
-                              .key = absl::StrCat("k", i),
-                              .value = absl::StrCat(p)})
-                      .ok());
-    }
-  }
-  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+  ASSERT_TRUE(FillInSmallBatches(topic, 2, kRecords).ok());
   auto build = [] {
     auto store = Stores::KeyValueStoreBuilder<S, S>(
                      "table", Serdes::String(), Serdes::String(),
@@ -301,6 +307,72 @@ TEST_F(ChangelogReaderTest, RemovingATaskMidRestoreLetsTheOtherFinish) {
   EXPECT_EQ(stats_.records.load(), kRecords + *at_removal);
   EXPECT_EQ(stats_.stores_restored.load(), 1);
   kept->Close();
+}
+
+// A revocation of several restoring tasks removes them one after another,
+// with no poll in between. Each removal changed the restore consumer's
+// whole assignment, and librdkafka 2.0.2 aborted the process on the second
+// change (a chaos run's instance died so: rdkafka_assignment.c:872,
+// `rktp->rktp_started`). The tasks must go, and a task added back must
+// restore on from where its store stopped.
+TEST_F(ChangelogReaderTest, RemovingSixRestoringTasksInARowIsSafe) {
+  constexpr int kTasks = 6;
+  constexpr int kRecords = 2000;
+  const std::string topic = UniqueName("changelog6");
+  CreateTopic(topic, kTasks);
+  ASSERT_TRUE(FillInSmallBatches(topic, kTasks, kRecords).ok());
+  std::vector<std::unique_ptr<StateStore>> stores;
+  for (int t = 0; t < kTasks; ++t) {
+    stores.push_back(Stores::KeyValueStoreBuilder<S, S>(
+                         "table", Serdes::String(), Serdes::String(),
+                         StoreOptions{.persistent = false})
+                         ->Build(StoreContext{}));
+    ASSERT_TRUE(stores.back()->Open(::testing::TempDir()).ok());
+  }
+  reader_ = MakeReader({{"max.partition.fetch.bytes", "2048"}});
+  for (int t = 0; t < kTasks; ++t) {
+    absl::StatusOr<bool> restoring =
+        reader_->Add(TaskId{0, t}, {{stores[t].get(), {topic, t}}});
+    ASSERT_TRUE(restoring.ok()) << restoring.status();
+    ASSERT_TRUE(*restoring);
+  }
+  // Every task has begun (its fetcher runs) and none has finished.
+  auto begun = [&] {
+    for (const auto& store : stores) {
+      if (store->committed_offset().value_or(0) == 0) return false;
+    }
+    return true;
+  };
+  const absl::Time started = absl::Now() + absl::Seconds(30);
+  while (!begun() && absl::Now() < started) {
+    auto finished = reader_->Restore(50);
+    ASSERT_TRUE(finished.ok()) << finished.status();
+    ASSERT_TRUE(finished->empty()) << "a task finished before all had begun";
+  }
+  ASSERT_TRUE(begun());
+  for (int t = 0; t < kTasks; ++t) {
+    ASSERT_TRUE(reader_->Remove(TaskId{0, t}).ok()) << "task " << t;
+  }
+  EXPECT_FALSE(reader_->active());
+  // Task 0_3 comes back (assigned again): it restores on from its store's
+  // offset to the end, and the others stay removed.
+  const int64_t resumed_at = stores[3]->committed_offset().value_or(0);
+  ASSERT_LT(resumed_at, kRecords);
+  absl::StatusOr<bool> again =
+      reader_->Add(TaskId{0, 3}, {{stores[3].get(), {topic, 3}}});
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(*again);
+  std::vector<TaskId> finished_tasks;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (reader_->active() && absl::Now() < deadline) {
+    auto finished = reader_->Restore(100);
+    ASSERT_TRUE(finished.ok()) << finished.status();
+    finished_tasks.insert(finished_tasks.end(), finished->begin(),
+                          finished->end());
+  }
+  EXPECT_EQ(finished_tasks, std::vector<TaskId>{(TaskId{0, 3})});
+  EXPECT_EQ(stores[3]->committed_offset(), kRecords);
+  for (auto& store : stores) store->Close();
 }
 
 }  // namespace

@@ -17,9 +17,9 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/kafka_env.h"
 

@@ -25,8 +25,8 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/kafka_env.h"
 

@@ -9,18 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
-#include "runtime/error_handlers.h"
-#include "runtime/kafka_streams.h"
-#include "runtime/serdes.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/runtime/error_handlers.h"
+#include "brook/runtime/kafka_streams.h"
+#include "brook/runtime/serdes.h"
 #include "tests/testing/kafka_env.h"
 
 namespace brook {
@@ -276,6 +277,55 @@ TEST_F(ErrorPoliciesBrokerTest, ProcessorFailingOnSomeRecordsDeadLettersThem) {
 
 // The sink topic takes records up to 4 KiB; the value 5000 makes a 5000-byte
 // output. Found before sending, it leaves the transaction committable.
+// The broker rejects every output at delivery (its timestamp is two days
+// older than message.timestamp.before.max.ms allows), which makes the
+// transaction abortable; reprocessing makes the same output again. Instead
+// of aborting for ever, the thread fails once aborts have gone on with no
+// commit for task.timeout.ms, naming the cause; nothing is committed.
+TEST_F(ErrorPoliciesBrokerTest, OutputTheBrokerRejectsEndsTheAbortLoop) {
+  CreateTopic(in_, 1);
+  auto admin = Admin::Create(BaseConfig());
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  ASSERT_TRUE(
+      (*admin)
+          ->CreateTopic(NewTopic{.name = out_,
+                                 .partitions = 1,
+                                 .replication_factor = 1,
+                                 .configs = {{"message.timestamp.before.max.ms",
+                                              "3600000"}}},
+                        absl::Seconds(30))
+          .ok());
+  auto producer = Producer::Create(BaseConfig());
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const int64_t two_days_ago =
+      absl::ToUnixMillis(absl::Now() - absl::Hours(48));
+  for (int64_t v : {1, 2, 3}) {
+    ASSERT_TRUE((*producer)
+                    ->Send({.topic = in_,
+                            .partition = 0,
+                            .key = Int64Bytes(v),
+                            .value = Int64Bytes(v),
+                            .timestamp_ms = two_days_ago})
+                    .ok());
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
+  config_.task_timeout = absl::Seconds(3);
+  const absl::Time start = absl::Now();
+  auto app = RunUntilCommitted(1);
+  ASSERT_NE(app, nullptr);
+  ASSERT_EQ(app->state(), KafkaStreams::State::kError)
+      << "still running after " << absl::Now() - start;
+  const std::string error(app->error().message());
+  EXPECT_TRUE(absl::StrContains(error, "kept aborting")) << error;
+  EXPECT_TRUE(absl::StrContains(error, "task.timeout.ms")) << error;
+  EXPECT_TRUE(absl::StrContains(error, "INVALID_TIMESTAMP")) << error;
+  int64_t aborts = 0;
+  for (const StreamThreadMetrics& m : app->Metrics()) aborts += m.aborts;
+  EXPECT_GE(aborts, 2);
+  EXPECT_LE(CommittedInput(), 0);
+  EXPECT_TRUE(Read(out_).empty());
+}
+
 class OversizedOutput : public ErrorPoliciesBrokerTest {
  protected:
   void SetUp() override {

@@ -9,10 +9,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "runtime/error_handlers.h"
-#include "runtime/internal/stream_task.h"
-#include "runtime/serdes.h"
-#include "runtime/topology_test_driver.h"
+#include "brook/runtime/error_handlers.h"
+#include "brook/runtime/internal/stream_task.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/topology_test_driver.h"
 
 namespace brook {
 namespace {

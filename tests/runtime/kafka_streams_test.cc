@@ -1,7 +1,7 @@
 // KafkaStreams in-process against the real broker: exactly-once and
 // at-least-once passthrough, start-up validation, processing errors,
 // punctuation and the instance state machine.
-#include "runtime/kafka_streams.h"
+#include "brook/runtime/kafka_streams.h"
 
 #include <algorithm>
 #include <atomic>
@@ -16,11 +16,11 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
-#include "kafka/topic_reader.h"
-#include "runtime/serdes.h"
-#include "runtime/stores.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/topic_reader.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/stores.h"
 #include "tests/testing/java_partitions.h"
 #include "tests/testing/kafka_env.h"
 

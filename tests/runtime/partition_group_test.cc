@@ -1,6 +1,6 @@
 // RecordQueue and PartitionGroup (which record a task processes next) and
 // PunctuationQueue (when scheduled punctuations fire).
-#include "runtime/internal/partition_group.h"
+#include "brook/runtime/internal/partition_group.h"
 
 #include <cstdint>
 #include <map>
@@ -12,8 +12,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "runtime/internal/punctuation_queue.h"
-#include "runtime/timestamp_extractor.h"
+#include "brook/runtime/internal/punctuation_queue.h"
+#include "brook/runtime/timestamp_extractor.h"
 
 namespace brook::internal {
 namespace {

@@ -1,6 +1,6 @@
 // The built-in serdes and their byte formats, which must match Kafka's Java
 // serdes so that Brook and Kafka Streams applications share topics.
-#include "runtime/serdes.h"
+#include "brook/runtime/serdes.h"
 
 #include <cstdint>
 #include <limits>

@@ -1,6 +1,6 @@
 // StreamTask driven directly, with a RecordCollector that captures what the
 // sinks send.
-#include "runtime/internal/stream_task.h"
+#include "brook/runtime/internal/stream_task.h"
 
 #include <cstdint>
 #include <functional>
@@ -12,8 +12,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "runtime/serdes.h"
-#include "runtime/topology.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/topology.h"
 #include "tests/testing/fake_kafka.h"
 
 namespace brook::internal {
@@ -80,7 +80,7 @@ class NullStore final : public StateStore {
   const std::string& name() const override { return name_; }
   bool persistent() const override { return false; }
   absl::Status Open(const std::string&) override { return absl::OkStatus(); }
-  void SetChangeLogger(ChangeLogger*) override {}
+  void SetChangeSink(ChangeSink*) override {}
   std::optional<int64_t> committed_offset() const override {
     return std::nullopt;
   }

@@ -18,10 +18,10 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "runtime/internal/client_factory.h"
-#include "runtime/internal/stream_thread.h"
-#include "runtime/streams_config.h"
-#include "runtime/topology.h"
+#include "brook/runtime/internal/client_factory.h"
+#include "brook/runtime/internal/stream_thread.h"
+#include "brook/runtime/streams_config.h"
+#include "brook/runtime/topology.h"
 #include "tests/testing/fake_kafka.h"
 
 namespace brook::internal {

@@ -2,7 +2,7 @@
 // pressure, the exactly-once commit protocol and its error handling,
 // rebalances, co-partitioning, at-least-once; and KafkaStreams' life cycle
 // over the same fakes. Tasks with real stores: task_lifecycle_test.cc.
-#include "runtime/internal/stream_thread.h"
+#include "brook/runtime/internal/stream_thread.h"
 
 #include <unistd.h>
 
@@ -24,12 +24,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/errors.h"
-#include "runtime/kafka_streams.h"
-#include "runtime/serdes.h"
-#include "runtime/stores.h"
-#include "runtime/topology.h"
-#include "state/state_directory.h"
+#include "brook/kafka/errors.h"
+#include "brook/runtime/kafka_streams.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/stores.h"
+#include "brook/runtime/topology.h"
+#include "brook/state/state_directory.h"
 #include "tests/runtime/stream_thread_fixture.h"
 #include "tests/testing/fake_kafka.h"
 
@@ -693,6 +693,31 @@ class FakeAdmin final : public Admin {
       const std::string& topic, absl::Duration timeout) override {
     BROOK_RETURN_IF_ERROR(PartitionCount(topic, timeout).status());
     return std::map<std::string, std::string>{};
+  }
+  // The operator tool's calls; the runtime makes none of them.
+  absl::StatusOr<std::vector<std::string>> ListTopics(absl::Duration) override {
+    return absl::UnimplementedError("FakeAdmin::ListTopics");
+  }
+  absl::StatusOr<std::vector<TopicPartitionOffset>> ListGroupOffsets(
+      const std::string&, absl::Duration) override {
+    return absl::UnimplementedError("FakeAdmin::ListGroupOffsets");
+  }
+  absl::StatusOr<GroupDescription> DescribeGroup(const std::string&,
+                                                 absl::Duration) override {
+    return absl::UnimplementedError("FakeAdmin::DescribeGroup");
+  }
+  absl::Status AlterGroupOffsets(const std::string&,
+                                 absl::Span<const TopicPartitionOffset>,
+                                 absl::Duration) override {
+    return absl::UnimplementedError("FakeAdmin::AlterGroupOffsets");
+  }
+  absl::StatusOr<WatermarkOffsets> QueryWatermarks(const TopicPartition&,
+                                                   absl::Duration) override {
+    return absl::UnimplementedError("FakeAdmin::QueryWatermarks");
+  }
+  absl::StatusOr<std::vector<TopicPartitionOffset>> OffsetsForTime(
+      absl::Span<const TopicPartition>, absl::Time, absl::Duration) override {
+    return absl::UnimplementedError("FakeAdmin::OffsetsForTime");
   }
 
  private:

@@ -1,5 +1,5 @@
 // StreamsConfig::Validate(): each error names the config key.
-#include "runtime/streams_config.h"
+#include "brook/runtime/streams_config.h"
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
@@ -83,6 +83,14 @@ TEST(StreamsConfigTest, MaxTaskIdleMsIsMinusOneOrMore) {
   absl::Status s = config.Validate();
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), "'max.task.idle.ms'")) << s;
+}
+
+TEST(ProcessingGuaranteeTest, NamesRoundTrip) {
+  for (auto g : {ProcessingGuarantee::kExactlyOnceV2,
+                 ProcessingGuarantee::kAtLeastOnce}) {
+    EXPECT_EQ(ParseProcessingGuarantee(ProcessingGuaranteeName(g)), g);
+  }
+  EXPECT_FALSE(ParseProcessingGuarantee("exactly_once").has_value());
 }
 
 }  // namespace brook

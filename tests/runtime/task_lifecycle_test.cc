@@ -16,11 +16,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "runtime/internal/stream_thread.h"
-#include "runtime/serdes.h"
-#include "runtime/stores.h"
-#include "runtime/topology.h"
-#include "state/state_directory.h"
+#include "brook/runtime/internal/stream_thread.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/stores.h"
+#include "brook/runtime/topology.h"
+#include "brook/state/state_directory.h"
 #include "tests/runtime/stream_thread_fixture.h"
 #include "tests/testing/fake_kafka.h"
 

@@ -1,5 +1,5 @@
 // Topology::Validate(), the split into sub-topologies, and Describe().
-#include "runtime/topology.h"
+#include "brook/runtime/topology.h"
 
 #include <memory>
 #include <string>
@@ -8,8 +8,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "runtime/internal/topology_plan.h"
-#include "runtime/serdes.h"
+#include "brook/runtime/internal/topology_plan.h"
+#include "brook/runtime/serdes.h"
 
 namespace brook {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "gtest/gtest.h"
 
-#include "runtime/serdes.h"
-#include "runtime/windowed.h"
+#include "brook/runtime/serdes.h"
+#include "brook/runtime/windowed.h"
 
 namespace brook {
 namespace {

@@ -1,5 +1,3 @@
-#include "state/key_value_store.h"
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,7 +8,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "state/stores.h"
+#include "brook/state/bytes_stores.h"
+#include "brook/state/key_value_bytes_store.h"
 #include "tests/state/store_test_util.h"
 
 namespace brook {
@@ -43,7 +42,7 @@ class KeyValueStoreTest : public ::testing::TestWithParam<StoreKind> {
   void SetUp() override {
     store_ = NewStore();
     ASSERT_OK(store_->Open(dir_.path()));
-    store_->SetChangeLogger(&logger_);
+    store_->SetChangeSink(&logger_);
   }
 
   std::unique_ptr<KeyValueBytesStore> NewStore() {
@@ -58,7 +57,7 @@ class KeyValueStoreTest : public ::testing::TestWithParam<StoreKind> {
     store_->Close();
     store_ = NewStore();
     ASSERT_OK(store_->Open(dir_.path()));
-    store_->SetChangeLogger(&logger_);
+    store_->SetChangeSink(&logger_);
   }
 
   std::optional<std::string> Get(absl::string_view key) {
@@ -283,7 +282,7 @@ TEST_P(KeyValueStoreTest, LoggerReceivesEveryChangeInOrder) {
 }
 
 TEST_P(KeyValueStoreTest, ChangesAreNotLoggedWithoutLogger) {
-  store_->SetChangeLogger(nullptr);
+  store_->SetChangeSink(nullptr);
   ASSERT_OK(store_->Put("a", "1"));
   EXPECT_THAT(logger_.changes, IsEmpty());
   EXPECT_THAT(Get("a"), Optional(std::string("1")));
@@ -405,6 +404,85 @@ TEST_P(KeyValueStoreTest, RejectsStoreNamesThatAreNotDirectoryNames) {
     EXPECT_EQ(store->Open(dir_.path()).code(),
               absl::StatusCode::kInvalidArgument)
         << "'" << name << "'";
+  }
+}
+
+TEST_P(KeyValueStoreTest, MetricsCountEachCallAndTheSize) {
+  StateStoreMetrics m = store_->Metrics();
+  EXPECT_EQ(m.get_total + m.put_total + m.delete_total + m.range_total, 0);
+  EXPECT_EQ(m.flush_total, 0);
+  EXPECT_THAT(m.estimate_num_keys, Optional(0));
+
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_OK(store_->Put(absl::StrCat("k", i), "v"));
+  }
+  EXPECT_THAT(Get("k1"), Optional(std::string("v")));
+  EXPECT_EQ(Get("missing"), std::nullopt);
+  ASSERT_OK(store_->Delete("k2"));
+  ASSERT_OK(store_->PutIfAbsent("k3", "w").status());   // a get only
+  ASSERT_OK(store_->PutIfAbsent("new", "w").status());  // a get and a put
+  EXPECT_EQ(All().size(), 100u);
+  EXPECT_EQ(Drain(store_->PrefixScan("k9")).size(), 11u);
+  m = store_->Metrics();
+  EXPECT_EQ(m.get_total, 4);
+  EXPECT_EQ(m.put_total, 101);
+  EXPECT_EQ(m.delete_total, 1);
+  EXPECT_EQ(m.range_total, 2);
+  EXPECT_EQ(m.flush_total, 0) << "nothing committed yet";
+  EXPECT_THAT(m.estimate_num_keys, Optional(0)) << "buffered keys count too";
+
+  ASSERT_OK(store_->Commit(7));
+  ASSERT_OK(store_->Commit(8));
+  m = store_->Metrics();
+  EXPECT_EQ(m.flush_total, 2);
+  EXPECT_GE(m.flush_latency_max_ms, m.flush_latency_avg_ms);
+  EXPECT_GT(m.flush_latency_max_ms, 0);
+  ASSERT_TRUE(m.estimate_num_keys.has_value());
+  if (GetParam() == StoreKind::kInMemory) {
+    EXPECT_EQ(*m.estimate_num_keys, 100);
+    EXPECT_EQ(m.total_sst_files_size_bytes, std::nullopt);
+    EXPECT_EQ(m.cur_size_all_mem_tables_bytes, std::nullopt);
+  } else {
+    // RocksDB estimates: entries in the memtable minus twice the deletes.
+    EXPECT_NEAR(*m.estimate_num_keys, 100, 5);
+    EXPECT_THAT(m.total_sst_files_size_bytes, Optional(0)) << "not flushed";
+    ASSERT_TRUE(m.cur_size_all_mem_tables_bytes.has_value());
+    EXPECT_GT(*m.cur_size_all_mem_tables_bytes, 100 * 3);
+  }
+
+  // The counters belong to the store object, the size to the storage: a
+  // reopened store counts from zero and finds the same keys.
+  Reopen();
+  m = store_->Metrics();
+  EXPECT_EQ(m.put_total + m.flush_total, 0);
+  if (GetParam() == StoreKind::kRocksDB) {
+    ASSERT_TRUE(m.estimate_num_keys.has_value());
+    EXPECT_NEAR(*m.estimate_num_keys, 100, 5);
+  }
+  store_->Close();
+  m = store_->Metrics();
+  EXPECT_EQ(m.estimate_num_keys, std::nullopt) << "a closed store has no size";
+}
+
+TEST_P(KeyValueStoreTest, LatenciesAreTimedOnlyOnceEnabled) {
+  ASSERT_OK(store_->Put("a", "1"));
+  StateStoreMetrics m = store_->Metrics();
+  EXPECT_EQ(m.get_latency, std::nullopt);
+  EXPECT_EQ(m.put_latency, std::nullopt);
+  EXPECT_EQ(m.delete_latency, std::nullopt);
+
+  store_->EnableLatencyMetrics();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_OK(store_->Put(absl::StrCat("k", i), "v"));
+    EXPECT_THAT(Get(absl::StrCat("k", i)), Optional(std::string("v")));
+  }
+  ASSERT_OK(store_->Delete("k0"));
+  m = store_->Metrics();
+  EXPECT_EQ(m.put_total, 51) << "counting does not start over";
+  for (const auto& latency : {m.get_latency, m.put_latency, m.delete_latency}) {
+    ASSERT_TRUE(latency.has_value());
+    EXPECT_GT(latency->avg_ms, 0);
+    EXPECT_GE(latency->max_ms, latency->avg_ms);
   }
 }
 

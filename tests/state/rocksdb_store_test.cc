@@ -19,8 +19,8 @@
 #include "rocksdb/utilities/options_util.h"
 #include "rocksdb/write_buffer_manager.h"
 
-#include "state/internal/rocksdb_handle.h"
-#include "state/stores.h"
+#include "brook/state/bytes_stores.h"
+#include "brook/state/internal/rocksdb_handle.h"
 #include "tests/state/store_test_util.h"
 
 namespace brook {

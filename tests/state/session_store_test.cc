@@ -1,5 +1,3 @@
-#include "state/session_store.h"
-
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -12,8 +10,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "state/internal/key_codec.h"
-#include "state/stores.h"
+#include "brook/state/bytes_stores.h"
+#include "brook/state/internal/key_codec.h"
+#include "brook/state/session_bytes_store.h"
 #include "tests/state/store_test_util.h"
 
 namespace brook {
@@ -73,7 +72,7 @@ class SessionStoreTest : public ::testing::TestWithParam<StoreKind> {
   void SetUp() override {
     store_ = NewStore();
     ASSERT_OK(store_->Open(dir_.path()));
-    store_->SetChangeLogger(&logger_);
+    store_->SetChangeSink(&logger_);
   }
 
   std::unique_ptr<SessionBytesStore> NewStore() {
@@ -87,7 +86,7 @@ class SessionStoreTest : public ::testing::TestWithParam<StoreKind> {
     store_->Close();
     store_ = NewStore();
     ASSERT_OK(store_->Open(dir_.path()));
-    store_->SetChangeLogger(&logger_);
+    store_->SetChangeSink(&logger_);
   }
 
   bool Put(absl::string_view key, int64_t start, int64_t end,

@@ -1,4 +1,4 @@
-#include "state/state_directory.h"
+#include "brook/state/state_directory.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -149,6 +149,40 @@ TEST_F(StateDirectoryTest, ASecondTakerOfATaskDirectoryIsToldToRetry) {
   EXPECT_TRUE(absl::StrContains(second.status().message(), "0_3"));
   first->reset();
   EXPECT_TRUE((*dir)->LockTaskDirectory("0_3").ok());
+}
+
+int Mode(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return st.st_mode & 0777;
+}
+
+// State is private whatever the umask: the root, the application's and the
+// task directories Brook creates are 0700.
+TEST_F(StateDirectoryTest, CreatedDirectoriesAre0700EvenWithAnOpenUmask) {
+  const mode_t old_umask = ::umask(0);
+  auto dir = StateDirectory::Open(root_ + "/state", "app");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  auto task = (*dir)->LockTaskDirectory("1_2");
+  ::umask(old_umask);
+  ASSERT_TRUE(task.ok()) << task.status();
+  EXPECT_EQ(Mode(root_ + "/state"), 0700);
+  EXPECT_EQ(Mode(root_ + "/state/app"), 0700);
+  EXPECT_EQ(Mode(root_ + "/state/app/1_2"), 0700);
+}
+
+// A root the user made keeps its mode (with a warning in the log); a task
+// directory left group-readable is tightened.
+TEST_F(StateDirectoryTest, ExistingRootKeepsItsModeTaskDirectoryIsTightened) {
+  ASSERT_TRUE(std::filesystem::create_directories(root_ + "/app/0_0"));
+  ASSERT_EQ(::chmod(root_.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((root_ + "/app/0_0").c_str(), 0750), 0);
+  auto dir = StateDirectory::Open(root_, "app");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  auto task = (*dir)->LockTaskDirectory("0_0");
+  ASSERT_TRUE(task.ok()) << task.status();
+  EXPECT_EQ(Mode(root_), 0755);
+  EXPECT_EQ(Mode(root_ + "/app/0_0"), 0700);
 }
 
 }  // namespace

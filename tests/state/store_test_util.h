@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-#include "state/state_store.h"
-#include "state/stores.h"
+#include "brook/state/bytes_stores.h"
+#include "brook/state/state_store.h"
 
 // For absl::Status (use .status() of a StatusOr).
 #define ASSERT_OK(expr)                                     \
@@ -66,7 +66,7 @@ class TempStateDir {
 };
 
 // Records every change it is given; fails with `error` while it is set.
-class RecordingLogger : public ChangeLogger {
+class RecordingLogger : public ChangeSink {
  public:
   absl::Status LogChange(absl::string_view key,
                          std::optional<absl::string_view> value) override {

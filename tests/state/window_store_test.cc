@@ -1,5 +1,3 @@
-#include "state/window_store.h"
-
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -12,11 +10,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "state/internal/in_memory_engine.h"
-#include "state/internal/key_codec.h"
-#include "state/internal/rocksdb_engine.h"
-#include "state/internal/window_store_impl.h"
-#include "state/stores.h"
+#include "brook/state/bytes_stores.h"
+#include "brook/state/internal/in_memory_engine.h"
+#include "brook/state/internal/key_codec.h"
+#include "brook/state/internal/rocksdb_engine.h"
+#include "brook/state/internal/window_store_impl.h"
+#include "brook/state/window_bytes_store.h"
 #include "tests/state/store_test_util.h"
 
 namespace brook {
@@ -105,7 +104,7 @@ class WindowStoreTest : public ::testing::TestWithParam<StoreKind> {
     store_ = std::make_unique<internal::WindowStoreImpl>(
         "win", std::move(engine), retention_ms, interval_ms);
     ASSERT_OK(store_->Open(dir_.path()));
-    store_->SetChangeLogger(&logger_);
+    store_->SetChangeSink(&logger_);
   }
 
   void Reopen() {

@@ -12,7 +12,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "base/logging.h"
+#include "brook/base/logging.h"
 
 extern char** environ;
 

@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "base/logging.h"
-#include "base/status_macros.h"
-#include "kafka/errors.h"
+#include "brook/base/logging.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/errors.h"
 
 namespace brook::testing {
 namespace {

@@ -62,10 +62,11 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
-#include "kafka/record.h"
-#include "kafka/topic_partition.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/consumer_record.h"
+#include "brook/kafka/producer.h"
+#include "brook/kafka/producer_record.h"
+#include "brook/kafka/topic_partition.h"
 
 namespace brook::testing {
 

@@ -10,8 +10,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "base/logging.h"
-#include "kafka/errors.h"
+#include "brook/base/logging.h"
+#include "brook/kafka/errors.h"
 
 namespace brook::testing {
 namespace {

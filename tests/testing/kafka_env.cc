@@ -13,10 +13,10 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/producer.h"
+#include "brook/base/logging.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/producer.h"
 
 namespace brook::testing {
 
@@ -39,6 +39,30 @@ std::string BootstrapServers() {
 
 ClientConfig BaseConfig() {
   return {{"bootstrap.servers", BootstrapServers()}};
+}
+
+std::optional<std::string> SaslBootstrapServers() {
+  if (const char* env = std::getenv("BROOK_SASL_BOOTSTRAP_SERVERS");
+      env && *env) {
+    return std::string(env);
+  }
+  if (const char* env = std::getenv("BROOK_BOOTSTRAP_SERVERS"); env && *env) {
+    return std::nullopt;  // an external cluster: its SASL listener is unknown
+  }
+  const char* dir = std::getenv("BROOK_KAFKA_DIR");
+  if (dir == nullptr || *dir == 0) dir = BROOK_TEST_KAFKA_DIR;
+  std::ifstream in(absl::StrCat(dir, "/sasl_bootstrap"));
+  std::string address;
+  std::getline(in, address);
+  if (address.empty()) return std::nullopt;
+  return std::string(absl::StripAsciiWhitespace(address));
+}
+
+ClientConfig SaslClientConfig(const std::string& password) {
+  return {{"security.protocol", "SASL_PLAINTEXT"},
+          {"sasl.mechanism", "SCRAM-SHA-512"},
+          {"sasl.username", "brook"},
+          {"sasl.password", password}};
 }
 
 std::string UniqueName(const std::string& prefix) {

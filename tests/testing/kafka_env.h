@@ -3,11 +3,12 @@
 #define BROOK_TESTS_TESTING_KAFKA_ENV_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "kafka/client_config.h"
-#include "kafka/record.h"
+#include "brook/kafka/client_config.h"
+#include "brook/kafka/consumer_record.h"
 
 namespace brook::testing {
 
@@ -18,6 +19,13 @@ namespace brook::testing {
 std::string BootstrapServers();
 
 ClientConfig BaseConfig();
+// The test broker's SASL listener (scripts/kafka sasl-bootstrap:
+// SASL_PLAINTEXT, SCRAM-SHA-512), or nullopt when the broker has none (an
+// external cluster named by BROOK_BOOTSTRAP_SERVERS without
+// BROOK_SASL_BOOTSTRAP_SERVERS).
+std::optional<std::string> SaslBootstrapServers();
+// The client settings of that listener's test account, with `password`.
+ClientConfig SaslClientConfig(const std::string& password = "brook-secret");
 
 // A topic or group name no earlier run used: prefix + pid + counter + time.
 std::string UniqueName(const std::string& prefix);

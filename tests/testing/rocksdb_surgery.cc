@@ -6,7 +6,7 @@
 
 #include "rocksdb/db.h"
 
-#include "base/logging.h"
+#include "brook/base/logging.h"
 
 namespace brook::testing {
 

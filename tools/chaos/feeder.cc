@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-#include "base/logging.h"
-#include "kafka/errors.h"
-#include "kafka/producer.h"
+#include "brook/base/logging.h"
+#include "brook/kafka/errors.h"
+#include "brook/kafka/producer.h"
 
 namespace brook::chaos {
 namespace {

@@ -20,7 +20,7 @@
 
 #include "absl/time/time.h"
 
-#include "kafka/client_config.h"
+#include "brook/kafka/client_config.h"
 
 namespace brook::chaos {
 

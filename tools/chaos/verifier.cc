@@ -13,10 +13,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
-#include "base/status_macros.h"
-#include "kafka/admin.h"
-#include "kafka/consumer.h"
-#include "kafka/topic_reader.h"
+#include "brook/base/status_macros.h"
+#include "brook/kafka/admin.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/topic_reader.h"
 
 namespace brook::chaos {
 namespace {

@@ -14,8 +14,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 
-#include "base/logging.h"
-#include "kafka/topic_reader.h"
+#include "brook/base/logging.h"
+#include "brook/kafka/topic_reader.h"
 #include "tools/chaos/verifier.h"
 
 ABSL_FLAG(std::string, bootstrap_servers, "", "bootstrap.servers");

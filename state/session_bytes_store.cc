@@ -1,6 +1,6 @@
-#include "state/session_store.h"
+#include "brook/state/session_bytes_store.h"
 
-#include "state/internal/key_codec.h"
+#include "brook/state/internal/key_codec.h"
 
 namespace brook {
 

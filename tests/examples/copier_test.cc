@@ -1,5 +1,5 @@
-// The copier in-process against the real broker.
-#include "runtime/copier.h"
+// The example copier in-process against the real broker.
+#include "examples/copier.h"
 
 #include <filesystem>
 #include <thread>
@@ -8,11 +8,11 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-#include "kafka/consumer.h"
-#include "kafka/topic_reader.h"
+#include "brook/kafka/consumer.h"
+#include "brook/kafka/topic_reader.h"
 #include "tests/testing/kafka_env.h"
 
-namespace brook {
+namespace brook::examples {
 namespace {
 
 using ::brook::testing::BaseConfig;
@@ -28,37 +28,35 @@ class CopierTest : public ::testing::Test {
     output_ = UniqueName("copier-out");
     CreateTopic(input_, 3);
     CreateTopic(output_, 3);
-    options_.application_id = UniqueName("copier-app");
-    options_.bootstrap_servers = testing::BootstrapServers();
-    options_.input_topic = input_;
-    options_.output_topic = output_;
-    options_.state_dir = ::testing::TempDir() + "/" + options_.application_id;
+    config_.application_id = UniqueName("copier-app");
+    config_.bootstrap_servers = testing::BootstrapServers();
+    config_.state_dir = ::testing::TempDir() + "/" + config_.application_id;
   }
-  void TearDown() override { std::filesystem::remove_all(options_.state_dir); }
+  void TearDown() override { std::filesystem::remove_all(config_.state_dir); }
 
   // Runs a copier until it has committed `count` records, then stops it.
   void CopyUntil(int64_t count, std::string* transactional_id = nullptr) {
-    auto copier = Copier::Create(options_);
+    auto copier = Copier::Create(config_, input_, output_);
     ASSERT_TRUE(copier.ok()) << copier.status();
     if (transactional_id) *transactional_id = (*copier)->transactional_id();
     std::atomic<bool> stop{false};
     absl::Status status;
     std::thread t([&] { status = (*copier)->Run(stop); });
     const absl::Time deadline = absl::Now() + absl::Seconds(90);
-    while ((*copier)->stats().records_copied.load() < count &&
+    while ((*copier)->stats().records_copied < count &&
            absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(20));
     }
     stop.store(true);
     t.join();
     EXPECT_TRUE(status.ok()) << status;
-    EXPECT_EQ((*copier)->stats().records_copied.load(), count);
+    EXPECT_EQ((*copier)->stats().records_copied, count);
   }
 
   // Sum over partitions of the group's committed offsets for the input.
   int64_t CommittedInputOffsets() {
     ClientConfig cc = BaseConfig();
-    cc["group.id"] = options_.application_id;
+    cc["group.id"] = config_.application_id;
     auto consumer = Consumer::Create(cc, nullptr);
     EXPECT_TRUE(consumer.ok());
     auto committed = (*consumer)->Committed(
@@ -70,7 +68,7 @@ class CopierTest : public ::testing::Test {
   }
 
   std::string input_, output_;
-  CopierOptions options_;
+  StreamsConfig config_;
 };
 
 TEST_F(CopierTest, ExactlyOnceCopiesEveryRecordOnceAndCommitsOffsets) {
@@ -87,8 +85,8 @@ TEST_F(CopierTest, ExactlyOnceCopiesEveryRecordOnceAndCommitsOffsets) {
 }
 
 TEST_F(CopierTest, AtLeastOnceCopiesEveryRecord) {
-  options_.guarantee = ProcessingGuarantee::kAtLeastOnce;
-  options_.commit_interval = absl::Milliseconds(200);
+  config_.processing_guarantee = ProcessingGuarantee::kAtLeastOnce;
+  config_.commit_interval = absl::Milliseconds(200);
   ProduceValues(input_, "r", 3000);
   CopyUntil(3000);
   auto out = ReadTopic(BaseConfig(), output_, IsolationLevel::kReadCommitted,
@@ -117,32 +115,30 @@ TEST_F(CopierTest, RestartKeepsTransactionalIdAndResumesFromCommittedOffsets) {
 }
 
 TEST_F(CopierTest, MissingInputTopicIsNamed) {
-  options_.input_topic = UniqueName("absent");
-  auto copier = Copier::Create(options_);
+  const std::string absent = UniqueName("absent");
+  auto copier = Copier::Create(config_, absent, output_);
   ASSERT_FALSE(copier.ok());
   EXPECT_EQ(copier.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(absl::StrContains(copier.status().message(), "input.topic"));
-  EXPECT_TRUE(
-      absl::StrContains(copier.status().message(), options_.input_topic));
+  EXPECT_TRUE(absl::StrContains(copier.status().message(), "input topic"))
+      << copier.status();
+  EXPECT_TRUE(absl::StrContains(copier.status().message(), absent));
 }
 
 TEST_F(CopierTest, TwoCopiersCannotShareAStateDirectory) {
-  auto first = Copier::Create(options_);
+  auto first = Copier::Create(config_, input_, output_);
   ASSERT_TRUE(first.ok()) << first.status();
-  auto second = Copier::Create(options_);
+  auto second = Copier::Create(config_, input_, output_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(CopierUnreachableTest, NoBrokerGivesABoundedClearError) {
-  CopierOptions options;
-  options.application_id = UniqueName("nobroker");
-  options.bootstrap_servers = "127.0.0.1:1";
-  options.input_topic = "in";
-  options.output_topic = "out";
-  options.state_dir = ::testing::TempDir() + "/" + options.application_id;
+  StreamsConfig config;
+  config.application_id = UniqueName("nobroker");
+  config.bootstrap_servers = "127.0.0.1:1";
+  config.state_dir = ::testing::TempDir() + "/" + config.application_id;
   const absl::Time start = absl::Now();
-  auto copier = Copier::Create(options);
+  auto copier = Copier::Create(config, "in", "out");
   const absl::Duration took = absl::Now() - start;
   ASSERT_FALSE(copier.ok());
   // Bounded: the topic check gives up after its 10 s metadata timeout (plus
@@ -152,8 +148,8 @@ TEST(CopierUnreachableTest, NoBrokerGivesABoundedClearError) {
       << copier.status();
   EXPECT_TRUE(
       absl::StrContains(copier.status().message(), "bootstrap.servers"));
-  std::filesystem::remove_all(options.state_dir);
+  std::filesystem::remove_all(config.state_dir);
 }
 
 }  // namespace
-}  // namespace brook
+}  // namespace brook::examples

@@ -5,8 +5,8 @@
 // Changelog format: key = user key bytes, then the session end and the
 // session start, each 8 bytes big-endian.
 // Threading model: owned by one task (see StateStore).
-#ifndef BROOK_STATE_SESSION_STORE_H_
-#define BROOK_STATE_SESSION_STORE_H_
+#ifndef BROOK_STATE_SESSION_BYTES_STORE_H_
+#define BROOK_STATE_SESSION_BYTES_STORE_H_
 
 #include <cstdint>
 #include <memory>
@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "state/state_store.h"
+#include "brook/state/state_store.h"
 
 namespace brook {
 
@@ -66,4 +66,4 @@ bool DecodeSessionKey(absl::string_view encoded, std::string* key,
 
 }  // namespace brook
 
-#endif  // BROOK_STATE_SESSION_STORE_H_
+#endif  // BROOK_STATE_SESSION_BYTES_STORE_H_

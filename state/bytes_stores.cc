@@ -1,4 +1,4 @@
-#include "state/stores.h"
+#include "brook/state/bytes_stores.h"
 
 #include <utility>
 
@@ -8,12 +8,12 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_buffer_manager.h"
 
-#include "base/status_macros.h"
-#include "state/internal/in_memory_engine.h"
-#include "state/internal/key_value_store_impl.h"
-#include "state/internal/rocksdb_engine.h"
-#include "state/internal/session_store_impl.h"
-#include "state/internal/window_store_impl.h"
+#include "brook/base/status_macros.h"
+#include "brook/state/internal/in_memory_engine.h"
+#include "brook/state/internal/key_value_store_impl.h"
+#include "brook/state/internal/rocksdb_engine.h"
+#include "brook/state/internal/session_store_impl.h"
+#include "brook/state/internal/window_store_impl.h"
 
 namespace brook {
 

@@ -1,6 +1,6 @@
 // Factories of the built-in stores, and the RocksDB resources they share.
-#ifndef BROOK_STATE_STORES_H_
-#define BROOK_STATE_STORES_H_
+#ifndef BROOK_STATE_BYTES_STORES_H_
+#define BROOK_STATE_BYTES_STORES_H_
 
 #include <cstdint>
 #include <functional>
@@ -11,9 +11,9 @@
 #include "absl/status/statusor.h"
 #include "rocksdb/options.h"
 
-#include "state/key_value_store.h"
-#include "state/session_store.h"
-#include "state/window_store.h"
+#include "brook/state/key_value_bytes_store.h"
+#include "brook/state/session_bytes_store.h"
+#include "brook/state/window_bytes_store.h"
 
 namespace rocksdb {
 class Cache;
@@ -104,4 +104,4 @@ std::unique_ptr<SessionBytesStore> NewRocksDBSessionStore(
 
 }  // namespace brook
 
-#endif  // BROOK_STATE_STORES_H_
+#endif  // BROOK_STATE_BYTES_STORES_H_

@@ -2,12 +2,12 @@
 // bytewise. Typed access (through serdes) is runtime/key_value_store.h.
 //
 // Reads see committed data overlaid with this transaction's uncommitted
-// writes. Every write is also sent to the ChangeLogger, if one is set, after
+// writes. Every write is also sent to the ChangeSink, if one is set, after
 // it is buffered: if the logger fails, its error is returned and the write
 // stays buffered (the caller aborts the transaction).
 // Threading model: owned by one task (see StateStore).
-#ifndef BROOK_STATE_KEY_VALUE_STORE_H_
-#define BROOK_STATE_KEY_VALUE_STORE_H_
+#ifndef BROOK_STATE_KEY_VALUE_BYTES_STORE_H_
+#define BROOK_STATE_KEY_VALUE_BYTES_STORE_H_
 
 #include <cstdint>
 #include <memory>
@@ -16,7 +16,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "state/state_store.h"
+#include "brook/state/state_store.h"
 
 namespace brook {
 
@@ -59,4 +59,4 @@ class KeyValueBytesStore : public StateStore {
 
 }  // namespace brook
 
-#endif  // BROOK_STATE_KEY_VALUE_STORE_H_
+#endif  // BROOK_STATE_KEY_VALUE_BYTES_STORE_H_

@@ -9,11 +9,11 @@
 // segment_interval_ms by window start; a whole segment is deleted, at
 // commit, once every window in it has expired.
 //
-// Changelog format (what the ChangeLogger receives and Restore() accepts):
+// Changelog format (what the ChangeSink receives and Restore() accepts):
 // key = user key bytes followed by the window start as 8 bytes big-endian.
 // Threading model: owned by one task (see StateStore).
-#ifndef BROOK_STATE_WINDOW_STORE_H_
-#define BROOK_STATE_WINDOW_STORE_H_
+#ifndef BROOK_STATE_WINDOW_BYTES_STORE_H_
+#define BROOK_STATE_WINDOW_BYTES_STORE_H_
 
 #include <cstdint>
 #include <memory>
@@ -22,7 +22,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "state/state_store.h"
+#include "brook/state/state_store.h"
 
 namespace brook {
 
@@ -86,4 +86,4 @@ bool DecodeWindowKey(absl::string_view encoded, std::string* key,
 
 }  // namespace brook
 
-#endif  // BROOK_STATE_WINDOW_STORE_H_
+#endif  // BROOK_STATE_WINDOW_BYTES_STORE_H_

@@ -1,6 +1,6 @@
-#include "state/window_store.h"
+#include "brook/state/window_bytes_store.h"
 
-#include "state/internal/key_codec.h"
+#include "brook/state/internal/key_codec.h"
 
 namespace brook {
 

@@ -1,17 +1,17 @@
-// ChangelogLogger: sends a store's changes to its changelog partition through
+// StoreChangeLogger: sends a store's changes to its changelog partition through
 // the task's RecordCollector, so they travel in the task's transaction.
 // Threading model: owned by one task.
-#ifndef BROOK_RUNTIME_INTERNAL_CHANGELOG_LOGGER_H_
-#define BROOK_RUNTIME_INTERNAL_CHANGELOG_LOGGER_H_
+#ifndef BROOK_RUNTIME_INTERNAL_STORE_CHANGE_LOGGER_H_
+#define BROOK_RUNTIME_INTERNAL_STORE_CHANGE_LOGGER_H_
 
 #include <functional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 
-#include "kafka/topic_partition.h"
-#include "runtime/internal/task_context.h"
-#include "state/state_store.h"
+#include "brook/kafka/topic_partition.h"
+#include "brook/runtime/internal/task_context.h"
+#include "brook/state/state_store.h"
 
 namespace brook::internal {
 
@@ -21,11 +21,11 @@ inline std::string ChangelogTopic(absl::string_view application_id,
   return absl::StrCat(application_id, "-", store, "-changelog");
 }
 
-class ChangelogLogger final : public ChangeLogger {
+class StoreChangeLogger final : public ChangeSink {
  public:
   // `timestamp_ms` gives the timestamp of the record being processed.
-  ChangelogLogger(TopicPartition changelog, RecordCollector* collector,
-                  std::function<int64_t()> timestamp_ms)
+  StoreChangeLogger(TopicPartition changelog, RecordCollector* collector,
+                    std::function<int64_t()> timestamp_ms)
       : changelog_(std::move(changelog)),
         collector_(collector),
         timestamp_ms_(std::move(timestamp_ms)) {}
@@ -51,4 +51,4 @@ class ChangelogLogger final : public ChangeLogger {
 
 }  // namespace brook::internal
 
-#endif  // BROOK_RUNTIME_INTERNAL_CHANGELOG_LOGGER_H_
+#endif  // BROOK_RUNTIME_INTERNAL_STORE_CHANGE_LOGGER_H_
