@@ -339,82 +339,6 @@ std::string MermaidLabel(absl::string_view text) {
   return out + "\"";
 }
 
-}  // namespace
-
-std::string MermaidNodes(const std::vector<NodeSpec>& nodes,
-                         const std::vector<SubTopologyPlan>& subs) {
-  // Ids: n<i> for nodes (by index), t<j> for topics and s<k> for stores in
-  // order of first appearance, so that the output is stable.
-  std::map<std::string, std::string> topic_ids;
-  std::vector<std::string> topic_lines;
-  auto topic_id = [&](const std::string& label) {
-    auto [it, inserted] = topic_ids.emplace(
-        label, absl::StrCat("t", static_cast<int>(topic_ids.size())));
-    if (inserted) {
-      topic_lines.push_back(
-          absl::StrCat("  ", it->second, "[/", MermaidLabel(label), "/]\n"));
-    }
-    return it->second;
-  };
-  absl::flat_hash_map<std::string, int> index;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    index[nodes[i].name] = static_cast<int>(i);
-  }
-  std::string out = "flowchart TD\n";
-  std::string edges;
-  int next_store = 0;
-  for (const SubTopologyPlan& sub : subs) {
-    absl::StrAppend(&out, "  subgraph sub", sub.id, "[",
-                    MermaidLabel(absl::StrCat("Sub-topology: ", sub.id)),
-                    "]\n");
-    std::map<std::string, std::string> store_ids;
-    for (int i : sub.nodes) {
-      const NodeSpec& n = nodes[i];
-      const std::string id = absl::StrCat("n", i);
-      // Sources and sinks round, processors square.
-      if (n.kind == Kind::kProcessor) {
-        absl::StrAppend(&out, "    ", id, "[", MermaidLabel(n.name), "]\n");
-      } else {
-        absl::StrAppend(&out, "    ", id, "(", MermaidLabel(n.name), ")\n");
-      }
-      for (const std::string& p : n.parents) {
-        if (auto it = index.find(p); it != index.end()) {
-          absl::StrAppend(&edges, "  n", it->second, " --> ", id, "\n");
-        }
-      }
-      if (n.kind == Kind::kSource) {
-        for (const std::string& t : n.topics) {
-          absl::StrAppend(&edges, "  ", topic_id(t), " --> ", id, "\n");
-        }
-        if (!n.pattern.empty()) {
-          absl::StrAppend(&edges, "  ", topic_id("pattern: " + n.pattern),
-                          " --> ", id, "\n");
-        }
-      } else if (n.kind == Kind::kSink) {
-        const std::string t = n.topics.empty()
-                                  ? absl::StrCat("topic extractor of ", n.name)
-                                  : n.topics[0];
-        absl::StrAppend(&edges, "  ", id, " --> ", topic_id(t), "\n");
-      }
-      for (const std::string& store : n.stores) {
-        auto [it, inserted] =
-            store_ids.emplace(store, absl::StrCat("s", next_store));
-        if (inserted) {
-          ++next_store;
-          absl::StrAppend(&out, "    ", it->second, "[(", MermaidLabel(store),
-                          ")]\n");
-        }
-        absl::StrAppend(&edges, "  ", id, " -.- ", it->second, "\n");
-      }
-    }
-    out += "  end\n";
-  }
-  for (const std::string& line : topic_lines) out += line;
-  return out + edges;
-}
-
-namespace {
-
 // A DOT string: quoted, with quotes and backslashes escaped.
 std::string DotLabel(absl::string_view text) {
   std::string out = "\"";
@@ -429,78 +353,174 @@ std::string DotLabel(absl::string_view text) {
   return out + "\"";
 }
 
-}  // namespace
+// How one graph language writes each part of the drawing. GraphNodes walks
+// the topology once and asks the dialect for the text of each part.
+struct GraphDialect {
+  std::string header;
+  std::string footer;
+  std::string (*subgraph_open)(int id);
+  std::string subgraph_close;
+  // A processor (box) or a source or sink (rounded).
+  std::string (*node)(const std::string& id, const std::string& label,
+                      bool processor);
+  std::string (*topic)(const std::string& id, const std::string& label);
+  std::string (*store)(const std::string& id, const std::string& label);
+  std::string (*edge)(const std::string& from, const std::string& to);
+  std::string (*store_edge)(const std::string& node, const std::string& store);
+};
 
-std::string DotNodes(const std::vector<NodeSpec>& nodes,
-                     const std::vector<SubTopologyPlan>& subs) {
-  // The same ids as MermaidNodes: n<i> nodes, t<j> topics, s<k> stores.
+const GraphDialect& Mermaid() {
+  static const GraphDialect* const dialect = new GraphDialect{
+      .header = "flowchart TD\n",
+      .footer = "",
+      .subgraph_open =
+          [](int id) {
+            return absl::StrCat(
+                "  subgraph sub", id, "[",
+                MermaidLabel(absl::StrCat("Sub-topology: ", id)), "]\n");
+          },
+      .subgraph_close = "  end\n",
+      .node =
+          [](const std::string& id, const std::string& label, bool processor) {
+            return processor ? absl::StrCat("    ", id, "[",
+                                            MermaidLabel(label), "]\n")
+                             : absl::StrCat("    ", id, "(",
+                                            MermaidLabel(label), ")\n");
+          },
+      .topic =
+          [](const std::string& id, const std::string& label) {
+            return absl::StrCat("  ", id, "[/", MermaidLabel(label), "/]\n");
+          },
+      .store =
+          [](const std::string& id, const std::string& label) {
+            return absl::StrCat("    ", id, "[(", MermaidLabel(label), ")]\n");
+          },
+      .edge =
+          [](const std::string& from, const std::string& to) {
+            return absl::StrCat("  ", from, " --> ", to, "\n");
+          },
+      .store_edge =
+          [](const std::string& node, const std::string& store) {
+            return absl::StrCat("  ", node, " -.- ", store, "\n");
+          },
+  };
+  return *dialect;
+}
+
+const GraphDialect& Dot() {
+  static const GraphDialect* const dialect = new GraphDialect{
+      .header = "digraph topology {\n  rankdir=TB;\n",
+      .footer = "}\n",
+      .subgraph_open =
+          [](int id) {
+            return absl::StrCat(
+                "  subgraph cluster_sub", id, " {\n",
+                "    label=", DotLabel(absl::StrCat("Sub-topology: ", id)),
+                ";\n");
+          },
+      .subgraph_close = "  }\n",
+      .node =
+          [](const std::string& id, const std::string& label, bool processor) {
+            return absl::StrCat("    ", id, " [label=", DotLabel(label),
+                                processor ? ", shape=box" : ", shape=ellipse",
+                                "];\n");
+          },
+      .topic =
+          [](const std::string& id, const std::string& label) {
+            return absl::StrCat("  ", id, " [label=", DotLabel(label),
+                                ", shape=parallelogram];\n");
+          },
+      .store =
+          [](const std::string& id, const std::string& label) {
+            return absl::StrCat("    ", id, " [label=", DotLabel(label),
+                                ", shape=cylinder];\n");
+          },
+      .edge =
+          [](const std::string& from, const std::string& to) {
+            return absl::StrCat("  ", from, " -> ", to, ";\n");
+          },
+      .store_edge =
+          [](const std::string& node, const std::string& store) {
+            return absl::StrCat("  ", node, " -> ", store,
+                                " [style=dashed, dir=none];\n");
+          },
+  };
+  return *dialect;
+}
+
+// Draws the topology in `dialect`: one subgraph per sub-topology holding its
+// nodes and stores, then the topics, then every edge. Ids: n<i> for nodes
+// (by index), t<j> for topics and s<k> for stores in order of first
+// appearance, so that the output is stable.
+std::string GraphNodes(const std::vector<NodeSpec>& nodes,
+                       const std::vector<SubTopologyPlan>& subs,
+                       const GraphDialect& dialect) {
   std::map<std::string, std::string> topic_ids;
   std::vector<std::string> topic_lines;
   auto topic_id = [&](const std::string& label) {
     auto [it, inserted] = topic_ids.emplace(
         label, absl::StrCat("t", static_cast<int>(topic_ids.size())));
-    if (inserted) {
-      topic_lines.push_back(absl::StrCat("  ", it->second,
-                                         " [label=", DotLabel(label),
-                                         ", shape=parallelogram];\n"));
-    }
+    if (inserted) topic_lines.push_back(dialect.topic(it->second, label));
     return it->second;
   };
   absl::flat_hash_map<std::string, int> index;
   for (size_t i = 0; i < nodes.size(); ++i) {
     index[nodes[i].name] = static_cast<int>(i);
   }
-  std::string out = "digraph topology {\n  rankdir=TB;\n";
+  std::string out = dialect.header;
   std::string edges;
   int next_store = 0;
   for (const SubTopologyPlan& sub : subs) {
-    absl::StrAppend(
-        &out, "  subgraph cluster_sub", sub.id, " {\n",
-        "    label=", DotLabel(absl::StrCat("Sub-topology: ", sub.id)), ";\n");
+    out += dialect.subgraph_open(sub.id);
     std::map<std::string, std::string> store_ids;
     for (int i : sub.nodes) {
       const NodeSpec& n = nodes[i];
       const std::string id = absl::StrCat("n", i);
-      // Processors boxes, sources and sinks ellipses, stores cylinders.
-      absl::StrAppend(
-          &out, "    ", id, " [label=", DotLabel(n.name),
-          n.kind == Kind::kProcessor ? ", shape=box" : ", shape=ellipse",
-          "];\n");
+      out += dialect.node(id, n.name, n.kind == Kind::kProcessor);
       for (const std::string& p : n.parents) {
         if (auto it = index.find(p); it != index.end()) {
-          absl::StrAppend(&edges, "  n", it->second, " -> ", id, ";\n");
+          edges += dialect.edge(absl::StrCat("n", it->second), id);
         }
       }
       if (n.kind == Kind::kSource) {
         for (const std::string& t : n.topics) {
-          absl::StrAppend(&edges, "  ", topic_id(t), " -> ", id, ";\n");
+          edges += dialect.edge(topic_id(t), id);
         }
         if (!n.pattern.empty()) {
-          absl::StrAppend(&edges, "  ", topic_id("pattern: " + n.pattern),
-                          " -> ", id, ";\n");
+          edges += dialect.edge(topic_id("pattern: " + n.pattern), id);
         }
       } else if (n.kind == Kind::kSink) {
         const std::string t = n.topics.empty()
                                   ? absl::StrCat("topic extractor of ", n.name)
                                   : n.topics[0];
-        absl::StrAppend(&edges, "  ", id, " -> ", topic_id(t), ";\n");
+        edges += dialect.edge(id, topic_id(t));
       }
       for (const std::string& store : n.stores) {
         auto [it, inserted] =
             store_ids.emplace(store, absl::StrCat("s", next_store));
         if (inserted) {
           ++next_store;
-          absl::StrAppend(&out, "    ", it->second, " [label=", DotLabel(store),
-                          ", shape=cylinder];\n");
+          out += dialect.store(it->second, store);
         }
-        absl::StrAppend(&edges, "  ", id, " -> ", it->second,
-                        " [style=dashed, dir=none];\n");
+        edges += dialect.store_edge(id, it->second);
       }
     }
-    out += "  }\n";
+    out += dialect.subgraph_close;
   }
   for (const std::string& line : topic_lines) out += line;
-  return out + edges + "}\n";
+  return out + edges + dialect.footer;
+}
+
+}  // namespace
+
+std::string MermaidNodes(const std::vector<NodeSpec>& nodes,
+                         const std::vector<SubTopologyPlan>& subs) {
+  return GraphNodes(nodes, subs, Mermaid());
+}
+
+std::string DotNodes(const std::vector<NodeSpec>& nodes,
+                     const std::vector<SubTopologyPlan>& subs) {
+  return GraphNodes(nodes, subs, Dot());
 }
 
 std::string DescribeNodes(const std::vector<NodeSpec>& nodes,

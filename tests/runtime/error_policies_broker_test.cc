@@ -15,7 +15,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "brook/kafka/admin.h"
 #include "brook/kafka/consumer.h"
 #include "brook/kafka/producer.h"
 #include "brook/kafka/topic_reader.h"
@@ -284,17 +283,8 @@ TEST_F(ErrorPoliciesBrokerTest, ProcessorFailingOnSomeRecordsDeadLettersThem) {
 // commit for task.timeout.ms, naming the cause; nothing is committed.
 TEST_F(ErrorPoliciesBrokerTest, OutputTheBrokerRejectsEndsTheAbortLoop) {
   CreateTopic(in_, 1);
-  auto admin = Admin::Create(BaseConfig());
-  ASSERT_TRUE(admin.ok()) << admin.status();
-  ASSERT_TRUE(
-      (*admin)
-          ->CreateTopic(NewTopic{.name = out_,
-                                 .partitions = 1,
-                                 .replication_factor = 1,
-                                 .configs = {{"message.timestamp.before.max.ms",
-                                              "3600000"}}},
-                        absl::Seconds(30))
-          .ok());
+  // Outputs dated before now - 1 h are rejected.
+  CreateTopic(out_, 1, {{"message.timestamp.before.max.ms", "3600000"}});
   auto producer = Producer::Create(BaseConfig());
   ASSERT_TRUE(producer.ok()) << producer.status();
   const int64_t two_days_ago =
@@ -332,16 +322,7 @@ class OversizedOutput : public ErrorPoliciesBrokerTest {
     ErrorPoliciesBrokerTest::SetUp();
     CreateTopic(in_, 1);
     CreateTopic(dlq_, 1);
-    auto admin = Admin::Create(BaseConfig());
-    ASSERT_TRUE(admin.ok()) << admin.status();
-    ASSERT_TRUE(
-        (*admin)
-            ->CreateTopic(NewTopic{.name = out_,
-                                   .partitions = 1,
-                                   .replication_factor = 1,
-                                   .configs = {{"max.message.bytes", "4096"}}},
-                          absl::Seconds(30))
-            .ok());
+    CreateTopic(out_, 1, {{"max.message.bytes", "4096"}});
     ProduceValues({1, 2, 5001, 3, 4});
   }
 };

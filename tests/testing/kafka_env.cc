@@ -77,10 +77,13 @@ int64_t RecentEventTimeMs() {
   return (now - 3 * kHourMs) / kHourMs * kHourMs;
 }
 
-void CreateTopic(const std::string& name, int32_t partitions) {
+void CreateTopic(const std::string& name, int32_t partitions,
+                 const std::map<std::string, std::string>& configs) {
   auto admin = Admin::Create(BaseConfig());
   CHECK(admin.ok()) << admin.status();
-  absl::Status s = (*admin)->CreateTopic({name, partitions}, absl::Seconds(30));
+  absl::Status s = (*admin)->CreateTopic(
+      {.name = name, .partitions = partitions, .configs = configs},
+      absl::Seconds(30));
   CHECK(s.ok()) << s;
 }
 

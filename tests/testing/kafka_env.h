@@ -3,6 +3,7 @@
 #define BROOK_TESTS_TESTING_KAFKA_ENV_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,8 +38,10 @@ std::string UniqueName(const std::string& prefix);
 // retention check that comes every 5 minutes, in the middle of a test.
 int64_t RecentEventTimeMs();
 
-// Creates a topic with `partitions` partitions (CHECK-fails on error).
-void CreateTopic(const std::string& name, int32_t partitions);
+// Creates a topic with `partitions` partitions and the topic `configs`
+// (for example {"max.message.bytes", "4096"}); CHECK-fails on error.
+void CreateTopic(const std::string& name, int32_t partitions,
+                 const std::map<std::string, std::string>& configs = {});
 
 // Writes values "<prefix>-000000" .. with keys "k<i>", non-transactionally,
 // and waits for delivery.
