@@ -26,6 +26,7 @@ namespace brook {
 namespace {
 
 using ::brook::testing::MustBuild;
+using ::brook::testing::WordCountTopology;
 using ::testing::HasSubstr;
 using S = std::string;
 
@@ -98,18 +99,7 @@ S IdOf(const Dot& dot, const S& label) {
   return "";
 }
 
-Topology WordCount() {
-  StreamsBuilder b;
-  b.Stream<S, S>("lines")
-      .FlatMapValues([](const S& line) -> std::vector<S> {
-        return absl::StrSplit(line, ' ', absl::SkipEmpty());
-      })
-      .GroupBy([](const std::optional<S>&, const S& word) { return word; })
-      .Count(Materialized<S, int64_t>::As("counts"))
-      .ToStream()
-      .To("word-counts");
-  return MustBuild(b);
-}
+Topology WordCount() { return WordCountTopology(); }
 
 TEST(DotTest, WordCountHasTwoClustersLinkedByTheRepartitionTopic) {
   const S text = WordCount().ToDot();

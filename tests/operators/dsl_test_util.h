@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 
 #include "brook/operators/streams_builder.h"
@@ -82,6 +83,22 @@ inline Topology MustBuild(const StreamsBuilder& b) {
   absl::StatusOr<Topology> t = b.Build();
   EXPECT_TRUE(t.ok()) << t.status();
   return t.ok() ? *std::move(t) : Topology();
+}
+
+// The word count: "lines" split on spaces, counted per word in the store
+// "counts", the counts written to "word-counts".
+inline Topology WordCountTopology() {
+  using S = std::string;
+  StreamsBuilder b;
+  b.Stream<S, S>("lines")
+      .FlatMapValues([](const S& line) -> std::vector<S> {
+        return absl::StrSplit(line, ' ', absl::SkipEmpty());
+      })
+      .GroupBy([](const std::optional<S>&, const S& word) { return word; })
+      .Count(Materialized<S, int64_t>::As("counts"))
+      .ToStream()
+      .To("word-counts");
+  return MustBuild(b);
 }
 
 }  // namespace brook::testing

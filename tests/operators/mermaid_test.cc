@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -16,21 +15,12 @@
 namespace brook {
 namespace {
 
-using ::brook::testing::MustBuild;
+using ::brook::testing::WordCountTopology;
 using ::testing::HasSubstr;
 using S = std::string;
 
 TEST(MermaidTest, DrawsWordCountWithSubTopologiesTopicsAndStores) {
-  StreamsBuilder b;
-  b.Stream<S, S>("lines")
-      .FlatMapValues([](const S& line) -> std::vector<S> {
-        return absl::StrSplit(line, ' ', absl::SkipEmpty());
-      })
-      .GroupBy([](const std::optional<S>&, const S& word) { return word; })
-      .Count(Materialized<S, int64_t>::As("counts"))
-      .ToStream()
-      .To("word-counts");
-  EXPECT_EQ(MustBuild(b).ToMermaid(),
+  EXPECT_EQ(WordCountTopology().ToMermaid(),
             "flowchart TD\n"
             "  subgraph sub0[\"Sub-topology: 0\"]\n"
             "    n0(\"KSTREAM-SOURCE-0000000000\")\n"

@@ -6,33 +6,24 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 #include "brook/operators/streams_builder.h"
 #include "brook/runtime/key_value_store.h"
+#include "tests/operators/dsl_test_util.h"
 
 namespace brook {
 namespace {
 
+using ::brook::testing::WordCountTopology;
 using ::testing::ElementsAre;
 using ::testing::SizeIs;
 using S = std::string;
 
 std::unique_ptr<TopologyTestDriver> WordCountDriver() {
-  StreamsBuilder b;
-  b.Stream<S, S>("lines")
-      .FlatMapValues([](const S& line) -> std::vector<S> {
-        return absl::StrSplit(line, ' ', absl::SkipEmpty());
-      })
-      .GroupBy([](const std::optional<S>&, const S& word) { return word; })
-      .Count(Materialized<S, int64_t>::As("counts"))
-      .ToStream()
-      .To("word-counts");
-  absl::StatusOr<Topology> topology = b.Build();
-  EXPECT_TRUE(topology.ok()) << topology.status();
-  auto driver = TopologyTestDriver::Create(*topology, {.application_id = "wc"});
+  auto driver =
+      TopologyTestDriver::Create(WordCountTopology(), {.application_id = "wc"});
   EXPECT_TRUE(driver.ok()) << driver.status();
   return driver.ok() ? *std::move(driver) : nullptr;
 }
