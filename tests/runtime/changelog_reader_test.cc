@@ -113,6 +113,21 @@ class ChangelogReaderTest : public ::testing::Test {
     return false;
   }
 
+  // Restores in steps of 100 records until no task is left or 30 s pass,
+  // and returns the tasks that finished, in order.
+  std::vector<TaskId> RestoreAll() {
+    std::vector<TaskId> finished_tasks;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (reader_->active() && absl::Now() < deadline) {
+      auto finished = reader_->Restore(100);
+      EXPECT_TRUE(finished.ok()) << finished.status();
+      if (!finished.ok()) break;
+      finished_tasks.insert(finished_tasks.end(), finished->begin(),
+                            finished->end());
+    }
+    return finished_tasks;
+  }
+
   std::string Get(const S& key) {
     auto v = table_->Get(key);
     EXPECT_TRUE(v.ok()) << v.status();
@@ -285,14 +300,7 @@ TEST_F(ChangelogReaderTest, RemovingATaskMidRestoreLetsTheOtherFinish) {
   // The task closes: its store goes. The reader must not touch it again.
   revoked->Close();
   revoked.reset();
-  std::vector<TaskId> finished_tasks;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (reader_->active() && absl::Now() < deadline) {
-    auto finished = reader_->Restore(100);
-    ASSERT_TRUE(finished.ok()) << finished.status();
-    finished_tasks.insert(finished_tasks.end(), finished->begin(),
-                          finished->end());
-  }
+  const std::vector<TaskId> finished_tasks = RestoreAll();
   EXPECT_FALSE(reader_->active()) << "the kept task never finished";
   EXPECT_EQ(finished_tasks, std::vector<TaskId>{kept_id})
       << "the removed task was reported as restored";
@@ -362,14 +370,7 @@ TEST_F(ChangelogReaderTest, RemovingSixRestoringTasksInARowIsSafe) {
       reader_->Add(TaskId{0, 3}, {{stores[3].get(), {topic, 3}}});
   ASSERT_TRUE(again.ok()) << again.status();
   ASSERT_TRUE(*again);
-  std::vector<TaskId> finished_tasks;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (reader_->active() && absl::Now() < deadline) {
-    auto finished = reader_->Restore(100);
-    ASSERT_TRUE(finished.ok()) << finished.status();
-    finished_tasks.insert(finished_tasks.end(), finished->begin(),
-                          finished->end());
-  }
+  const std::vector<TaskId> finished_tasks = RestoreAll();
   EXPECT_EQ(finished_tasks, std::vector<TaskId>{(TaskId{0, 3})});
   EXPECT_EQ(stores[3]->committed_offset(), kRecords);
   for (auto& store : stores) store->Close();
