@@ -52,7 +52,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
   // topic sat fetched in the queue while rd_kafka_consumer_poll() returned
   // nothing (a 300,000-record read after passthrough_bench's brook_alos
   // runs: 8 of 38 reads stalled at about 85% of each partition for the
-  // whole 60 s; 0 of 16 with these limits).
+  // whole 60 s; 0 of 32 with these limits).
   consumer_config.try_emplace("queued.min.messages", "10000000");
   consumer_config.try_emplace("queued.max.messages.kbytes", "2097151");
   consumer_config["isolation.level"] =
