@@ -160,7 +160,7 @@ struct StreamsConfig {
   int16_t replication_factor = -1;
 
   // RocksDB settings shared by all persistent stores: one memory budget,
-  // compression, and an options hook (state/stores.h).
+  // compression, and an options hook (state/bytes_stores.h).
   RocksDBConfig rocksdb;
 
   // poll.ms: how long a poll may block when no task has buffered records.
