@@ -46,13 +46,9 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
   // and the records deleted show as missing.
   consumer_config["auto.offset.reset"] = "earliest";
   // The reader keeps every record anyway, so let librdkafka prefetch
-  // without limit. With the defaults (100,000 records per partition), 2.0.2
-  // sometimes stopped handing out records for good once a partition's
-  // prefetch passed that bound and its fetches resumed: the rest of the
-  // topic sat fetched in the queue while rd_kafka_consumer_poll() returned
-  // nothing (a 300,000-record read after passthrough_bench's brook_alos
-  // runs: 8 of 38 reads stalled at about 85% of each partition for the
-  // whole 60 s; 0 of 32 with these limits).
+  // without limit: 2.0.2 backs a full partition queue off for a second.
+  // (These limits were once taken for the cure of a read-back "stall"; the
+  // cause was the watermark queries in the loop below, see there.)
   consumer_config.try_emplace("queued.min.messages", "10000000");
   consumer_config.try_emplace("queued.max.messages.kbytes", "2097151");
   consumer_config["isolation.level"] =
@@ -94,7 +90,32 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
   std::vector<ConsumerRecord> records;
   std::vector<bool> done(partitions, false);
   for (int32_t p = 0; p < partitions; ++p) done[p] = end[p] <= start[p].offset;
-  absl::Time next_start_check = absl::Now() + absl::Seconds(1);
+  // Checking where the partitions stand costs: Position() builds a list and
+  // takes librdkafka's locks, and QueryWatermarks() is a round trip queued
+  // behind the consumer's long-polling fetch (up to fetch.wait.max.ms). So
+  // a record only checks its own partition, all partitions are checked when
+  // a poll comes back empty (markers and aborted records move positions
+  // without a record), and the start offsets are asked for only once the
+  // read has been idle for a second. Asking every second while records
+  // flowed (6 partitions, 2 requests each) left the reader waiting on
+  // ListOffsets most of the time: 1M records read back at ~6k records/s,
+  // which looked like a stall.
+  absl::Time idle_since = absl::Now();
+  absl::Time next_start_check = absl::InfinitePast();
+  auto check = [&](int32_t p, bool ask_start) {
+    if (done[p]) return;
+    bool reached = consumer->Position({topic, p}) >= end[p];
+    if (!reached && ask_start) {
+      // Deleted up to the end: no fetch moves the position any more.
+      absl::StatusOr<std::pair<int64_t, int64_t>> marks =
+          consumer->QueryWatermarks({topic, p}, absl::Seconds(5));
+      reached = marks.ok() && marks->first >= end[p];
+    }
+    if (reached) {
+      done[p] = true;
+      --remaining_partitions;
+    }
+  };
   while (remaining_partitions > 0) {
     if (absl::Now() > deadline) {
       // Say where each unfinished partition stands, and where the broker
@@ -118,27 +139,22 @@ absl::StatusOr<std::vector<ConsumerRecord>> ReadTopic(
     }
     BROOK_ASSIGN_OR_RETURN(std::optional<ConsumerRecord> record,
                            consumer->Poll(absl::Milliseconds(100)));
-    // Transaction markers and aborted records advance the position without
-    // surfacing, so the end test uses the position, not the last record.
-    if (record.has_value() && record->offset < end[record->partition]) {
-      records.push_back(*std::move(record));
-    }
-    const bool recheck_start = absl::Now() >= next_start_check;
-    if (recheck_start) next_start_check = absl::Now() + absl::Seconds(1);
-    for (int32_t p = 0; p < partitions; ++p) {
-      if (done[p]) continue;
-      bool reached = consumer->Position({topic, p}) >= end[p];
-      if (!reached && recheck_start) {
-        // Deleted up to the end: no fetch moves the position any more.
-        absl::StatusOr<std::pair<int64_t, int64_t>> marks =
-            consumer->QueryWatermarks({topic, p}, absl::Seconds(5));
-        reached = marks.ok() && marks->first >= end[p];
+    if (record.has_value()) {
+      const int32_t p = record->partition;
+      // Transaction markers and aborted records advance the position without
+      // surfacing, so the end test uses the position, not the last record.
+      if (p >= 0 && p < partitions) {
+        if (record->offset < end[p]) records.push_back(*std::move(record));
+        check(p, /*ask_start=*/false);
       }
-      if (reached) {
-        done[p] = true;
-        --remaining_partitions;
-      }
+      idle_since = absl::Now();
+      continue;
     }
+    const absl::Time now = absl::Now();
+    const bool ask_start =
+        now - idle_since >= absl::Seconds(1) && now >= next_start_check;
+    if (ask_start) next_start_check = now + absl::Seconds(1);
+    for (int32_t p = 0; p < partitions; ++p) check(p, ask_start);
   }
   BROOK_RETURN_IF_ERROR(consumer->Close());
   return records;
