@@ -24,6 +24,12 @@ absl::Status RocksDBConfig::Validate() const {
                      "positive, is ",
                      memory_budget_bytes));
   }
+  if (read_cache_bytes_per_store < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'read_cache_bytes_per_store' of the RocksDB config must "
+                     "not be negative, is ",
+                     read_cache_bytes_per_store));
+  }
   return absl::OkStatus();
 }
 

@@ -31,36 +31,38 @@ std::string EncodeMeta(int64_t value) {
   return bytes;
 }
 
-// The buffer merged with the database. The current pair is copied, because a
-// write to the buffer may move the bytes the underlying iterator points at;
-// after such a write the iterator re-seeks past the copied key instead of
-// trusting its position (see NewIteratorWithBase's comment; RocksDB 7.8
-// copes in practice, but does not promise to).
+using Buffer =
+    absl::btree_map<std::string, std::optional<std::string>, std::less<>>;
+
+// The buffer merged with the database: the smaller key of the two goes
+// first, the buffer's entry wins a tie, and the buffer's deletes hide the
+// database's entries. The current pair is copied, because a write to the
+// buffer invalidates the buffer's iterator; after such a write the iterator
+// re-seeks both sides past the copied key instead of trusting its position.
 // Threading model: as its engine (one stream thread).
 class BufferedIterator : public EngineIterator {
  public:
-  BufferedIterator(const RocksDBHandle& handle,
-                   rocksdb::WriteBatchWithIndex* buffer,
+  BufferedIterator(const RocksDBHandle& handle, const Buffer* buffer,
                    const uint64_t* write_generation,
                    std::optional<absl::string_view> from,
                    std::optional<absl::string_view> to, std::string context)
-      : write_generation_(write_generation),
-        seen_generation_(*write_generation),
+      : buffer_(buffer),
+        write_generation_(write_generation),
         context_(std::move(context)) {
     if (to) {
       upper_ = std::string(*to);
       upper_slice_ = rocksdb::Slice(*upper_);
       read_options_.iterate_upper_bound = &upper_slice_;
     }
-    rocksdb::Iterator* base =
-        handle.db()->NewIterator(read_options_, handle.data());
-    it_.reset(buffer->NewIteratorWithBase(handle.data(), base, &read_options_));
+    db_.reset(handle.db()->NewIterator(read_options_, handle.data()));
     if (from) {
-      it_->Seek(ToSlice(*from));
+      Position(*from, /*past=*/false);
     } else {
-      it_->SeekToFirst();
+      seen_generation_ = *write_generation_;
+      db_->SeekToFirst();
+      buffer_it_ = buffer_->begin();
+      Load();
     }
-    Load();
   }
 
   bool Valid() const override { return valid_; }
@@ -69,43 +71,85 @@ class BufferedIterator : public EngineIterator {
   absl::Status status() const override { return status_; }
 
   void Seek(absl::string_view target) override {
-    seen_generation_ = *write_generation_;
-    it_->Seek(ToSlice(target));
-    Load();
+    Position(target, /*past=*/false);
   }
 
   void Next() override {
     if (!valid_) return;
     if (*write_generation_ != seen_generation_) {
-      seen_generation_ = *write_generation_;
-      it_->Seek(key_);
-      if (it_->Valid() && ToView(it_->key()) == key_) it_->Next();
-    } else {
-      it_->Next();
+      const std::string current = key_;
+      Position(current, /*past=*/true);
+      return;
     }
+    if (buffer_it_ != buffer_->end() && buffer_it_->first == key_) {
+      ++buffer_it_;
+    }
+    if (db_->Valid() && ToView(db_->key()) == key_) db_->Next();
     Load();
   }
 
  private:
+  // Both sides at the first key >= target (> target if `past`).
+  void Position(absl::string_view target, bool past) {
+    seen_generation_ = *write_generation_;
+    db_->Seek(ToSlice(target));
+    if (past && db_->Valid() && ToView(db_->key()) == target) db_->Next();
+    buffer_it_ =
+        past ? buffer_->upper_bound(target) : buffer_->lower_bound(target);
+    Load();
+  }
+
+  bool InRange(absl::string_view key) const {
+    return !upper_ || key < absl::string_view(*upper_);
+  }
+
+  // Moves past the buffer's deletes to the next visible pair.
   void Load() {
-    valid_ = it_->Valid() &&
-             (!upper_ || ToView(it_->key()) < absl::string_view(*upper_));
-    if (valid_) {
-      key_.assign(it_->key().data(), it_->key().size());
-      value_.assign(it_->value().data(), it_->value().size());
-    } else {
-      status_ = FromRocksDB(it_->status(), context_);
+    while (true) {
+      const bool db_valid = db_->Valid() && InRange(ToView(db_->key()));
+      const bool buffer_valid =
+          buffer_it_ != buffer_->end() && InRange(buffer_it_->first);
+      if (!db_valid && !db_->status().ok()) {
+        valid_ = false;
+        status_ = FromRocksDB(db_->status(), context_);
+        return;
+      }
+      if (!db_valid && !buffer_valid) {
+        valid_ = false;
+        return;
+      }
+      const int order = !buffer_valid ? 1
+                        : !db_valid   ? -1
+                                      : absl::string_view(buffer_it_->first)
+                                          .compare(ToView(db_->key()));
+      if (order > 0) {  // the database's key comes first
+        key_.assign(db_->key().data(), db_->key().size());
+        value_.assign(db_->value().data(), db_->value().size());
+        valid_ = true;
+        return;
+      }
+      if (buffer_it_->second.has_value()) {
+        key_ = buffer_it_->first;
+        value_ = *buffer_it_->second;
+        valid_ = true;
+        return;
+      }
+      // A buffered delete: skip the key on both sides.
+      if (order == 0) db_->Next();
+      ++buffer_it_;
     }
   }
 
+  const Buffer* const buffer_;
   const uint64_t* const write_generation_;
-  uint64_t seen_generation_;
+  uint64_t seen_generation_ = 0;
   const std::string context_;
-  // Referenced by it_, so declared before it.
+  // Referenced by db_, so declared before it.
   std::optional<std::string> upper_;
   rocksdb::Slice upper_slice_;
   rocksdb::ReadOptions read_options_;
-  std::unique_ptr<rocksdb::Iterator> it_;
+  std::unique_ptr<rocksdb::Iterator> db_;
+  Buffer::const_iterator buffer_it_;
   bool valid_ = false;
   std::string key_;
   std::string value_;
@@ -130,9 +174,7 @@ std::shared_ptr<RocksDBResources> OrDefault(
 RocksDBEngine::RocksDBEngine(std::string store_name,
                              std::shared_ptr<RocksDBResources> resources)
     : store_name_(std::move(store_name)),
-      resources_(OrDefault(std::move(resources))),
-      buffer_(rocksdb::BytewiseComparator(), /*reserved_bytes=*/0,
-              /*overwrite_key=*/true) {}
+      resources_(OrDefault(std::move(resources))) {}
 
 std::string RocksDBEngine::Describe() const {
   return absl::StrCat("state store '", store_name_, "' in '", path_, "'");
@@ -181,6 +223,7 @@ absl::Status RocksDBEngine::ReadMetaValues() {
 
 void RocksDBEngine::Close() {
   ClearBuffer();
+  ClearReadCache();
   if (handle_ != nullptr) {
     // Committed data goes from the memtables to table files, so a restart
     // need not replay the WAL. Failure costs only that: the WAL has it all,
@@ -209,22 +252,60 @@ absl::Status RocksDBEngine::Wipe() {
 absl::StatusOr<std::optional<std::string>> RocksDBEngine::Get(
     absl::string_view key) {
   if (handle_ == nullptr) return NotOpenError(store_name_);
-  rocksdb::PinnableSlice value;
-  rocksdb::Status status =
-      buffer_.GetFromBatchAndDB(handle_->db(), rocksdb::ReadOptions(),
-                                handle_->data(), ToSlice(key), &value);
-  if (status.IsNotFound()) return std::nullopt;
-  BROOK_RETURN_IF_ERROR(
-      FromRocksDB(status, absl::StrCat("cannot read ", Describe())));
-  return std::string(value.data(), value.size());
+  if (auto it = buffer_.find(key); it != buffer_.end()) return it->second;
+  if (auto it = read_cache_.find(key); it != read_cache_.end()) {
+    return it->second;
+  }
+  std::string value;
+  rocksdb::Status status = handle_->db()->Get(
+      rocksdb::ReadOptions(), handle_->data(), ToSlice(key), &value);
+  std::optional<std::string> result;
+  if (!status.IsNotFound()) {
+    BROOK_RETURN_IF_ERROR(
+        FromRocksDB(status, absl::StrCat("cannot read ", Describe())));
+    result = std::move(value);
+  }
+  CacheCommitted(key, result);
+  return result;
+}
+
+void RocksDBEngine::CacheCommitted(absl::string_view key,
+                                   const std::optional<std::string>& value) {
+  const int64_t limit = resources_->config().read_cache_bytes_per_store;
+  // Each entry also costs its slot and two string headers: count 64 bytes.
+  const int64_t bytes =
+      static_cast<int64_t>(key.size() + (value ? value->size() : 0)) + 64;
+  if (bytes > limit) return;
+  auto [it, inserted] = read_cache_.try_emplace(key, value);
+  if (!inserted) {
+    read_cache_bytes_ -= static_cast<int64_t>(
+        it->first.size() + (it->second ? it->second->size() : 0) + 64);
+    it->second = value;
+  }
+  read_cache_bytes_ += bytes;
+  if (read_cache_bytes_ > limit) {
+    // Full: start over rather than track recency per entry. The entry just
+    // written stays, so a read of it right after still hits.
+    std::optional<std::string> keep = std::move(it->second);
+    ClearReadCache();
+    read_cache_.try_emplace(key, std::move(keep));
+    read_cache_bytes_ = bytes;
+  }
+}
+
+void RocksDBEngine::ClearReadCache() {
+  read_cache_.clear();
+  read_cache_bytes_ = 0;
 }
 
 absl::Status RocksDBEngine::Put(absl::string_view key,
                                 absl::string_view value) {
   if (handle_ == nullptr) return NotOpenError(store_name_);
-  BROOK_RETURN_IF_ERROR(
-      FromRocksDB(buffer_.Put(handle_->data(), ToSlice(key), ToSlice(value)),
-                  absl::StrCat("cannot buffer a write to ", Describe())));
+  if (auto it = buffer_.find(key); it != buffer_.end()) {
+    it->second.emplace(value);
+  } else {
+    buffer_.emplace(std::string(key), std::string(value));
+  }
   ++buffered_writes_;
   ++buffered_puts_;
   ++write_generation_;
@@ -233,9 +314,11 @@ absl::Status RocksDBEngine::Put(absl::string_view key,
 
 absl::Status RocksDBEngine::Delete(absl::string_view key) {
   if (handle_ == nullptr) return NotOpenError(store_name_);
-  BROOK_RETURN_IF_ERROR(
-      FromRocksDB(buffer_.Delete(handle_->data(), ToSlice(key)),
-                  absl::StrCat("cannot buffer a delete in ", Describe())));
+  if (auto it = buffer_.find(key); it != buffer_.end()) {
+    it->second.reset();
+  } else {
+    buffer_.emplace(std::string(key), std::nullopt);
+  }
   ++buffered_writes_;
   ++write_generation_;
   return absl::OkStatus();
@@ -300,22 +383,25 @@ absl::Status RocksDBEngine::Write(rocksdb::WriteBatch* batch,
 absl::Status RocksDBEngine::Commit(const CommitExtras& extras) {
   if (handle_ == nullptr) return NotOpenError(store_name_);
   if (buffered_writes_ == 0 && extras.empty()) return absl::OkStatus();
-  // The meta values join the buffer behind a save point, so that a failed
-  // write leaves the buffer as it was.
-  buffer_.SetSavePoint();
-  absl::Status status = AppendMeta(extras, &buffer_);
-  if (status.ok()) {
-    if (extras.delete_ranges.empty()) {
-      status = Write(buffer_.GetWriteBatch(), extras);
-    } else {
-      // WriteBatchWithIndex refuses DeleteRange: append the ranges to a copy.
-      rocksdb::WriteBatch batch(*buffer_.GetWriteBatch());
-      status = Write(&batch, extras);
-    }
+  // The batch is built aside, so a failed write leaves the buffer as it was.
+  // The map is sorted, so the memtable inserts arrive in key order.
+  rocksdb::WriteBatch batch;
+  const std::string context =
+      absl::StrCat("cannot prepare the commit of ", Describe());
+  for (const auto& [key, value] : buffer_) {
+    BROOK_RETURN_IF_ERROR(
+        FromRocksDB(value ? batch.Put(handle_->data(), key, *value)
+                          : batch.Delete(handle_->data(), key),
+                    context));
   }
-  if (!status.ok()) {
-    buffer_.RollbackToSavePoint().PermitUncheckedError();  // cannot fail here
-    return status;
+  BROOK_RETURN_IF_ERROR(AppendMeta(extras, &batch));
+  BROOK_RETURN_IF_ERROR(Write(&batch, extras));
+  if (!extras.delete_ranges.empty()) {
+    // The ranges were deleted after the buffer's writes, and may cover
+    // cached keys: forget everything rather than test each key.
+    ClearReadCache();
+  } else {
+    for (auto& [key, value] : buffer_) CacheCommitted(key, value);
   }
   ClearBuffer();
   return absl::OkStatus();
@@ -324,7 +410,7 @@ absl::Status RocksDBEngine::Commit(const CommitExtras& extras) {
 void RocksDBEngine::Abort() { ClearBuffer(); }
 
 void RocksDBEngine::ClearBuffer() {
-  buffer_.Clear();
+  buffer_.clear();
   buffered_writes_ = 0;
   buffered_puts_ = 0;
   ++write_generation_;
@@ -343,6 +429,8 @@ absl::Status RocksDBEngine::WriteCommitted(
     BROOK_RETURN_IF_ERROR(FromRocksDB(status, context));
   }
   BROOK_RETURN_IF_ERROR(AppendMeta(extras, &batch));
+  // Restored values replace whatever the read cache knew.
+  ClearReadCache();
   return Write(&batch, extras, /*wal=*/false);
 }
 

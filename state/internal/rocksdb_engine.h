@@ -1,10 +1,17 @@
 // RocksDBEngine: a StoreEngine over one RocksDB database per store.
 //
-// The uncommitted buffer is a rocksdb::WriteBatchWithIndex (one entry per
-// key); reads merge it with the database (GetFromBatchAndDB,
-// NewIteratorWithBase). Commit() adds the meta values to the same batch and
-// writes it with one DB::Write, so data and changelog offset become durable
-// together; RocksDBHandle's atomic_flush keeps them together on flush too.
+// The uncommitted writes are an ordered map (one entry per key, the last
+// write wins); reads look there first, then in a hash map of recently read
+// or written committed values (RocksDBConfig::read_cache_bytes_per_store),
+// then in the database. Iterators merge the map with a database iterator.
+// Commit() writes the map's entries and the meta values with one DB::Write,
+// so data and changelog offset become durable together; RocksDBHandle's
+// atomic_flush keeps them together on flush too.
+//
+// A rocksdb::WriteBatchWithIndex did this job before: its skip list, with a
+// virtual comparator per step, and the memtable's lookup per Get were the
+// largest CPU cost of a count by key (issue 10, bench/README.md); it also
+// wrote every update, not just the last per key, to the memtable.
 //
 // Writes go to the WAL without fsync: a process crash loses nothing that
 // was committed; a machine crash may lose the last commits, data and offset
@@ -18,8 +25,10 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "rocksdb/options.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
+#include "rocksdb/write_batch.h"
 
 #include "brook/state/bytes_stores.h"
 #include "brook/state/internal/rocksdb_handle.h"
@@ -79,6 +88,11 @@ class RocksDBEngine : public StoreEngine {
   // Makes restored writes durable before anything is written with the WAL.
   absl::Status PersistRestored();
   void ClearBuffer();
+  // Remembers a committed value (nullopt: known absent) if the read cache
+  // has room; empties the cache first when it is full.
+  void CacheCommitted(absl::string_view key,
+                      const std::optional<std::string>& value);
+  void ClearReadCache();
   std::string Describe() const;
 
   const std::string store_name_;
@@ -94,7 +108,11 @@ class RocksDBEngine : public StoreEngine {
   // crash could replay that commit, offset included, over restored data
   // that was lost, and the offset would run ahead of the data.
   bool unpersisted_restore_ = false;
-  rocksdb::WriteBatchWithIndex buffer_;
+  // Uncommitted writes by key; nullopt is a delete.
+  absl::btree_map<std::string, std::optional<std::string>, std::less<>> buffer_;
+  // Committed values by key; nullopt: the key has no value.
+  absl::flat_hash_map<std::string, std::optional<std::string>> read_cache_;
+  int64_t read_cache_bytes_ = 0;
   int64_t buffered_writes_ = 0;
   int64_t buffered_puts_ = 0;
   // Bumped by every buffered write: iterators re-seek when it moved.
