@@ -45,7 +45,7 @@ ABSL_FLAG(int64_t, join_grace_ms, 600000, "join: JoinWindows' grace");
 ABSL_FLAG(std::string, state_dir, "/tmp/brook-peer", "state.dir");
 ABSL_FLAG(int32_t, threads, 1, "num.stream.threads");
 ABSL_FLAG(int64_t, commit_interval_ms, 100, "commit.interval.ms");
-ABSL_FLAG(bool, partition_queues, false,
+ABSL_FLAG(bool, partition_queues, true,
           "partition.queues: per-partition queues instead of pause/resume");
 ABSL_FLAG(int64_t, buffered_records_per_partition, 0,
           "buffered.records.per.partition; 0 = Brook's default");

@@ -114,6 +114,10 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
         absl::StrCat(config.partition_queue_max_records);
     thread->consumer_config_["queued.max.messages.kbytes"] =
         absl::StrCat((config.partition_queue_max_bytes + 1023) / 1024);
+    // Smaller fetches per partition: a queue refills in smaller steps and
+    // the process holds fewer fetch buffers (StreamsConfig::partition_queues
+    // has the measurement).
+    thread->consumer_config_["max.partition.fetch.bytes"] = "262144";
   }
   if (!config.group_instance_id.empty()) {
     thread->consumer_config_["group.instance.id"] =

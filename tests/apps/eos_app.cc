@@ -36,7 +36,7 @@ ABSL_FLAG(int64_t, stall_after_records, 0,
 ABSL_FLAG(int64_t, stall_ms, 0, "how long to stall");
 ABSL_FLAG(int64_t, max_records_per_task_per_iteration, 100,
           "max.records.per.task.per.iteration");
-ABSL_FLAG(bool, partition_queues, false,
+ABSL_FLAG(bool, partition_queues, true,
           "partition.queues: per-partition queues instead of pause/resume");
 ABSL_FLAG(int64_t, fail_every, 0,
           "fail on values whose number is a multiple of this (0: never); "

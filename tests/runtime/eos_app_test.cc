@@ -127,9 +127,9 @@ class EosAppTest : public ::testing::Test {
         "--session_timeout_ms=6000"};
     args.insert(args.end(), extra.begin(), extra.end());
     // The same scenarios over per-partition queues (see tests/README or
-    // docs/architecture.md): BROOK_TEST_PARTITION_QUEUES=1 ctest ...
-    if (std::getenv("BROOK_TEST_PARTITION_QUEUES") != nullptr) {
-      args.push_back("--partition_queues");
+    // docs/architecture.md): BROOK_TEST_PAUSE_RESUME=1 ctest ...
+    if (std::getenv("BROOK_TEST_PAUSE_RESUME") != nullptr) {
+      args.push_back("--partition_queues=false");
     }
     log_start_[instance] = testing::ReadFile(Log(instance)).size();
     auto child = std::make_unique<ChildProcess>(args, Log(instance), env);

@@ -72,9 +72,10 @@ class KafkaStreamsTest : public ::testing::Test {
     config_.bootstrap_servers = testing::BootstrapServers();
     config_.state_dir = ::testing::TempDir() + "/" + config_.application_id;
     config_.session_timeout = absl::Seconds(6);
-    // The same tests over per-partition queues: BROOK_TEST_PARTITION_QUEUES=1.
+    // The same tests over pause/resume back-pressure instead of the default
+    // per-partition queues: BROOK_TEST_PAUSE_RESUME=1.
     config_.partition_queues =
-        std::getenv("BROOK_TEST_PARTITION_QUEUES") != nullptr;
+        std::getenv("BROOK_TEST_PAUSE_RESUME") == nullptr;
   }
   void TearDown() override { std::filesystem::remove_all(config_.state_dir); }
 

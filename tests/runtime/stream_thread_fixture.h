@@ -58,10 +58,11 @@ class StreamThreadTest : public ::testing::Test {
     // Long enough never to elapse in a test; tests that want interval
     // commits set 1 ms and sleep 2 ms between iterations.
     config_.commit_interval = absl::Seconds(5);
-    // BROOK_TEST_PARTITION_QUEUES=1 runs every test over per-partition
-    // queues (those about pausing skip themselves).
+    // BROOK_TEST_PAUSE_RESUME=1 runs every test over pause/resume
+    // back-pressure instead of the default per-partition queues (the tests
+    // of either path set it themselves).
     config_.partition_queues =
-        std::getenv("BROOK_TEST_PARTITION_QUEUES") != nullptr;
+        std::getenv("BROOK_TEST_PAUSE_RESUME") == nullptr;
   }
 
   // The input of `tp` waits (a task not running yet): paused, or with

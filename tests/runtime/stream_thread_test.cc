@@ -189,11 +189,7 @@ TEST_F(StreamThreadTest, PartitionQueuesWaitOnlyWhenNothingIsBuffered) {
 }
 
 TEST_F(StreamThreadTest, TheProcessWideInputBufferCapPausesEveryPartition) {
-  if (config_.partition_queues)
-    GTEST_SKIP()
-        << "pause/resume back-pressure is not used with partition_queues "
-           "(BROOK_TEST_PARTITION_QUEUES=1); PartitionQueues* tests cover "
-           "that path";
+  config_.partition_queues = false;  // pause/resume back-pressure
   // Far below the per-partition limit, but 40 records of ~100 bytes exceed
   // the byte cap: input.buffer.max.bytes must bound the memory whatever the
   // partition count.
@@ -230,11 +226,7 @@ TEST_F(StreamThreadTest, TheProcessWideInputBufferCapPausesEveryPartition) {
 }
 
 TEST_F(StreamThreadTest, PausesAFullPartitionAndResumesItOnceDrained) {
-  if (config_.partition_queues)
-    GTEST_SKIP()
-        << "pause/resume back-pressure is not used with partition_queues "
-           "(BROOK_TEST_PARTITION_QUEUES=1); PartitionQueues* tests cover "
-           "that path";
+  config_.partition_queues = false;  // pause/resume back-pressure
   config_.buffered_records_per_partition = 10;
   config_.max_poll_records = 100;
   config_.max_records_per_task_per_iteration = 3;
