@@ -84,8 +84,9 @@ ABSL_FLAG(bool, consumer_prefetch, true,
           "raise librdkafka's prefetch limits (queued.min.messages, "
           "queued.max.messages.kbytes) in every variant, so that 2.0.2's ~1 s "
           "fetch back-off on a full prefetch queue does not pace the copy");
-ABSL_FLAG(bool, brook_partition_queues, false,
-          "run the brook_* variants with StreamsConfig::partition_queues");
+ABSL_FLAG(bool, brook_partition_queues, true,
+          "run the brook_* variants with StreamsConfig::partition_queues "
+          "(the default); false: pause/resume");
 ABSL_FLAG(std::vector<std::string>, variants, {},
           "run only these variants (e.g. raw_eos,brook_eos); default: all");
 ABSL_FLAG(absl::Duration, watch_period, absl::Milliseconds(5),
