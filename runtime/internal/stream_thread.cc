@@ -622,11 +622,16 @@ absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
                << "); dropping tasks, recreating the producer, rejoining";
   stats_.producer_resets.fetch_add(1, std::memory_order_relaxed);
   const std::string code = KafkaErrorCode(error);
-  if (absl::StrContains(code, "FENCED") || code == "INVALID_PRODUCER_EPOCH") {
-    stats_.producer_fencings.fetch_add(1, std::memory_order_relaxed);
-  }
+  // A send that fails after librdkafka's fatal error carries _FATAL as its
+  // code and names the fatal error's own code in its message ("after fatal
+  // error _FENCED").
+  const bool fenced = absl::StrContains(code, "FENCED") ||
+                      code == "INVALID_PRODUCER_EPOCH" ||
+                      absl::StrContains(error.message(), "fatal error _FENCED");
+  if (fenced) stats_.producer_fencings.fetch_add(1, std::memory_order_relaxed);
   task_manager_->CloseAll(CloseMode::kDirty);
   PublishTasks();
+  BackOffAfterRepeatedReset();
   BROOK_RETURN_IF_ERROR(producer_->Initialize());
   return Rejoin();
 }
@@ -637,6 +642,26 @@ absl::Status StreamThread::HandleProducerError(const absl::Status& error) {
     return HandleCommitError(error);
   }
   return error;
+}
+
+void StreamThread::BackOffAfterRepeatedReset() {
+  const absl::Time now = absl::Now();
+  resets_in_a_row_ =
+      now - last_reset_ < absl::Seconds(30) ? resets_in_a_row_ + 1 : 1;
+  last_reset_ = now;
+  if (resets_in_a_row_ < 2) return;
+  const absl::Duration wait =
+      absl::Seconds(1) * (int64_t{1} << std::min(resets_in_a_row_ - 2, 3));
+  LOG(WARNING) << name_ << ": producer failed for good " << resets_in_a_row_
+               << " times in a row; waiting " << absl::FormatDuration(wait)
+               << " before recreating it. If it was fenced, another process "
+                  "may be using transactional.id '"
+               << transactional_id_
+               << "' (a copied state directory, which holds the process id?)";
+  const absl::Time until = now + wait;
+  while (absl::Now() < until && !shutdown_requested_.load()) {
+    absl::SleepFor(std::min(until - absl::Now(), absl::Milliseconds(50)));
+  }
 }
 
 absl::Status StreamThread::Rejoin() {

@@ -21,7 +21,9 @@
 //   abortable          abort, recreate the tasks at their committed offsets
 //   membership lost    (stale generation, unknown member, fenced static
 //                      member) abort, drop the tasks unclean, rejoin
-//   fatal (fenced)     drop the tasks unclean, recreate the producer, rejoin
+//   fatal (fenced)     drop the tasks unclean, recreate the producer, rejoin;
+//                      failed for good again within 30 s: wait first (1 s,
+//                      doubling to 8 s), see BackOffAfterRepeatedReset()
 //   anything else      the thread dies; KafkaStreams' error handler decides
 //
 // Threading model: Start() runs the loop on a thread of its own, which owns
@@ -210,6 +212,18 @@ class StreamThread final : private RebalanceListener {
   absl::Status HandleCommitError(const absl::Status& error);
   // Routes Kafka errors raised while processing to HandleCommitError().
   absl::Status HandleProducerError(const absl::Status& error);
+  // Another producer with this thread's transactional.id calls
+  // InitTransactions() and retries while this thread's transaction is open
+  // (CONCURRENT_TRANSACTIONS, every ~0.5 s in librdkafka 2.0.2); each retry
+  // has the coordinator abort that transaction, fencing this producer. A
+  // thread that recreated its producer and opened a transaction again at
+  // once kept winning the race, and both sides fenced each other for seconds
+  // (seen once per-partition queues made the rejoin fast: 7 resets in 3 s).
+  // The coordinator's abort shows up as a fencing or, for a commit already
+  // under way, as INVALID_TXN_STATE. So the second producer reset within
+  // 30 s, whatever its error, waits 1 s before the producer is recreated,
+  // doubling up to 8 s, and names the likely cause.
+  void BackOffAfterRepeatedReset();
   absl::Status Rejoin();
   // Records a poll: `entering` just before a poll starts (the gap since the
   // last one ends), else just after it returned. Either way the producer's
@@ -257,6 +271,10 @@ class StreamThread final : private RebalanceListener {
   bool producer_needs_reset_ = false;
   // Set while a commit keeps failing with retriable errors.
   std::optional<absl::Time> commit_failing_since_;
+  // Producer resets less than 30 s apart, and when the last one came
+  // (BackOffAfterRepeatedReset()).
+  int resets_in_a_row_ = 0;
+  absl::Time last_reset_ = absl::InfinitePast();
   // The first abort since the last successful commit (HandleCommitError).
   std::optional<absl::Time> aborting_since_;
   absl::Status callback_error_;  // first error from a rebalance callback

@@ -495,12 +495,20 @@ TEST_F(EosAppTest, StallWithinTheTransactionTimeoutIsRefusedByTheGroup) {
       FirstLineOf(testing::ReadFile(Log(0)), over_at, endings);
   std::cout << "instance 0's first words after the stall: "
             << line.substr(0, 120) << "\n";
+  // With per-partition queues (the default) the thread drains the consumer
+  // queue before it processes or commits, and librdkafka has put the lost
+  // assignment there when it left the group mid-stall: the group's verdict
+  // then arrives as "assignment lost" before any commit is tried (2 of 4
+  // runs). Over pause/resume the commit goes first and the group refuses it.
   EXPECT_TRUE(absl::StartsWith(line, "commit on revocation failed") ||
-              absl::StartsWith(line, "tasks migrated away"))
+              absl::StartsWith(line, "tasks migrated away") ||
+              absl::StartsWith(line, "assignment lost"))
       << "instance 0 did not learn from the group; " << Log(0);
-  EXPECT_TRUE(absl::StrContains(line, "UNKNOWN_MEMBER_ID") ||
-              absl::StrContains(line, "ILLEGAL_GENERATION"))
-      << line;
+  if (!absl::StartsWith(line, "assignment lost")) {
+    EXPECT_TRUE(absl::StrContains(line, "UNKNOWN_MEMBER_ID") ||
+                absl::StrContains(line, "ILLEGAL_GENERATION"))
+        << line;
+  }
   const int64_t records = writer.Stop();
   DrainAndVerify(records, apps);
   const std::string log0 = testing::ReadFile(Log(0));
@@ -688,8 +696,12 @@ TEST_F(EosAppTest, ProducerFencedFromOutsideIsResetAndKeepsExactlyOnce) {
   // instance's open transaction and retries (CONCURRENT_TRANSACTIONS) until
   // that is done, and so does the instance's own InitTransactions when it
   // resets; when the outsider's retry lands last, it fences the new producer
-  // once more (seen in the first runs: "producer resets 2"). It cannot fence
-  // a third time: it returned before any of the checks above.
+  // once more (seen in the first runs: "producer resets 2"). Each of its
+  // retries fences again while the instance has a transaction open; the
+  // instance waits 1 s after a second reset in a row
+  // (StreamThread::BackOffAfterRepeatedReset), which lets the outsider's next
+  // retry (~0.5 s) finish. Without that wait, per-partition queues made the
+  // rejoin fast enough to lose the race for seconds (4 to 7 resets).
   const std::string log0 = after_fence();
   const size_t at = log0.find("producer failed for good");
   ASSERT_NE(at, std::string::npos) << Log(0);

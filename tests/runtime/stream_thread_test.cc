@@ -429,6 +429,38 @@ TEST_F(StreamThreadTest, AFencedProducerIsReplacedAndTheThreadRejoins) {
   EXPECT_EQ(producer()->commits(), 1);
 }
 
+// Two holders of one transactional.id fence each other on every
+// InitTransactions retry; the second reset in a row waits before the
+// producer is recreated, so that the other side's retry can finish.
+TEST_F(StreamThreadTest, ASecondResetInARowWaitsBeforeRecreatingTheProducer) {
+  int fencings = 0;
+  ASSERT_TRUE(Start(Chain(
+      [this, &fencings](ProcessorContext<S, S>& c, const Record<S, S>& r) {
+        absl::Status forwarded = c.Forward(r);
+        if (r.value == "fence") {
+          ++fencings;
+          producers_.back()->Fence();
+          c.RequestCommit();
+        }
+        return forwarded;
+      })));
+  Append(kIn0, {"fence"});
+  ASSERT_TRUE(Assign({kIn0}));
+  ASSERT_TRUE(RunOnce());
+  ASSERT_EQ(fencings, 1);
+  ASSERT_EQ(producers_.size(), 2u);
+  // Reassigned from the committed offset (none): the record comes again and
+  // the new producer is fenced in turn.
+  ASSERT_TRUE(Assign({kIn0}));
+  const absl::Time before = absl::Now();
+  ASSERT_TRUE(RunOnce());
+  ASSERT_EQ(fencings, 2);
+  EXPECT_EQ(producers_.size(), 3u);
+  EXPECT_GE(absl::Now() - before, absl::Seconds(1))
+      << "the second reset in a row recreated the producer at once";
+  EXPECT_EQ(thread_->stats().producer_fencings.load(), 2);
+}
+
 TEST_F(StreamThreadTest, AFatalCommitErrorReplacesTheProducer) {
   config_.commit_interval = absl::Milliseconds(1);
   ASSERT_TRUE(Start(Chain()));
