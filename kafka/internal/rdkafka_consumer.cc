@@ -521,22 +521,11 @@ absl::StatusOr<size_t> RdKafkaConsumer::PollPartition(
 }
 
 void RdKafkaConsumer::WakeFetchers() {
-  const absl::Time now = absl::Now();
-  if (now - last_wake_ < absl::Milliseconds(20)) return;
-  last_wake_ = now;
-  std::vector<TopicPartitionOffset> query;
-  for (const TopicPartition& tp : to_wake_) {
-    query.push_back({tp, RD_KAFKA_OFFSET_END});  // the latest offset
+  if (fetch_waker_ == nullptr) {
+    fetch_waker_ = std::make_unique<FetchWaker>(rk_.get());
   }
+  fetch_waker_->Wake(to_wake_);
   to_wake_.clear();
-  auto list = ToList(query);
-  // The answer does not matter, only that a request reached each leader's
-  // broker thread.
-  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_.get(), list.get(),
-                                                       /*timeout_ms=*/1000);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    LOG(WARNING) << "waking the fetchers: " << rd_kafka_err2name(err);
-  }
 }
 
 size_t RdKafkaConsumer::PartitionQueueLength(const TopicPartition& partition) {
@@ -724,6 +713,7 @@ RdKafkaConsumer::GetGroupMetadata() {
 absl::Status RdKafkaConsumer::Close() {
   if (closed_ || rk_ == nullptr) return absl::OkStatus();
   closed_ = true;
+  fetch_waker_.reset();  // before the client it uses goes
   // Closing unassigns what is assigned: the same hazard as Assign().
   std::vector<TopicPartition> assigned;
   for (const auto& [tp, offset] : assigned_) assigned.push_back(tp);

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 
 #include "brook/kafka/consumer.h"
+#include "brook/kafka/internal/fetch_waker.h"
 #include "brook/kafka/internal/rdkafka_handle.h"
 
 namespace brook::internal {
@@ -91,7 +92,8 @@ class RdKafkaConsumer final : public Consumer {
   // application drains the queue, so once every partition of a broker is
   // full, fetching stalls for up to a second. A ListOffsets request to the
   // partitions' leaders wakes their broker threads (any request queued on a
-  // broker does), which then fetch again. At most one every 20 ms.
+  // broker does), which then fetch again. The requests go out from
+  // FetchWaker's thread, so the caller never waits for them.
   void WakeFetchers();
   // With partition queues: gives each of `partitions` its own queue, taken
   // off the consumer queue and wired to wakeup_fd_.
@@ -157,7 +159,7 @@ class RdKafkaConsumer final : public Consumer {
   double avg_record_bytes_ = 0;
   // Partitions drained after they were full, whose fetch must be restarted.
   std::vector<TopicPartition> to_wake_;
-  absl::Time last_wake_ = absl::InfinitePast();
+  std::unique_ptr<FetchWaker> fetch_waker_;  // made at the first wake-up
   // The consumer queue, kept for its wake-up registration.
   RdPtr<rd_kafka_queue_t> consumer_queue_;
   // An eventfd every queue writes to when it receives something while
