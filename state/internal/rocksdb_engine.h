@@ -1,9 +1,9 @@
 // RocksDBEngine: a StoreEngine over one RocksDB database per store.
 //
 // The uncommitted writes are an ordered map (one entry per key, the last
-// write wins); reads look there first, then in a hash map of recently read
-// or written committed values (RocksDBConfig::read_cache_bytes_per_store),
-// then in the database. Iterators merge the map with a database iterator.
+// write wins); reads look there first, then in a hash map of committed
+// values that Gets read (RocksDBConfig::read_cache_bytes_per_store; a commit
+// updates the cached keys it rewrites), then in the database. Iterators merge the map with a database iterator.
 // Commit() writes the map's entries and the meta values with one DB::Write,
 // so data and changelog offset become durable together; RocksDBHandle's
 // atomic_flush keeps them together on flush too.
