@@ -212,6 +212,10 @@ absl::Status RdKafkaProducer::Send(const ProducerRecord& record) {
             rd_kafka_fatal_error(rk_.get(), reason, sizeof(reason));
         absl::StrAppend(&what, " after fatal error ", rd_kafka_err2name(cause),
                         " (", reason, ")");
+        // The status carries the cause's code, so that callers tell a
+        // fencing from other fatal errors by code (KafkaErrorCode()).
+        return WithKafkaErrorCode(FromRespErr(err, what),
+                                  rd_kafka_err2name(cause));
       }
       return FromRespErr(err, what);
     }

@@ -622,12 +622,10 @@ absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
                << "); dropping tasks, recreating the producer, rejoining";
   stats_.producer_resets.fetch_add(1, std::memory_order_relaxed);
   const std::string code = KafkaErrorCode(error);
-  // A send that fails after librdkafka's fatal error carries _FATAL as its
-  // code and names the fatal error's own code in its message ("after fatal
-  // error _FENCED").
-  const bool fenced = absl::StrContains(code, "FENCED") ||
-                      code == "INVALID_PRODUCER_EPOCH" ||
-                      absl::StrContains(error.message(), "fatal error _FENCED");
+  // A send refused after librdkafka's fatal error carries that error's own
+  // code (_FENCED), not _FATAL (RdKafkaProducer::Send).
+  const bool fenced =
+      absl::StrContains(code, "FENCED") || code == "INVALID_PRODUCER_EPOCH";
   if (fenced) stats_.producer_fencings.fetch_add(1, std::memory_order_relaxed);
   task_manager_->CloseAll(CloseMode::kDirty);
   PublishTasks();

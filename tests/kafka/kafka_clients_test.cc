@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 #include "brook/kafka/admin.h"
@@ -22,6 +23,7 @@ namespace {
 using ::brook::testing::BaseConfig;
 using ::brook::testing::CreateTopic;
 using ::brook::testing::UniqueName;
+using ::testing::HasSubstr;
 
 std::unique_ptr<Producer> TransactionalProducer(const std::string& txn_id) {
   ClientConfig config = BaseConfig();
@@ -145,6 +147,13 @@ TEST(TransactionTest, NewProducerWithSameTransactionalIdFencesTheOldOne) {
 
   absl::Status zombie_commit = zombie->CommitTransaction(absl::Seconds(30));
   EXPECT_TRUE(IsFatal(zombie_commit)) << zombie_commit;
+  EXPECT_THAT(KafkaErrorCode(zombie_commit), HasSubstr("FENCED"));
+  // librdkafka refuses a send after a fatal error with _FATAL, which alone
+  // does not say why: the status carries the fatal error's own code, so
+  // that the runtime counts the fencing by code, not by message text.
+  absl::Status zombie_send = SendAll(*zombie, topic, "late-", 1);
+  EXPECT_TRUE(IsFatal(zombie_send)) << zombie_send;
+  EXPECT_THAT(KafkaErrorCode(zombie_send), HasSubstr("FENCED")) << zombie_send;
 
   auto records = ReadTopic(BaseConfig(), topic, IsolationLevel::kReadCommitted,
                            absl::Seconds(30));
