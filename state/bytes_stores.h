@@ -43,8 +43,9 @@ struct RocksDBConfig {
   bool verify_checksums_on_open = true;
   // Bytes (keys and values) of committed entries each store keeps in a hash
   // map in front of RocksDB, so that a Get of a recently read key skips the
-  // memtable's skip list and the block cache. A key enters on a Get; a
-  // commit updates the cached keys it rewrites. Outside
+  // memtable's skip list and the block cache. A key enters when a Get
+  // finds it (misses are not cached); a commit updates the cached keys it
+  // rewrites. Outside
   // memory_budget_bytes; 0 turns it off. When full it is emptied and fills
   // again. It changes no result and no output, only CPU per read (issue 10:
   // skip-list comparisons were the largest cost of a count by key).
