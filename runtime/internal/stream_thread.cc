@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -47,33 +46,6 @@ absl::string_view StreamThread::StateName(State s) {
   return "?";
 }
 
-namespace {
-
-// The largest record sinks may send to a topic: the producer's
-// message.max.bytes (librdkafka refuses larger ones at produce time), and
-// the topic's max.message.bytes where it is known (the broker refuses
-// larger batches at delivery, which poisons the transaction).
-std::function<std::optional<int64_t>(const std::string&)> MaxRecordBytes(
-    const ClientConfig& producer_config,
-    std::shared_ptr<const TopicMaxMessageBytes> topics) {
-  int64_t producer_max = 1000000;  // librdkafka's default
-  if (auto it = producer_config.find("message.max.bytes");
-      it != producer_config.end()) {
-    if (!absl::SimpleAtoi(it->second, &producer_max)) producer_max = 1000000;
-  }
-  return [producer_max, topics = std::move(topics)](
-             const std::string& topic) -> std::optional<int64_t> {
-    if (topics != nullptr) {
-      if (auto it = topics->find(topic); it != topics->end()) {
-        return std::min(producer_max, it->second);
-      }
-    }
-    return producer_max;
-  };
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
     std::shared_ptr<const TopologyPlan> plan, const StreamsConfig& config,
     int index, const std::string& process_id,
@@ -84,92 +56,13 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
   std::unique_ptr<StreamThread> thread(
       new StreamThread(std::move(plan), config, index, process_id,
                        std::move(factory), std::move(callbacks)));
-  const bool eos =
-      config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2;
-  // A short client.id, unique per process and thread (librdkafka #4689, #4800).
-  const std::string client_id = absl::StrCat(
-      config.application_id, "-", process_id.substr(0, 8), "-t", index);
-  thread->consumer_config_ = {
-      {"bootstrap.servers", config.bootstrap_servers},
-      {"group.id", config.application_id},
-      {"client.id", client_id},
-      {"isolation.level", eos ? "read_committed" : "read_uncommitted"},
-      {"auto.offset.reset", "earliest"},
-      {"enable.partition.eof", "false"},
-      // The broker holds a fetch up to this long when it has little data;
-      // a partition resumed meanwhile waits for it (librdkafka's default,
-      // 500 ms, made pause/resume cycles stall the thread).
-      {"fetch.wait.max.ms", "100"},
-      {"socket.nagle.disable", "true"},
-      {"max.poll.interval.ms",
-       absl::StrCat(absl::ToInt64Milliseconds(config.max_poll_interval))},
-      {"session.timeout.ms",
-       absl::StrCat(absl::ToInt64Milliseconds(config.session_timeout))},
-  };
-  if (config.partition_queues) {
-    // Once each partition has its own queue these limits apply per
-    // partition: they are how a partition that is not read stops being
-    // fetched (see StreamsConfig::partition_queues).
-    thread->consumer_config_["queued.min.messages"] =
-        absl::StrCat(config.partition_queue_max_records);
-    thread->consumer_config_["queued.max.messages.kbytes"] =
-        absl::StrCat((config.partition_queue_max_bytes + 1023) / 1024);
-    // Smaller fetches per partition: a queue refills in smaller steps and
-    // the process holds fewer fetch buffers (StreamsConfig::partition_queues
-    // has the measurement).
-    thread->consumer_config_["max.partition.fetch.bytes"] = "262144";
-  }
-  if (!config.group_instance_id.empty()) {
-    thread->consumer_config_["group.instance.id"] =
-        absl::StrCat(config.group_instance_id, "-", index);
-  }
-  for (const auto& [k, v] : config.consumer_config)
-    thread->consumer_config_[k] = v;
-
-  ClientConfig producer_config = {
-      {"bootstrap.servers", config.bootstrap_servers},
-      {"client.id", client_id},
-      {"socket.nagle.disable", "true"},
-      {"linger.ms", "5"},
-      // Java's default partitioner: keys land where Kafka Streams puts them.
-      {"partitioner", "murmur2_random"},
-  };
-  if (eos) {
-    producer_config["transactional.id"] = thread->transactional_id_;
-    producer_config["transaction.timeout.ms"] =
-        absl::StrCat(absl::ToInt64Milliseconds(config.transaction_timeout));
-  }
-  for (const auto& [k, v] : config.producer_config) producer_config[k] = v;
+  const std::string client_id = ThreadClientId(config, process_id, index);
+  thread->consumer_config_ = MainConsumerConfig(config, client_id, index);
+  const ClientConfig producer_config =
+      ThreadProducerConfig(config, client_id, thread->transactional_id_);
   thread->producer_ = std::make_unique<StreamsProducer>(
       producer_config, thread->factory_, config.client_call_timeout);
-
-  // The restore consumer reads changelogs outside the group, read_committed
-  // so records of aborted transactions are never restored.
-  thread->restore_consumer_config_ = {
-      {"bootstrap.servers", config.bootstrap_servers},
-      {"client.id", client_id + "-restore"},
-      {"isolation.level", "read_committed"},
-      // An offset outside the log is corrupt state, never a silent jump.
-      {"auto.offset.reset", "error"},
-      {"enable.partition.eof", "false"},
-      {"socket.nagle.disable", "true"},
-      {"fetch.wait.max.ms", "100"},
-      // librdkafka 2.0.2 stops fetching a partition whose prefetch queue
-      // holds queued.min.messages records or queued.max.messages.kbytes, and
-      // then backs off for about a second (2.1 made that
-      // fetch.queue.backoff.ms). A restore drains faster than that: with
-      // the defaults (100,000 records) a full restore of 1M small records
-      // ran ~85% idle. The queue must hold about a second of restore, so
-      // the restore consumer may buffer up to this much while it restores.
-      {"queued.min.messages", "1000000"},
-      {"queued.max.messages.kbytes", "131072"},
-      // One fetch in flight per broker: with librdkafka's 1 MiB per
-      // partition, a large changelog takes one round trip per MiB.
-      {"max.partition.fetch.bytes", "16777216"},
-      {"fetch.max.bytes", "67108864"},
-  };
-  for (const auto& [k, v] : config.restore_consumer_config)
-    thread->restore_consumer_config_[k] = v;
+  thread->restore_consumer_config_ = RestoreConsumerConfig(config, client_id);
   thread->buffered_bytes_ = buffered_bytes != nullptr
                                 ? std::move(buffered_bytes)
                                 : std::make_shared<std::atomic<int64_t>>(0);
@@ -228,11 +121,7 @@ absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
     }
   }
   if (!thread->repartition_topics_.empty()) {
-    ClientConfig admin_config = {
-        {"bootstrap.servers", config.bootstrap_servers},
-        {"client.id", client_id + "-admin"},
-    };
-    for (const auto& [k, v] : config.admin_config) admin_config[k] = v;
+    ClientConfig admin_config = PurgerAdminConfig(config, client_id);
     thread->purger_ = std::make_unique<RepartitionPurger>(
         [admin = thread->factory_.admin, admin_config] {
           return admin(admin_config);
@@ -548,131 +437,6 @@ absl::Status StreamThread::CommitAll() {
     commit_failing_since_.reset();
   }
   return absl::OkStatus();
-}
-
-absl::Status StreamThread::HandleCommitError(const absl::Status& error) {
-  processed_since_commit_ = 0;
-  last_commit_ = absl::Now();
-  if (IsRetriable(error) && task_manager_->num_tasks() > 0) {
-    // Still retriable after the call timeout (a broker restarting for
-    // longer than that): retry on later iterations while polling, up to
-    // task.timeout.ms, rather than end the thread.
-    const absl::Time now = absl::Now();
-    if (!commit_failing_since_.has_value()) commit_failing_since_ = now;
-    if (now - *commit_failing_since_ <= config_.task_timeout) {
-      LOG(WARNING) << name_ << ": commit not done yet, retrying: " << error;
-      return absl::OkStatus();
-    }
-    commit_failing_since_.reset();
-    return absl::Status(
-        error.code(), absl::StrCat(name_, ": the commit of tasks ",
-                                   task_manager_->TaskIdsString(),
-                                   " did not succeed within task.timeout.ms (",
-                                   absl::FormatDuration(config_.task_timeout),
-                                   "): ", error.message()));
-  }
-  commit_failing_since_.reset();
-  if (IsGroupMembershipLost(error)) {
-    LOG(WARNING) << name_ << ": tasks migrated away (" << error
-                 << "); dropping them without commit and rejoining";
-    stats_.task_migrations.fetch_add(1, std::memory_order_relaxed);
-    absl::Status aborted = producer_->Abort();
-    if (!aborted.ok()) producer_needs_reset_ = true;
-    task_manager_->CloseAll(CloseMode::kDirty);
-    PublishTasks();
-    return Rejoin();
-  }
-  if (IsTransactionAbortable(error)) {
-    LOG(WARNING) << name_ << ": aborting the transaction (" << error
-                 << "); tasks restart from their committed offsets";
-    stats_.aborts.fetch_add(1, std::memory_order_relaxed);
-    absl::Status aborted = producer_->Abort();
-    // A record the broker rejects at delivery (INVALID_TIMESTAMP, a record
-    // too large for the broker's limits) comes back on every reprocessing:
-    // aborts with no commit in between for longer than task.timeout.ms end
-    // the thread, naming the cause, instead of looping for ever.
-    const absl::Time now = absl::Now();
-    if (!aborting_since_.has_value()) aborting_since_ = now;
-    if (aborted.ok() && now - *aborting_since_ > config_.task_timeout) {
-      const absl::Duration for_how_long = now - *aborting_since_;
-      const std::string tasks = task_manager_->TaskIdsString();
-      aborting_since_.reset();
-      task_manager_->CloseAll(CloseMode::kDirty);
-      PublishTasks();
-      return absl::AbortedError(absl::StrCat(
-          name_, ": the transactions of tasks ", tasks,
-          " kept aborting with no commit for ",
-          absl::FormatDuration(for_how_long), ", over task.timeout.ms (",
-          absl::FormatDuration(config_.task_timeout),
-          "); the last cause: ", error.message(),
-          ". A record the broker rejects at delivery is rejected again each "
-          "time it is reprocessed"));
-    }
-    if (aborted.ok()) {
-      absl::Status revived = task_manager_->ReviveAllFromCommitted();
-      PublishTasks();
-      return revived;
-    }
-    LOG(WARNING) << name_ << ": abort failed: " << aborted;
-    // Fall through: an abort that fails leaves the producer unusable.
-  } else if (!IsFatal(error)) {
-    return error;
-  }
-  LOG(WARNING) << name_ << ": producer failed for good (" << error
-               << "); dropping tasks, recreating the producer, rejoining";
-  stats_.producer_resets.fetch_add(1, std::memory_order_relaxed);
-  const std::string code = KafkaErrorCode(error);
-  // A send refused after librdkafka's fatal error carries that error's own
-  // code (_FENCED), not _FATAL (RdKafkaProducer::Send).
-  const bool fenced =
-      absl::StrContains(code, "FENCED") || code == "INVALID_PRODUCER_EPOCH";
-  if (fenced) stats_.producer_fencings.fetch_add(1, std::memory_order_relaxed);
-  task_manager_->CloseAll(CloseMode::kDirty);
-  PublishTasks();
-  BackOffAfterRepeatedReset();
-  BROOK_RETURN_IF_ERROR(producer_->Initialize());
-  return Rejoin();
-}
-
-absl::Status StreamThread::HandleProducerError(const absl::Status& error) {
-  if (IsGroupMembershipLost(error) || IsTransactionAbortable(error) ||
-      IsFatal(error)) {
-    return HandleCommitError(error);
-  }
-  return error;
-}
-
-void StreamThread::BackOffAfterRepeatedReset() {
-  const absl::Time now = absl::Now();
-  resets_in_a_row_ =
-      now - last_reset_ < absl::Seconds(30) ? resets_in_a_row_ + 1 : 1;
-  last_reset_ = now;
-  if (resets_in_a_row_ < 2) return;
-  const absl::Duration wait =
-      absl::Seconds(1) * (int64_t{1} << std::min(resets_in_a_row_ - 2, 3));
-  LOG(WARNING) << name_ << ": producer failed for good " << resets_in_a_row_
-               << " times in a row; waiting " << absl::FormatDuration(wait)
-               << " before recreating it. If it was fenced, another process "
-                  "may be using transactional.id '"
-               << transactional_id_
-               << "' (a copied state directory, which holds the process id?)";
-  const absl::Time until = now + wait;
-  while (absl::Now() < until && !shutdown_requested_.load()) {
-    absl::SleepFor(std::min(until - absl::Now(), absl::Milliseconds(50)));
-  }
-}
-
-absl::Status StreamThread::Rejoin() {
-  // A stopping thread closes its consumer next: subscribing again right
-  // before rd_kafka_consumer_close() trips librdkafka 2.0.2's assertion
-  // "!rkcg->rkcg_subscription" in rd_kafka_cgrp_destroy_final (seen when
-  // SIGTERM arrived during a stall past max.poll.interval.ms, whose commit
-  // was then fenced). Leave the group as it is; Shutdown() closes it.
-  if (shutdown_requested_.load()) return absl::OkStatus();
-  // Leaving and joining again gives this member a new generation and a
-  // fresh assignment, from the group's committed offsets.
-  BROOK_RETURN_IF_ERROR(consumer_->Unsubscribe());
-  return consumer_->Subscribe(plan_->Subscription());
 }
 
 void StreamThread::OnPartitionsRevoked(

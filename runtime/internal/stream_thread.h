@@ -52,6 +52,7 @@
 #include "brook/runtime/internal/repartition_purger.h"
 #include "brook/runtime/internal/streams_producer.h"
 #include "brook/runtime/internal/task_manager.h"
+#include "brook/runtime/internal/thread_client_configs.h"
 #include "brook/runtime/internal/topology_plan.h"
 #include "brook/runtime/streams_config.h"
 #include "brook/state/state_store_metrics.h"
@@ -116,9 +117,6 @@ struct TaskSnapshot {
   // Its stores' metrics, by store name, refreshed at most once a second.
   std::map<std::string, StateStoreMetrics> stores;
 };
-// max.message.bytes of the topics sinks write to, as described at start.
-using TopicMaxMessageBytes = absl::flat_hash_map<std::string, int64_t>;
-
 class StreamThread final : private RebalanceListener {
  public:
   enum class State {
