@@ -88,6 +88,10 @@ ABSL_FLAG(bool, consumer_prefetch, true,
           "raise librdkafka's prefetch limits (queued.min.messages, "
           "queued.max.messages.kbytes) in every variant, so that 2.0.2's ~1 s "
           "fetch back-off on a full prefetch queue does not pace the copy");
+ABSL_FLAG(int64_t, brook_partition_queue_max_bytes, 0,
+          "StreamsConfig::partition_queue_max_bytes of the brook_* variants "
+          "with partition queues (0: Brook's default, 1 MiB); a large value "
+          "lets Brook prefetch as the raw loops do, at that memory cost");
 ABSL_FLAG(bool, brook_partition_queues, true,
           "run the brook_* variants with StreamsConfig::partition_queues "
           "(the default); false: pause/resume");
@@ -138,6 +142,14 @@ StreamsConfig BrookConfig(const RunSpec& spec) {
     // leave them to Brook's (StreamsConfig::partition_queue_max_*).
     config.consumer_config.erase("queued.min.messages");
     config.consumer_config.erase("queued.max.messages.kbytes");
+    if (const int64_t bytes =
+            absl::GetFlag(FLAGS_brook_partition_queue_max_bytes);
+        bytes > 0) {
+      config.partition_queue_max_bytes = bytes;
+      // Bytes alone bound the queue, as queued.max.messages.kbytes does the
+      // raw loops' prefetch.
+      config.partition_queue_max_records = 10000000;
+    }
   }
   return config;
 }

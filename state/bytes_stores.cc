@@ -69,6 +69,14 @@ rocksdb::Options RocksDBResources::OptionsFor(
   // and filled it. Files now grow as they are written.
   options.allow_fallocate = false;
   options.manifest_preallocation_size = 64 << 10;
+  // Every store's memtable is charged to the shared write buffer manager in
+  // whole arena blocks, 1 MiB by default: 60 stores filled the budget with
+  // nearly empty memtables, and every commit of every store then flushed a
+  // table file (issue 10: a count over 60 partitions spent most of its CPU
+  // on flushes, fsyncs, compactions and zeroing fresh pages). With 16 KiB
+  // blocks a store that holds little costs little; a memtable of 64 MiB
+  // takes 4,096 allocations instead of 64, which no profile shows.
+  options.arena_block_size = 16 << 10;
   if (config_.config_setter) config_.config_setter(store_name, &options);
   return options;
 }

@@ -466,3 +466,48 @@ TEST_F(RocksDBStoreTest, RestoredDataAndItsOffsetAreLostOrKeptTogether) {
 
 }  // namespace
 }  // namespace brook
+
+namespace brook {
+namespace {
+
+// One memtable per store, all charged to the shared budget's write buffer
+// manager: with RocksDB's default arena block (1 MiB a memtable), 60
+// partitions of a count by key kept the budget full, and every commit of
+// every store flushed its memtable to a new table file (issue 10's
+// 60-partition profile: flushes, fsyncs, compactions and page zeroing took
+// most of the process). Small stores must fit the budget many times over.
+TEST(RocksDBManyStoresTest, SmallStoresWithinTheBudgetDoNotFlush) {
+  TempStateDir dir;
+  std::shared_ptr<RocksDBResources> resources = TestResources();  // 16 MiB
+  std::vector<std::unique_ptr<KeyValueBytesStore>> stores;
+  constexpr int kStores = 50;
+  for (int i = 0; i < kStores; ++i) {
+    stores.push_back(
+        NewRocksDBKeyValueStore(absl::StrCat("store-", i), resources));
+    ASSERT_OK(stores.back()->Open(dir.path()));
+  }
+  int64_t offset = 0;
+  for (int round = 0; round < 5; ++round) {
+    for (auto& store : stores) {
+      for (int k = 0; k < 10; ++k) {
+        ASSERT_OK(store->Put(absl::StrCat("k", k), absl::StrCat("v", round)));
+      }
+      ASSERT_OK(store->Commit(++offset));
+    }
+  }
+  int64_t table_bytes = 0;
+  int64_t memtable_bytes = 0;
+  for (auto& store : stores) {
+    StateStoreMetrics m = store->Metrics();
+    table_bytes += m.total_sst_files_size_bytes.value_or(0);
+    memtable_bytes += m.cur_size_all_mem_tables_bytes.value_or(0);
+  }
+  EXPECT_EQ(table_bytes, 0)
+      << "stores flushed; memtables hold " << memtable_bytes << " bytes in all";
+  // 50 stores of 10 small keys: a quarter of the 8 MiB that the 16 MiB
+  // budget leaves memtables at most (1 MiB arena blocks: over 50 MiB).
+  EXPECT_LT(memtable_bytes, 2 << 20);
+}
+
+}  // namespace
+}  // namespace brook
