@@ -28,7 +28,10 @@ struct RocksDBConfig {
   // cache of this size, with the memtables (write buffers) charged to it
   // through a WriteBufferManager, so the total stays near this bound however
   // many tasks and stores there are. Kafka Streams gives each store its own
-  // 50 MiB cache, which makes memory grow with the partition count.
+  // 50 MiB cache, which makes memory grow with the partition count. Each
+  // open store's memtable holds at least ~18 KiB (16 KiB arena blocks) of
+  // the memtables' half: a budget below stores x 40 KiB makes stores flush
+  // at nearly every commit.
   int64_t memory_budget_bytes = 128 << 20;
   // Stream state is usually small and short-lived; compression costs CPU on
   // every flush and compaction. Kafka Streams' RocksDB default is also none.
@@ -45,10 +48,10 @@ struct RocksDBConfig {
   // map in front of RocksDB, so that a Get of a recently read key skips the
   // memtable's skip list and the block cache. A key enters when a Get
   // finds it (misses are not cached); a commit updates the cached keys it
-  // rewrites. Outside
-  // memory_budget_bytes; 0 turns it off. When full it is emptied and fills
-  // again. It changes no result and no output, only CPU per read (issue 10:
-  // skip-list comparisons were the largest cost of a count by key).
+  // rewrites. Outside memory_budget_bytes; 0 turns it off. When full it is
+  // emptied and fills again. It changes no result and no output, only CPU per
+  // read (issue 10: skip-list comparisons were the largest cost of a count by
+  // key).
   int64_t read_cache_bytes_per_store = 1 << 20;
   // Called last on every store's options, to override anything above. The
   // store then still sets what its guarantees rest on: create_if_missing,
