@@ -82,6 +82,7 @@ std::optional<StampedRecord> PartitionGroup::Next() {
   }
   if (best == nullptr) return std::nullopt;
   StampedRecord r = best->Pop();
+  r.queue_index = static_cast<size_t>(best - queues_.data());
   buffered_bytes_ -= RecordBytes(r.record);
   stream_time_ = std::max(stream_time_, r.timestamp_ms);
   return r;

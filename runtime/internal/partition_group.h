@@ -59,6 +59,12 @@ class PartitionGroup {
   // first). nullopt if every queue is empty.
   std::optional<StampedRecord> Next();
 
+  size_t num_queues() const { return queues_.size(); }
+  // The partition of queue `index` (StampedRecord::queue_index).
+  const TopicPartition& partition(size_t index) const {
+    return queues_[index].partition();
+  }
+
   size_t buffered() const;
   // Approximate memory held by the buffered records (keys, values, headers
   // and a fixed overhead per record).

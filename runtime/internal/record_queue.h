@@ -18,6 +18,9 @@ namespace brook::internal {
 struct StampedRecord {
   ConsumerRecord record;
   int64_t timestamp_ms = 0;
+  // Set by PartitionGroup::Next(): the index of the queue it came from, so
+  // that per-partition bookkeeping needs no lookup by topic name.
+  size_t queue_index = 0;
 };
 
 class RecordQueue {

@@ -10,6 +10,8 @@
 
 namespace brook::internal {
 
+const std::optional<RecordMetadata> StreamTask::no_metadata_;
+
 std::vector<RecordQueue> StreamTask::MakeQueues(
     const TopologyPlan& plan, const std::vector<TopicPartition>& tps,
     const TimestampExtractor& fallback) {
@@ -116,10 +118,10 @@ absl::Status StreamTask::InitializeTopology() {
     }
     if (spec.kind == NodeSpec::Kind::kSource) {
       auto* source = static_cast<SourceNodeBase*>(nodes_[i].get());
-      for (const TopicPartition& tp : partitions_) {
-        auto route = plan_->RouteFor(tp.topic);
-        if (route && route->node == sub.nodes[i])
-          source_by_topic_[tp.topic] = source;
+      source_by_queue_.resize(group_.num_queues(), nullptr);
+      for (size_t q = 0; q < group_.num_queues(); ++q) {
+        auto route = plan_->RouteFor(group_.partition(q).topic);
+        if (route && route->node == sub.nodes[i]) source_by_queue_[q] = source;
       }
     }
   }
@@ -137,7 +139,7 @@ absl::Status StreamTask::InitializeTopology() {
 }
 
 bool StreamTask::commit_needed() const {
-  if (!consumed_.empty() || commit_requested_) return true;
+  if (consumed_any_ || commit_requested_) return true;
   for (const auto& [name, store] : stores_) {
     if (store->has_uncommitted()) return true;
   }
@@ -218,22 +220,28 @@ absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
 
 absl::Status StreamTask::ProcessOne(StampedRecord stamped) {
   const ConsumerRecord& r = stamped.record;
-  metadata_ = RecordMetadata{r.topic, r.partition, r.offset};
+  if (!metadata_.has_value()) metadata_.emplace();
+  metadata_->topic.assign(r.topic);
+  metadata_->partition = r.partition;
+  metadata_->offset = r.offset;
+  has_metadata_ = true;
   current_timestamp_ms_ = stamped.timestamp_ms;
   current_input_ = &r;
   current_dead_lettered_ = false;
   send_error_ = absl::OkStatus();
-  auto source = source_by_topic_.find(r.topic);
+  SourceNodeBase* source = stamped.queue_index < source_by_queue_.size()
+                               ? source_by_queue_[stamped.queue_index]
+                               : nullptr;
   absl::Status s;
-  if (source == source_by_topic_.end()) {
+  if (source == nullptr) {
     s = absl::InternalError("no source node reads this topic");
   } else {
-    const std::string& node = source->second->name();
-    s = source->second->Deserialize(r, stamped.timestamp_ms);
+    const std::string& node = source->name();
+    s = source->Deserialize(r, stamped.timestamp_ms);
     if (!s.ok()) {
       s = HandleRecordError(RecordErrorKind::kDeserialization, node, &r, s);
     } else {
-      s = source->second->ForwardDeserialized();
+      s = source->ForwardDeserialized();
       // An error a send met is Kafka's, or a production error the handler
       // failed on: no processing handler may turn it into a skip.
       if (!send_error_.ok()) {
@@ -243,14 +251,18 @@ absl::Status StreamTask::ProcessOne(StampedRecord stamped) {
       }
     }
   }
-  metadata_.reset();
+  has_metadata_ = false;
   current_input_ = nullptr;
   if (!s.ok()) {
     return Annotate(
         s, absl::StrCat("task ", id_.ToString(), " failed processing ", r.topic,
                         "-", r.partition, "@", r.offset));
   }
-  consumed_[TopicPartition{r.topic, r.partition}] = r.offset + 1;
+  if (consumed_.size() != group_.num_queues()) {
+    consumed_.assign(group_.num_queues(), -1);
+  }
+  consumed_[stamped.queue_index] = r.offset + 1;
+  consumed_any_ = true;
   return absl::OkStatus();
 }
 
@@ -270,11 +282,20 @@ int64_t RecordBatchSizeUpperBound(const ProducerRecord& record) {
   return size;
 }
 
+std::optional<int64_t> StreamTask::SinkCollector::LimitFor(
+    const std::string& topic) {
+  if (!limit_known_ || topic != limit_topic_) {
+    limit_ = task_->options_.max_record_bytes(topic);
+    limit_topic_ = topic;
+    limit_known_ = true;
+  }
+  return limit_;
+}
+
 absl::Status StreamTask::SinkCollector::Send(const ProducerRecord& record) {
   StreamTask& task = *task_;
   if (task.options_.max_record_bytes) {
-    const std::optional<int64_t> limit =
-        task.options_.max_record_bytes(record.topic);
+    const std::optional<int64_t> limit = LimitFor(record.topic);
     const int64_t size = RecordBatchSizeUpperBound(record);
     if (limit.has_value() && size > *limit) {
       // Found before sending: the transaction is still committable, so the
@@ -497,7 +518,10 @@ absl::StatusOr<StateStore*> StreamTask::GetStateStore(const ProcessorNode& node,
 
 std::vector<TopicPartitionOffset> StreamTask::UncommittedOffsets() const {
   std::vector<TopicPartitionOffset> offsets;
-  for (const auto& [tp, offset] : consumed_) offsets.push_back({tp, offset});
+  for (size_t q = 0; q < consumed_.size(); ++q) {
+    if (consumed_[q] >= 0)
+      offsets.push_back({group_.partition(q), consumed_[q]});
+  }
   return offsets;
 }
 
@@ -509,6 +533,7 @@ std::map<std::string, StateStoreMetrics> StreamTask::StoreMetrics() const {
 
 void StreamTask::MarkCommitted() {
   consumed_.clear();
+  consumed_any_ = false;
   commit_requested_ = false;
 }
 
@@ -523,7 +548,7 @@ void StreamTask::RecordDropped(const ProcessorNode& node,
     return;
   }
   std::string where;
-  if (metadata_.has_value()) {
+  if (has_metadata_) {
     where = absl::StrCat(" (input ", metadata_->topic, "-",
                          metadata_->partition, "@", metadata_->offset, ")");
   }
@@ -556,6 +581,7 @@ void StreamTask::Close(CloseMode mode) {
   if (mode == CloseMode::kDirty) {
     group_.Clear();
     consumed_.clear();
+    consumed_any_ = false;
   }
   stream_time_punctuation_.Clear();
   wall_clock_punctuation_.Clear();
