@@ -14,6 +14,7 @@
 #include "brook/base/status_util.h"
 #include "brook/runtime/internal/store_change_logger.h"
 #include "brook/runtime/internal/stream_thread.h"
+#include "brook/runtime/internal/streams_producer.h"
 #include "brook/runtime/internal/topology_plan.h"
 
 namespace brook {
@@ -31,6 +32,21 @@ absl::StatusOr<int32_t> PartitionCountOfNewTopic(Admin& admin,
     if (!absl::IsNotFound(n.status()) || absl::Now() >= deadline) return n;
     absl::SleepFor(absl::Milliseconds(100));
   }
+}
+
+// The partition count of a topic the application reads or writes, waiting
+// out retriable errors within `timeout`: a topic created just before may
+// have no leader yet (LEADER_NOT_AVAILABLE), which Kafka Streams' clients
+// wait out too. A missing topic (NotFound) still fails at once.
+absl::StatusOr<int32_t> PartitionCountWhenReady(Admin& admin,
+                                                const std::string& topic,
+                                                absl::Duration timeout) {
+  absl::StatusOr<int32_t> n;
+  internal::RetryWhileRetriable(timeout, [&] {
+    n = admin.PartitionCount(topic, timeout);
+    return n.status();
+  }).IgnoreError();
+  return n;
 }
 
 }  // namespace
@@ -155,7 +171,8 @@ absl::Status KafkaStreams::ValidateTopics() {
     int32_t first = -1;
     bool equal = true;
     for (const std::string& topic : sub.source_topics) {
-      absl::StatusOr<int32_t> n = admin->PartitionCount(topic, timeout);
+      absl::StatusOr<int32_t> n =
+          PartitionCountWhenReady(*admin, topic, timeout);
       if (!n.ok()) {
         return absl::Status(n.status().code(),
                             absl::StrCat("source topic of sub-topology ",
@@ -174,7 +191,8 @@ absl::Status KafkaStreams::ValidateTopics() {
           "); co-partitioned topics must have equal partition counts"));
     }
     for (const std::string& topic : sub.sink_topics) {
-      absl::StatusOr<int32_t> n = admin->PartitionCount(topic, timeout);
+      absl::StatusOr<int32_t> n =
+          PartitionCountWhenReady(*admin, topic, timeout);
       if (!n.ok()) {
         return absl::Status(n.status().code(),
                             absl::StrCat("sink topic of sub-topology ", sub.id,
@@ -202,7 +220,7 @@ absl::Status KafkaStreams::DescribeSinkTopics(Admin& admin) {
         }
       }
     }
-    absl::StatusOr<int32_t> n = admin.PartitionCount(dlq, timeout);
+    absl::StatusOr<int32_t> n = PartitionCountWhenReady(admin, dlq, timeout);
     if (absl::IsNotFound(n.status())) {
       return absl::NotFoundError(absl::StrCat(
           "errors.dead.letter.queue.topic.name: the dead-letter topic '", dlq,
@@ -220,8 +238,11 @@ absl::Status KafkaStreams::DescribeSinkTopics(Admin& admin) {
   for (const internal::SubTopologyPlan& sub : plan_->subtopologies()) {
     for (const std::string& topic : sub.sink_topics) {
       if (limits->contains(topic)) continue;
-      absl::StatusOr<std::map<std::string, std::string>> configs =
-          admin.DescribeTopicConfigs(topic, timeout);
+      absl::StatusOr<std::map<std::string, std::string>> configs;
+      internal::RetryWhileRetriable(timeout, [&] {
+        configs = admin.DescribeTopicConfigs(topic, timeout);
+        return configs.status();
+      }).IgnoreError();
       if (!configs.ok()) {
         return Annotate(configs.status(),
                         absl::StrCat("sink topic '", topic, "'"));

@@ -692,8 +692,12 @@ TEST_F(StreamThreadTest, AnAbortRewindsPartitionsWithoutOffsetsAsConfigured) {
 
 class FakeAdmin final : public Admin {
  public:
-  explicit FakeAdmin(std::map<std::string, int32_t> partitions)
-      : partitions_(std::move(partitions)) {}
+  // The first `*leaderless_calls` PartitionCount calls fail as the real
+  // client does for a topic whose partitions have no leader yet.
+  explicit FakeAdmin(std::map<std::string, int32_t> partitions,
+                     std::shared_ptr<int> leaderless_calls = nullptr)
+      : partitions_(std::move(partitions)),
+        leaderless_calls_(std::move(leaderless_calls)) {}
   absl::Status CreateTopic(const NewTopic&, absl::Duration) override {
     return absl::UnimplementedError("FakeAdmin::CreateTopic");
   }
@@ -706,6 +710,14 @@ class FakeAdmin final : public Admin {
   }
   absl::StatusOr<int32_t> PartitionCount(const std::string& topic,
                                          absl::Duration) override {
+    if (leaderless_calls_ != nullptr && *leaderless_calls_ > 0) {
+      --*leaderless_calls_;
+      return WithKafkaErrorCode(
+          KafkaError(KafkaErrorClass::kRetriable,
+                     absl::StrCat("describe topic '", topic,
+                                  "': LEADER_NOT_AVAILABLE")),
+          "LEADER_NOT_AVAILABLE");
+    }
     auto it = partitions_.find(topic);
     if (it == partitions_.end()) {
       return absl::NotFoundError(
@@ -746,6 +758,7 @@ class FakeAdmin final : public Admin {
 
  private:
   const std::map<std::string, int32_t> partitions_;
+  const std::shared_ptr<int> leaderless_calls_;
 };
 
 // The instance's state changes, in order, as "OLD->NEW".
@@ -820,9 +833,10 @@ class KafkaStreamsOverFakesTest : public ::testing::Test {
       }
     }
     factory.admin =
-        [partitions](
+        [partitions, leaderless = leaderless_calls_](
             const ClientConfig&) -> absl::StatusOr<std::unique_ptr<Admin>> {
-      return std::unique_ptr<Admin>(std::make_unique<FakeAdmin>(partitions));
+      return std::unique_ptr<Admin>(
+          std::make_unique<FakeAdmin>(partitions, leaderless));
     };
     return factory;
   }
@@ -830,6 +844,8 @@ class KafkaStreamsOverFakesTest : public ::testing::Test {
   FakeKafka kafka_;
   StreamsConfig config_;
   StateLog states_;
+  // Admin calls that fail with LEADER_NOT_AVAILABLE before the others work.
+  std::shared_ptr<int> leaderless_calls_ = std::make_shared<int>(0);
 };
 
 TEST_F(KafkaStreamsOverFakesTest, GoesThroughItsStatesAndCommitsOnClose) {
@@ -936,6 +952,28 @@ TEST_F(KafkaStreamsOverFakesTest, CleanerDeletesOnlyTaskDirectoriesNotOwned) {
   absl::SleepFor(absl::Seconds(2));
   EXPECT_TRUE(std::filesystem::exists(app_dir + "/0_0"));
   ASSERT_TRUE((*app)->Close(absl::Seconds(30)).ok());
+}
+
+// A topic created just before may have no leader yet: the start waits
+// that out instead of failing (a 600-partition benchmark run once ended at
+// start, cause unconfirmed; bench/README.md).
+TEST_F(KafkaStreamsOverFakesTest, StartWaitsOutATopicWithNoLeaderYet) {
+  kafka_.CreateTopic("in", 1);
+  kafka_.CreateTopic("out", 1);
+  *leaderless_calls_ = 3;
+  absl::StatusOr<std::unique_ptr<KafkaStreams>> app =
+      KafkaStreams::Create(Chain(), config_, Factory({{"in", 0}}));
+  ASSERT_TRUE(app.ok()) << app.status();
+  (*app)->SetStateListener(
+      [this](KafkaStreams::State s, KafkaStreams::State old) {
+        states_.Add(s, old);
+      });
+  absl::Status started = (*app)->Start();
+  ASSERT_TRUE(started.ok()) << started;
+  EXPECT_EQ(*leaderless_calls_, 0);
+  EXPECT_TRUE(
+      states_.WaitFor(KafkaStreams::State::kRunning, absl::Seconds(30)));
+  EXPECT_TRUE((*app)->Close(absl::Seconds(30)).ok());
 }
 
 TEST_F(KafkaStreamsOverFakesTest, StartFailsNamingAMissingTopic) {
