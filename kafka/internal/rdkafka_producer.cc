@@ -204,6 +204,22 @@ absl::Status RdKafkaProducer::Send(const ProducerRecord& record) {
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || absl::Now() > *deadline) {
       if (headers != nullptr) rd_kafka_headers_destroy(headers);
       std::string what = What(absl::StrCat("produce to ", record.topic));
+      if (err == RD_KAFKA_RESP_ERR__STATE && !transactional_id_.empty()) {
+        // A delivery the broker refused (or that timed out) has failed the
+        // transaction, and librdkafka refuses records until it is aborted.
+        // The failed delivery's report says why: serve it, and report the
+        // transaction as abortable rather than as a state error that ends
+        // the caller.
+        unserved_sends_ = 0;
+        rd_kafka_poll(rk_.get(), 0);
+        if (!delivery_error_.ok()) return delivery_error_;
+        return WithKafkaErrorCode(
+            KafkaError(KafkaErrorClass::kAbortable,
+                       absl::StrCat(what,
+                                    ": the transaction refuses records "
+                                    "(_STATE) and must be aborted")),
+            "_STATE");
+      }
       if (err == RD_KAFKA_RESP_ERR__FATAL) {
         // _FATAL alone does not say why (a fenced producer, say): name the
         // error that made the producer fail for good.

@@ -489,6 +489,50 @@ TEST(ProducerTest, AFailedDeliveryIsReportedByTheNextCallAndKept) {
   EXPECT_EQ(next, flushed) << "the first delivery error was not kept";
 }
 
+// Inside a transaction, a delivery the broker refuses fails the transaction,
+// and librdkafka then refuses every further record with _STATE ("Erroneous
+// state") before the application has served the failed delivery's report.
+// Send() must report the transaction as abortable, naming the delivery
+// error, not end the caller with _STATE: a 600-partition benchmark run died
+// that way after deliveries to a new partition timed out (bench/README.md).
+TEST(TransactionTest, ASendAfterARefusedDeliveryIsAbortableNotAFailedState) {
+  const std::string topic = UniqueName("refused-in-txn");
+  auto admin = Admin::Create(BaseConfig());
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  ASSERT_TRUE((*admin)
+                  ->CreateTopic({.name = topic,
+                                 .partitions = 1,
+                                 .configs = {{"max.message.bytes", "1024"}}},
+                                absl::Seconds(30))
+                  .ok());
+  ClientConfig config = BaseConfig();
+  config["transactional.id"] = UniqueName("refused-then-send");
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ASSERT_TRUE((*producer)->InitTransactions(absl::Seconds(60)).ok());
+  ASSERT_TRUE((*producer)->BeginTransaction().ok());
+  ASSERT_TRUE(
+      (*producer)
+          ->Send(
+              {.topic = topic, .partition = 0, .value = std::string(8000, 'x')})
+          .ok());
+  // No flush: small sends go on until the refusal reaches one of them.
+  absl::Status sent;
+  for (int i = 0; i < 300 && sent.ok(); ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+    sent = (*producer)->Send({.topic = topic, .partition = 0, .value = "s"});
+  }
+  ASSERT_FALSE(sent.ok()) << "no send failed within 6 s of the refusal";
+  EXPECT_TRUE(IsTransactionAbortable(sent)) << sent;
+  EXPECT_EQ(KafkaErrorCode(sent), "MSG_SIZE_TOO_LARGE") << sent;
+  EXPECT_TRUE((*producer)->AbortTransaction(absl::Seconds(30)).ok());
+  // Nothing of the aborted transaction is visible.
+  auto records = ReadTopic(BaseConfig(), topic, IsolationLevel::kReadCommitted,
+                           absl::Seconds(30));
+  ASSERT_TRUE(records.ok()) << records.status();
+  EXPECT_THAT(Values(*records), ::testing::IsEmpty());
+}
+
 // With auto.offset.reset=error (the restore consumer's setting) a position
 // outside the log is an OutOfRange error naming the partition, never a
 // silent jump to the log's start or end.
