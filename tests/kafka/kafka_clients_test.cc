@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "brook/base/status_macros.h"
 #include "brook/kafka/admin.h"
 #include "brook/kafka/consumer.h"
 #include "brook/kafka/errors.h"
@@ -459,20 +460,23 @@ TEST(ProducerTest, AFullLocalQueueIsWaitedOutAndEveryRecordArrives) {
   }
 }
 
+// A one-partition topic whose broker refuses records over 1 KiB
+// (max.message.bytes), far below what the producer accepts locally.
+absl::Status CreateTopicRefusingLargeRecords(const std::string& topic) {
+  BROOK_ASSIGN_OR_RETURN(auto admin, Admin::Create(BaseConfig()));
+  return admin->CreateTopic({.name = topic,
+                             .partitions = 1,
+                             .configs = {{"max.message.bytes", "1024"}}},
+                            absl::Seconds(30));
+}
+
 // A record the broker refuses (larger than the topic's max.message.bytes)
 // fails asynchronously: the delivery report's error comes back from the
 // next call, names the partition and Kafka's code, and stays (the first
 // asynchronous error is kept) even for a record that would fit.
 TEST(ProducerTest, AFailedDeliveryIsReportedByTheNextCallAndKept) {
   const std::string topic = UniqueName("too-large");
-  auto admin = Admin::Create(BaseConfig());
-  ASSERT_TRUE(admin.ok()) << admin.status();
-  ASSERT_TRUE((*admin)
-                  ->CreateTopic({.name = topic,
-                                 .partitions = 1,
-                                 .configs = {{"max.message.bytes", "1024"}}},
-                                absl::Seconds(30))
-                  .ok());
+  ASSERT_TRUE(CreateTopicRefusingLargeRecords(topic).ok());
   auto producer = Producer::Create(BaseConfig());
   ASSERT_TRUE(producer.ok()) << producer.status();
   // Accepted locally (far below message.max.bytes), refused by the broker.
@@ -497,14 +501,7 @@ TEST(ProducerTest, AFailedDeliveryIsReportedByTheNextCallAndKept) {
 // that way after deliveries to a new partition timed out (bench/README.md).
 TEST(TransactionTest, ASendAfterARefusedDeliveryIsAbortableNotAFailedState) {
   const std::string topic = UniqueName("refused-in-txn");
-  auto admin = Admin::Create(BaseConfig());
-  ASSERT_TRUE(admin.ok()) << admin.status();
-  ASSERT_TRUE((*admin)
-                  ->CreateTopic({.name = topic,
-                                 .partitions = 1,
-                                 .configs = {{"max.message.bytes", "1024"}}},
-                                absl::Seconds(30))
-                  .ok());
+  ASSERT_TRUE(CreateTopicRefusingLargeRecords(topic).ok());
   ClientConfig config = BaseConfig();
   config["transactional.id"] = UniqueName("refused-then-send");
   auto producer = Producer::Create(config);
