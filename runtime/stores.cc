@@ -13,7 +13,8 @@ std::unique_ptr<WindowBytesStore> NewWindowBytesStore(
     const std::string& name, int64_t retention_ms, const StoreOptions& options,
     const StoreContext& context) {
   if (!options.persistent) return NewInMemoryWindowStore(name, retention_ms);
-  return NewRocksDBWindowStore(name, retention_ms, 0, context.rocksdb);
+  return NewRocksDBWindowStore(name, retention_ms, 0, context.rocksdb,
+                               options.recent_windows_ms);
 }
 
 std::unique_ptr<SessionBytesStore> NewSessionBytesStore(

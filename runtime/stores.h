@@ -39,6 +39,11 @@ struct StoreOptions {
   // Back the store with a changelog topic. Without one the store is not
   // fault-tolerant.
   bool logging_enabled = true;
+  // Window stores on RocksDB: also keep the windows that start within this
+  // span of the stream time in memory, and read them there (0: none). The
+  // stream-stream join sets it to twice its window size, as its reads land
+  // there; RocksDBConfig::recent_windows_bytes_per_store bounds the memory.
+  int64_t recent_windows_ms = 0;
 };
 
 class Stores {

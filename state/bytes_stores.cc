@@ -30,6 +30,12 @@ absl::Status RocksDBConfig::Validate() const {
                      "not be negative, is ",
                      read_cache_bytes_per_store));
   }
+  if (recent_windows_bytes_per_store < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'recent_windows_bytes_per_store' of the RocksDB config must not be "
+        "negative, is ",
+        recent_windows_bytes_per_store));
+  }
   return absl::OkStatus();
 }
 
@@ -104,11 +110,15 @@ std::unique_ptr<WindowBytesStore> NewInMemoryWindowStore(
 
 std::unique_ptr<WindowBytesStore> NewRocksDBWindowStore(
     std::string name, int64_t retention_ms, int64_t segment_interval_ms,
-    std::shared_ptr<RocksDBResources> resources) {
+    std::shared_ptr<RocksDBResources> resources, int64_t recent_windows_ms) {
+  const int64_t recent_bytes =
+      resources != nullptr ? resources->config().recent_windows_bytes_per_store
+                           : RocksDBConfig().recent_windows_bytes_per_store;
   auto engine =
       std::make_unique<internal::RocksDBEngine>(name, std::move(resources));
   return std::make_unique<internal::WindowStoreImpl>(
-      std::move(name), std::move(engine), retention_ms, segment_interval_ms);
+      std::move(name), std::move(engine), retention_ms, segment_interval_ms,
+      recent_windows_ms, recent_bytes);
 }
 
 std::unique_ptr<SessionBytesStore> NewInMemorySessionStore(

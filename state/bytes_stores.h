@@ -53,6 +53,14 @@ struct RocksDBConfig {
   // read (issue 10: skip-list comparisons were the largest cost of a count by
   // key).
   int64_t read_cache_bytes_per_store = 1 << 20;
+  // Bytes (keys and values) of recent windows that a window store built with
+  // a recent-windows span (the stream-stream join's stores) also keeps in
+  // memory, so that the join's reads skip RocksDB. Outside
+  // memory_budget_bytes. When full, the oldest windows leave the copy and
+  // are read from RocksDB again; results do not change. A join over 1 s
+  // windows needs span x records per second per task x (key + value + 80)
+  // bytes: 4 MiB holds about 40,000 windows of 20-byte keys and values.
+  int64_t recent_windows_bytes_per_store = 4 << 20;
   // Called last on every store's options, to override anything above. The
   // store then still sets what its guarantees rest on: create_if_missing,
   // create_missing_column_families and atomic_flush. May be called from
@@ -60,8 +68,8 @@ struct RocksDBConfig {
   std::function<void(const std::string& store_name, rocksdb::Options* options)>
       config_setter;
 
-  // kInvalidArgument, naming the field, if memory_budget_bytes <= 0 or
-  // read_cache_bytes_per_store < 0.
+  // kInvalidArgument, naming the field, if memory_budget_bytes <= 0,
+  // read_cache_bytes_per_store < 0 or recent_windows_bytes_per_store < 0.
   absl::Status Validate() const;
 };
 
@@ -103,11 +111,14 @@ std::unique_ptr<KeyValueBytesStore> NewRocksDBKeyValueStore(
     std::string name, std::shared_ptr<RocksDBResources> resources);
 
 // segment_interval_ms 0 picks max(retention / 2, 60 s), as Kafka Streams.
+// recent_windows_ms > 0 also keeps the windows that start within that span
+// of the stream time in memory (up to the config's
+// recent_windows_bytes_per_store), and reads them there.
 std::unique_ptr<WindowBytesStore> NewInMemoryWindowStore(
     std::string name, int64_t retention_ms, int64_t segment_interval_ms = 0);
 std::unique_ptr<WindowBytesStore> NewRocksDBWindowStore(
     std::string name, int64_t retention_ms, int64_t segment_interval_ms,
-    std::shared_ptr<RocksDBResources> resources);
+    std::shared_ptr<RocksDBResources> resources, int64_t recent_windows_ms = 0);
 
 std::unique_ptr<SessionBytesStore> NewInMemorySessionStore(
     std::string name, int64_t retention_ms);

@@ -556,6 +556,11 @@ int AddStreamStreamJoin(DslGraph& graph, int left_node, int right_node,
   const int64_t retention = windows.size_ms() + windows.grace_ms + 1;
   StoreOptions options;
   options.logging_enabled = logging_enabled;
+  // A record's reads (its own list at its time, the other side's windows
+  // within [t - before, t + after]) fall within a window size of the stream
+  // time when records arrive in order; twice that, plus a second, leaves
+  // room for disorder. Older reads go to RocksDB.
+  options.recent_windows_ms = 2 * windows.size_ms() + 1000;
   DslNode node;
   node.kind = DslNode::Kind::kProcessor;
   node.name = name;

@@ -1,5 +1,6 @@
 #include "brook/state/internal/window_store_impl.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,28 @@ class ScanWindowIterator : public WindowIterator {
   SegmentScan scan_;
 };
 
+// Windows of one key copied from RecentWindows.
+class RecentWindowIterator : public WindowIterator {
+ public:
+  RecentWindowIterator(std::string key,
+                       std::vector<RecentWindows::Window> windows,
+                       bool backward)
+      : key_(std::move(key)), windows_(std::move(windows)) {
+    if (backward) std::reverse(windows_.begin(), windows_.end());
+  }
+  bool Valid() const override { return next_ < windows_.size(); }
+  void Next() override { ++next_; }
+  absl::string_view key() const override { return key_; }
+  int64_t window_start_ms() const override { return windows_[next_].start; }
+  absl::string_view value() const override { return windows_[next_].value; }
+  absl::Status status() const override { return absl::OkStatus(); }
+
+ private:
+  const std::string key_;
+  std::vector<RecentWindows::Window> windows_;
+  size_t next_ = 0;
+};
+
 }  // namespace
 
 std::string WindowStoreImpl::StoredKey(absl::string_view key,
@@ -41,6 +64,22 @@ std::string WindowStoreImpl::StoredKey(absl::string_view key,
 
 void WindowStoreImpl::OnOpened() {
   segments_.Reset(engine().committed_meta(MetaKey::kStreamTime));
+  ResetRecent();
+}
+
+void WindowStoreImpl::OnAborted() {
+  segments_.Aborted();
+  ResetRecent();
+}
+
+void WindowStoreImpl::ResetRecent() {
+  // No window starts after the observed stream time.
+  const std::optional<int64_t> observed = segments_.observed();
+  if (!observed.has_value()) {
+    recent_.Reset(std::nullopt);
+  } else {
+    recent_.Reset(*observed == INT64_MAX ? INT64_MAX : *observed + 1);
+  }
 }
 
 CommitExtras WindowStoreImpl::PrepareCommit() {
@@ -57,6 +96,8 @@ absl::StatusOr<bool> WindowStoreImpl::Put(
   BROOK_RETURN_IF_ERROR(value ? engine().Put(stored, *value)
                               : engine().Delete(stored));
   segments_.Observe(window_start_ms);
+  recent_.Put(key, window_start_ms, value);
+  recent_.Advance(*segments_.observed());
   BROOK_RETURN_IF_ERROR(
       LogChange(EncodeWindowKey(key, window_start_ms), value));
   return true;
@@ -65,6 +106,9 @@ absl::StatusOr<bool> WindowStoreImpl::Put(
 absl::StatusOr<std::optional<std::string>> WindowStoreImpl::Fetch(
     absl::string_view key, int64_t window_start_ms) {
   if (!segments_.IsLive(window_start_ms)) return std::nullopt;
+  if (recent_.Covers(window_start_ms)) {
+    return recent_.Get(key, window_start_ms);
+  }
   return engine().Get(StoredKey(key, window_start_ms));
 }
 
@@ -93,6 +137,18 @@ std::unique_ptr<WindowIterator> WindowStoreImpl::FetchKey(absl::string_view key,
                                                           int64_t time_from_ms,
                                                           int64_t time_to_ms,
                                                           bool backward) {
+  if (recent_.Covers(time_from_ms)) {
+    std::vector<RecentWindows::Window> windows;
+    recent_.Fetch(key, time_from_ms, time_to_ms, &windows);
+    // The copy may hold windows that expired since they were written.
+    windows.erase(std::remove_if(windows.begin(), windows.end(),
+                                 [this](const RecentWindows::Window& w) {
+                                   return !segments_.IsLive(w.start);
+                                 }),
+                  windows.end());
+    return std::make_unique<RecentWindowIterator>(std::string(key),
+                                                  std::move(windows), backward);
+  }
   ScanPlan plan;
   plan.backward = backward;
   if (auto live = segments_.LiveSegments(time_from_ms, time_to_ms)) {
@@ -168,6 +224,7 @@ absl::Status WindowStoreImpl::Restore(absl::Span<const ChangeRecord> records,
   for (const ChangeRecord& record : records) {
     if (!DecodeWindowKey(record.key, &key, &start)) {
       segments_.Aborted();
+      ResetRecent();
       return absl::InvalidArgumentError(absl::StrCat(
           "changelog record of window store '", name(), "' has a ",
           record.key.size(), "-byte key, shorter than a window start"));
@@ -190,6 +247,7 @@ absl::Status WindowStoreImpl::Restore(absl::Span<const ChangeRecord> records,
   } else {
     segments_.Aborted();
   }
+  ResetRecent();
   return status;
 }
 

@@ -5,6 +5,11 @@
 // therefore adjacent and ordered by start, which makes Fetch(key, from, to)
 // a short scan per non-empty segment. FetchAll() reads each segment of the
 // range whole and sorts it by start, then key.
+//
+// With a recent-windows span, the windows that start within that span of the
+// observed stream time are also kept in memory (RecentWindows), and
+// Fetch(key, ...) and BackwardFetch(key, ...) whose range lies there are
+// answered from memory alone. FetchAll() always reads the engine.
 #ifndef BROOK_STATE_INTERNAL_WINDOW_STORE_IMPL_H_
 #define BROOK_STATE_INTERNAL_WINDOW_STORE_IMPL_H_
 
@@ -13,6 +18,7 @@
 #include <string>
 
 #include "brook/state/internal/engine_store.h"
+#include "brook/state/internal/recent_windows.h"
 #include "brook/state/internal/segments.h"
 #include "brook/state/window_bytes_store.h"
 
@@ -21,10 +27,16 @@ namespace brook::internal {
 // Threading model: as StateStore (owned by one task, on its stream thread).
 class WindowStoreImpl : public EngineStore<WindowBytesStore> {
  public:
+  // recent_windows_ms > 0 keeps the windows within that span of the
+  // observed stream time in memory too, up to recent_windows_bytes (see
+  // RecentWindows).
   WindowStoreImpl(std::string name, std::unique_ptr<StoreEngine> engine,
-                  int64_t retention_ms, int64_t segment_interval_ms)
+                  int64_t retention_ms, int64_t segment_interval_ms,
+                  int64_t recent_windows_ms = 0,
+                  int64_t recent_windows_bytes = 0)
       : EngineStore(std::move(name), std::move(engine)),
-        segments_(retention_ms, segment_interval_ms) {}
+        segments_(retention_ms, segment_interval_ms),
+        recent_(recent_windows_ms, recent_windows_bytes) {}
 
   int64_t retention_ms() const override { return segments_.retention_ms(); }
   int64_t segment_interval_ms() const override {
@@ -62,7 +74,7 @@ class WindowStoreImpl : public EngineStore<WindowBytesStore> {
   void OnOpened() override;
   CommitExtras PrepareCommit() override;
   void OnCommitted() override { segments_.Committed(); }
-  void OnAborted() override { segments_.Aborted(); }
+  void OnAborted() override;
 
   std::string StoredKey(absl::string_view key, int64_t start) const;
   std::unique_ptr<WindowIterator> FetchKey(absl::string_view key,
@@ -71,7 +83,11 @@ class WindowStoreImpl : public EngineStore<WindowBytesStore> {
   std::unique_ptr<WindowIterator> FetchRange(int64_t time_from_ms,
                                              int64_t time_to_ms, bool backward);
 
+  // The memory copy starts over above everything the store holds.
+  void ResetRecent();
+
   Segments segments_;
+  RecentWindows recent_;
 };
 
 }  // namespace brook::internal

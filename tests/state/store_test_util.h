@@ -33,10 +33,20 @@
 namespace brook::testing_util {
 
 // The store implementations that share semantics.
-enum class StoreKind { kInMemory, kRocksDB };
+// kRocksDBRecentWindows: a RocksDB window store that also keeps its recent
+// windows in memory (RecentWindows); only window store tests use it.
+enum class StoreKind { kInMemory, kRocksDB, kRocksDBRecentWindows };
 
 inline std::string KindName(const ::testing::TestParamInfo<StoreKind>& info) {
-  return info.param == StoreKind::kInMemory ? "InMemory" : "RocksDB";
+  switch (info.param) {
+    case StoreKind::kInMemory:
+      return "InMemory";
+    case StoreKind::kRocksDB:
+      return "RocksDB";
+    case StoreKind::kRocksDBRecentWindows:
+      return "RocksDBRecentWindows";
+  }
+  return "Unknown";
 }
 
 // A fresh directory under ::testing::TempDir(), named after the running

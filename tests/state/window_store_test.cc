@@ -101,8 +101,13 @@ class WindowStoreTest : public ::testing::TestWithParam<StoreKind> {
       engine = std::make_unique<internal::RocksDBEngine>("win", resources_);
     }
     engine_ = engine.get();
+    // A span shorter than the retention, so that reads go to the copy or to
+    // RocksDB depending on their time.
+    const int64_t recent_ms =
+        GetParam() == StoreKind::kRocksDBRecentWindows ? 300 : 0;
     store_ = std::make_unique<internal::WindowStoreImpl>(
-        "win", std::move(engine), retention_ms, interval_ms);
+        "win", std::move(engine), retention_ms, interval_ms, recent_ms,
+        int64_t{1} << 20);
     ASSERT_OK(store_->Open(dir_.path()));
     store_->SetChangeSink(&logger_);
   }
@@ -388,6 +393,36 @@ TEST_P(WindowStoreTest,
   EXPECT_FALSE(Put("k", 3999, "late"));
 }
 
+TEST_P(WindowStoreTest, RestoredWindowsAreReadByKey) {
+  ASSERT_OK(store_->Restore({{EncodeWindowKey("a", 4100), "a1"},
+                             {EncodeWindowKey("a", 4300), "a2"},
+                             {EncodeWindowKey("b", 4200), "b"}},
+                            3));
+  EXPECT_THAT(Fetch("a", 4100), Optional(std::string("a1")));
+  EXPECT_THAT(Drain(store_->Fetch("a", 4000, 4400)),
+              ElementsAre(Window{"a", 4100, "a1"}, Window{"a", 4300, "a2"}));
+  // Written after the restore, read with what was restored.
+  ASSERT_TRUE(Put("a", 4350, "a3"));
+  EXPECT_THAT(Drain(store_->BackwardFetch("a", 4250, 4400)),
+              ElementsAre(Window{"a", 4350, "a3"}, Window{"a", 4300, "a2"}));
+}
+
+TEST_P(WindowStoreTest, AbortedWindowsAreNotReadBack) {
+  ASSERT_TRUE(Put("a", 100, "committed"));
+  ASSERT_OK(store_->Commit(1));
+  ASSERT_TRUE(Put("a", 200, "aborted"));
+  ASSERT_TRUE(Put("a", 100, "overwritten"));
+  store_->Abort();
+  EXPECT_EQ(Fetch("a", 200), std::nullopt);
+  EXPECT_THAT(Fetch("a", 100), Optional(std::string("committed")));
+  EXPECT_THAT(Drain(store_->Fetch("a", 0, 300)),
+              ElementsAre(Window{"a", 100, "committed"}));
+  ASSERT_TRUE(Put("a", 250, "after"));
+  EXPECT_THAT(
+      Drain(store_->Fetch("a", 0, 300)),
+      ElementsAre(Window{"a", 100, "committed"}, Window{"a", 250, "after"}));
+}
+
 TEST_P(WindowStoreTest, RestoreRejectsAMalformedChangelogKey) {
   absl::Status status = store_->Restore({{"short", "v"}}, 3);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
@@ -429,7 +464,8 @@ TEST_P(WindowStoreTest, NegativeRetentionIsRejectedAtOpen) {
 
 INSTANTIATE_TEST_SUITE_P(Kinds, WindowStoreTest,
                          ::testing::Values(StoreKind::kInMemory,
-                                           StoreKind::kRocksDB),
+                                           StoreKind::kRocksDB,
+                                           StoreKind::kRocksDBRecentWindows),
                          KindName);
 
 }  // namespace
