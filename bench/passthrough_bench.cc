@@ -312,6 +312,9 @@ absl::StatusOr<Measurement> RunBrookCopy(const RunSpec& spec,
   const examples::CopierStats stats = copier->stats();
   m.commits = stats.commits;
   m.aborts = stats.aborts;
+  LOG(INFO) << copier->transactional_id() << ": " << stats.commits
+            << " commits, average commit latency "
+            << stats.commit_latency_avg_ms << " ms";
   return m;
 }
 

@@ -51,6 +51,8 @@ ABSL_FLAG(int64_t, buffered_records_per_partition, 0,
           "buffered.records.per.partition; 0 = Brook's default");
 ABSL_FLAG(std::vector<std::string>, consumer_config, {},
           "extra librdkafka consumer settings, key=value,...");
+ABSL_FLAG(int64_t, rocksdb_memory_budget_bytes, 0,
+          "RocksDBConfig::memory_budget_bytes (0: Brook's default)");
 ABSL_FLAG(int64_t, cache_max_bytes, 0,
           "statestore.cache.max.bytes (0: no record cache)");
 
@@ -109,6 +111,10 @@ absl::Status Run() {
   config.commit_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_commit_interval_ms));
   config.partition_queues = absl::GetFlag(FLAGS_partition_queues);
+  if (absl::GetFlag(FLAGS_rocksdb_memory_budget_bytes) > 0) {
+    config.rocksdb.memory_budget_bytes =
+        absl::GetFlag(FLAGS_rocksdb_memory_budget_bytes);
+  }
   if (absl::GetFlag(FLAGS_buffered_records_per_partition) > 0) {
     config.buffered_records_per_partition =
         absl::GetFlag(FLAGS_buffered_records_per_partition);
