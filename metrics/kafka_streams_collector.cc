@@ -320,6 +320,10 @@ MetricsRegistry::Collector KafkaStreamsCollector(
     f.Add("brook_rocksdb_memtable_bytes", kGauge,
           "Bytes of memtables of all stores.", {{"application_id", app}},
           memory.memtable_bytes);
+    f.Add("brook_rocksdb_recent_windows_bytes", kGauge,
+          "Bytes of the join stores' in-memory copies of their recent "
+          "windows, outside the budget (RocksDBConfig::recent_windows_bytes).",
+          {{"application_id", app}}, memory.recent_windows_bytes);
     for (const StreamThreadMetrics& t : streams->Metrics()) {
       CollectThread(t, f);
     }

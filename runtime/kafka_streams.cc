@@ -820,6 +820,7 @@ RocksDBMemory KafkaStreams::RocksDBMemoryUsage() const {
   m.budget_bytes = rocksdb_->config().memory_budget_bytes;
   m.block_cache_bytes = rocksdb_->block_cache_usage();
   m.memtable_bytes = rocksdb_->memtable_usage();
+  m.recent_windows_bytes = rocksdb_->recent_windows_usage();
   return m;
 }
 

@@ -199,6 +199,9 @@ struct RocksDBMemory {
   int64_t budget_bytes = 0;       // RocksDBConfig::memory_budget_bytes
   int64_t block_cache_bytes = 0;  // in the shared cache, memtables included
   int64_t memtable_bytes = 0;
+  // The join stores' in-memory copies of their recent windows, outside the
+  // budget (RocksDBConfig::recent_windows_bytes).
+  int64_t recent_windows_bytes = 0;
 };
 
 class KafkaStreams {

@@ -9,6 +9,7 @@
 #include "rocksdb/write_buffer_manager.h"
 
 #include "brook/base/status_macros.h"
+#include "brook/state/internal/byte_budget.h"
 #include "brook/state/internal/in_memory_engine.h"
 #include "brook/state/internal/key_value_store_impl.h"
 #include "brook/state/internal/rocksdb_engine.h"
@@ -30,11 +31,11 @@ absl::Status RocksDBConfig::Validate() const {
                      "not be negative, is ",
                      read_cache_bytes_per_store));
   }
-  if (recent_windows_bytes_per_store < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'recent_windows_bytes_per_store' of the RocksDB config must not be "
-        "negative, is ",
-        recent_windows_bytes_per_store));
+  if (recent_windows_bytes < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'recent_windows_bytes' of the RocksDB config must not "
+                     "be negative, is ",
+                     recent_windows_bytes));
   }
   return absl::OkStatus();
 }
@@ -52,7 +53,14 @@ RocksDBResources::RocksDBResources(const RocksDBConfig& config)
       // Memtables may take half of the budget; their memory is charged to
       // the cache, which evicts blocks to make room.
       write_buffer_manager_(std::make_shared<rocksdb::WriteBufferManager>(
-          static_cast<size_t>(config.memory_budget_bytes / 2), cache_)) {}
+          static_cast<size_t>(config.memory_budget_bytes / 2), cache_)),
+      recent_windows_budget_(
+          std::make_shared<internal::ByteBudget>(config.recent_windows_bytes)) {
+}
+
+int64_t RocksDBResources::recent_windows_usage() const {
+  return recent_windows_budget_->used();
+}
 
 rocksdb::Options RocksDBResources::OptionsFor(
     const std::string& store_name) const {
@@ -111,14 +119,14 @@ std::unique_ptr<WindowBytesStore> NewInMemoryWindowStore(
 std::unique_ptr<WindowBytesStore> NewRocksDBWindowStore(
     std::string name, int64_t retention_ms, int64_t segment_interval_ms,
     std::shared_ptr<RocksDBResources> resources, int64_t recent_windows_ms) {
-  const int64_t recent_bytes =
-      resources != nullptr ? resources->config().recent_windows_bytes_per_store
-                           : RocksDBConfig().recent_windows_bytes_per_store;
+  // Null resources: the store's copy gets a budget of its own.
+  std::shared_ptr<internal::ByteBudget> recent_budget =
+      resources != nullptr ? resources->recent_windows_budget() : nullptr;
   auto engine =
       std::make_unique<internal::RocksDBEngine>(name, std::move(resources));
   return std::make_unique<internal::WindowStoreImpl>(
       std::move(name), std::move(engine), retention_ms, segment_interval_ms,
-      recent_windows_ms, recent_bytes);
+      recent_windows_ms, std::move(recent_budget));
 }
 
 std::unique_ptr<SessionBytesStore> NewInMemorySessionStore(

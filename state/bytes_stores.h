@@ -21,6 +21,9 @@ class WriteBufferManager;
 }  // namespace rocksdb
 
 namespace brook {
+namespace internal {
+class ByteBudget;
+}  // namespace internal
 
 // RocksDB settings of an application; one budget for all its stores.
 struct RocksDBConfig {
@@ -53,14 +56,15 @@ struct RocksDBConfig {
   // read (issue 10: skip-list comparisons were the largest cost of a count by
   // key).
   int64_t read_cache_bytes_per_store = 1 << 20;
-  // Bytes (keys and values) of recent windows that a window store built with
-  // a recent-windows span (the stream-stream join's stores) also keeps in
-  // memory, so that the join's reads skip RocksDB. Outside
-  // memory_budget_bytes. When full, the oldest windows leave the copy and
-  // are read from RocksDB again; results do not change. A join over 1 s
-  // windows needs span x records per second per task x (key + value + 80)
-  // bytes: 4 MiB holds about 40,000 windows of 20-byte keys and values.
-  int64_t recent_windows_bytes_per_store = 4 << 20;
+  // Bytes (keys and values) of recent windows that the window stores built
+  // with a recent-windows span (the stream-stream join's stores) also keep
+  // in memory, all stores of the process together, so that the join's reads
+  // skip RocksDB. Outside memory_budget_bytes. When a store's write finds
+  // it exceeded, that store's oldest windows leave the copy and are read
+  // from RocksDB again; results do not change. A join over 1 s windows
+  // needs about 2 x (span + 1 s) x records per second x (key + value + 80)
+  // bytes: 32 MiB holds about 300,000 windows of 20-byte keys and values.
+  int64_t recent_windows_bytes = 32 << 20;
   // Called last on every store's options, to override anything above. The
   // store then still sets what its guarantees rest on: create_if_missing,
   // create_missing_column_families and atomic_flush. May be called from
@@ -69,7 +73,7 @@ struct RocksDBConfig {
       config_setter;
 
   // kInvalidArgument, naming the field, if memory_budget_bytes <= 0,
-  // read_cache_bytes_per_store < 0 or recent_windows_bytes_per_store < 0.
+  // read_cache_bytes_per_store < 0 or recent_windows_bytes < 0.
   absl::Status Validate() const;
 };
 
@@ -91,6 +95,14 @@ class RocksDBResources {
   int64_t block_cache_usage() const {
     return static_cast<int64_t>(cache_->GetUsage());
   }
+  // Bytes of the window stores' in-memory copies of recent windows, against
+  // recent_windows_bytes. Thread-safe.
+  int64_t recent_windows_usage() const;
+  // The count of recent_windows_bytes that the window stores' in-memory
+  // copies share.
+  const std::shared_ptr<internal::ByteBudget>& recent_windows_budget() const {
+    return recent_windows_budget_;
+  }
   // Bytes of memtables of all stores (the write buffer manager's count).
   int64_t memtable_usage() const {
     return static_cast<int64_t>(write_buffer_manager_->memory_usage());
@@ -101,6 +113,7 @@ class RocksDBResources {
   const RocksDBConfig config_;
   std::shared_ptr<rocksdb::Cache> cache_;
   std::shared_ptr<rocksdb::WriteBufferManager> write_buffer_manager_;
+  std::shared_ptr<internal::ByteBudget> recent_windows_budget_;
 };
 
 // Each store lives in <dir given to Open()>/<store name>/ when persistent.
@@ -112,8 +125,8 @@ std::unique_ptr<KeyValueBytesStore> NewRocksDBKeyValueStore(
 
 // segment_interval_ms 0 picks max(retention / 2, 60 s), as Kafka Streams.
 // recent_windows_ms > 0 also keeps the windows that start within that span
-// of the stream time in memory (up to the config's
-// recent_windows_bytes_per_store), and reads them there.
+// of the stream time in memory (within the resources' recent_windows_bytes,
+// shared by all stores), and reads them there.
 std::unique_ptr<WindowBytesStore> NewInMemoryWindowStore(
     std::string name, int64_t retention_ms, int64_t segment_interval_ms = 0);
 std::unique_ptr<WindowBytesStore> NewRocksDBWindowStore(

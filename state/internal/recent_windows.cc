@@ -1,6 +1,7 @@
 #include "brook/state/internal/recent_windows.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace brook::internal {
 namespace {
@@ -17,10 +18,18 @@ bool StartsBefore(const RecentWindows::Window& w, int64_t start) {
 
 }  // namespace
 
-RecentWindows::RecentWindows(int64_t span_ms, int64_t max_bytes)
+RecentWindows::RecentWindows(int64_t span_ms,
+                             std::shared_ptr<ByteBudget> budget)
     : span_ms_(std::max<int64_t>(span_ms, 0)),
       bucket_ms_(std::max<int64_t>(span_ms_ / 2, 1)),
-      max_bytes_(max_bytes) {}
+      budget_(std::move(budget)) {}
+
+RecentWindows::~RecentWindows() { AddBytes(-bytes_); }
+
+void RecentWindows::AddBytes(int64_t delta) {
+  bytes_ += delta;
+  budget_->Charge(delta);
+}
 
 int64_t RecentWindows::BucketOf(int64_t start) const {
   return FloorDiv(start, bucket_ms_);
@@ -35,7 +44,7 @@ int64_t RecentWindows::Cost(absl::string_view key, absl::string_view value) {
 
 void RecentWindows::Reset(std::optional<int64_t> floor) {
   buckets_.clear();
-  bytes_ = 0;
+  AddBytes(-bytes_);
   if (!floor.has_value()) {
     floor_ = INT64_MIN;
   } else {
@@ -51,20 +60,22 @@ void RecentWindows::Put(absl::string_view key, int64_t start,
   auto it =
       std::lower_bound(windows.begin(), windows.end(), start, StartsBefore);
   const bool found = it != windows.end() && it->start == start;
-  if (found) bytes_ -= Cost(key, it->value);
+  if (found) AddBytes(-Cost(key, it->value));
   if (!value.has_value()) {
     if (found) windows.erase(it);
     if (windows.empty()) bucket.erase(bucket.find(key));
     return;
   }
-  bytes_ += Cost(key, *value);
+  AddBytes(Cost(key, *value));
   if (found) {
     it->value.assign(value->data(), value->size());
   } else {
     windows.insert(it, Window{start, std::string(*value)});
   }
-  while (bytes_ > max_bytes_ && !buckets_.empty()) {
-    // Over budget: the oldest bucket goes, even if it is this write's.
+  while (budget_->exceeded() && !buckets_.empty()) {
+    // Over budget: the oldest bucket goes, even if it is this write's. The
+    // copies that write give memory back; one that stopped writing keeps
+    // at most its last span.
     RaiseFloor((buckets_.begin()->first + 1) * bucket_ms_);
   }
 }
@@ -108,7 +119,7 @@ void RecentWindows::RaiseFloor(int64_t floor) {
   const int64_t first_kept = BucketOf(floor);
   while (!buckets_.empty() && buckets_.begin()->first < first_kept) {
     for (const auto& [key, windows] : buckets_.begin()->second) {
-      for (const Window& w : windows) bytes_ -= Cost(key, w.value);
+      for (const Window& w : windows) AddBytes(-Cost(key, w.value));
     }
     buckets_.erase(buckets_.begin());
   }

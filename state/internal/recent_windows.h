@@ -15,8 +15,9 @@
 // it go to the engine. The store writes every window to both (the engine
 // stays the source of truth, and its commit and changelog are unchanged).
 // The floor only rises: to stream time - span as the stream time moves, and
-// past the oldest windows when the copy outgrows its byte budget. Raising it
-// never breaks the invariant. Reset() starts over from a floor above every
+// past the oldest windows when a write finds the byte budget (shared by the
+// copies of all window stores of the process) exceeded. Raising it never
+// breaks the invariant. Reset() starts over from a floor above every
 // window the store holds (after open, abort and restore).
 //
 // Windows are grouped in buckets of span / 2 by start, so that dropping old
@@ -27,6 +28,7 @@
 #define BROOK_STATE_INTERNAL_RECENT_WINDOWS_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -35,6 +37,8 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+
+#include "brook/state/internal/byte_budget.h"
 
 namespace brook::internal {
 
@@ -46,7 +50,10 @@ class RecentWindows {
   };
 
   // A span_ms of 0 or less turns the copy off: Covers() is always false.
-  RecentWindows(int64_t span_ms, int64_t max_bytes);
+  // The copy charges its bytes to `budget`, which may be shared with other
+  // copies.
+  RecentWindows(int64_t span_ms, std::shared_ptr<ByteBudget> budget);
+  ~RecentWindows();
 
   RecentWindows(const RecentWindows&) = delete;
   RecentWindows& operator=(const RecentWindows&) = delete;
@@ -63,7 +70,8 @@ class RecentWindows {
   void Reset(std::optional<int64_t> floor);
 
   // Mirrors a write of the store (nullopt: a delete). Ignored below the
-  // floor. May raise the floor to stay within the byte budget.
+  // floor. If the budget is then exceeded, the copy's oldest windows leave
+  // (the floor rises past them) until it is not, or the copy is empty.
   void Put(absl::string_view key, int64_t start,
            std::optional<absl::string_view> value);
 
@@ -89,10 +97,11 @@ class RecentWindows {
   // Raises the floor to `floor` and drops the buckets wholly below it.
   void RaiseFloor(int64_t floor);
   static int64_t Cost(absl::string_view key, absl::string_view value);
+  void AddBytes(int64_t delta);
 
   const int64_t span_ms_;
   const int64_t bucket_ms_;
-  const int64_t max_bytes_;
+  const std::shared_ptr<ByteBudget> budget_;
   int64_t floor_ = INT64_MAX;
   int64_t bytes_ = 0;
   absl::btree_map<int64_t, Bucket> buckets_;

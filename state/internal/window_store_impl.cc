@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "brook/base/status_macros.h"
+#include "brook/state/bytes_stores.h"
 #include "brook/state/internal/key_codec.h"
 #include "brook/state/internal/segment_scan.h"
 
@@ -53,6 +54,18 @@ class RecentWindowIterator : public WindowIterator {
 };
 
 }  // namespace
+
+WindowStoreImpl::WindowStoreImpl(
+    std::string name, std::unique_ptr<StoreEngine> engine, int64_t retention_ms,
+    int64_t segment_interval_ms, int64_t recent_windows_ms,
+    std::shared_ptr<ByteBudget> recent_windows_budget)
+    : EngineStore(std::move(name), std::move(engine)),
+      segments_(retention_ms, segment_interval_ms),
+      recent_(recent_windows_ms,
+              recent_windows_budget != nullptr
+                  ? std::move(recent_windows_budget)
+                  : std::make_shared<ByteBudget>(
+                        RocksDBConfig().recent_windows_bytes)) {}
 
 std::string WindowStoreImpl::StoredKey(absl::string_view key,
                                        int64_t start) const {

@@ -28,15 +28,12 @@ namespace brook::internal {
 class WindowStoreImpl : public EngineStore<WindowBytesStore> {
  public:
   // recent_windows_ms > 0 keeps the windows within that span of the
-  // observed stream time in memory too, up to recent_windows_bytes (see
-  // RecentWindows).
+  // observed stream time in memory too, within `recent_windows_budget` (see
+  // RecentWindows); null: a budget of its own, of RocksDBConfig's default.
   WindowStoreImpl(std::string name, std::unique_ptr<StoreEngine> engine,
                   int64_t retention_ms, int64_t segment_interval_ms,
                   int64_t recent_windows_ms = 0,
-                  int64_t recent_windows_bytes = 0)
-      : EngineStore(std::move(name), std::move(engine)),
-        segments_(retention_ms, segment_interval_ms),
-        recent_(recent_windows_ms, recent_windows_bytes) {}
+                  std::shared_ptr<ByteBudget> recent_windows_budget = nullptr);
 
   int64_t retention_ms() const override { return segments_.retention_ms(); }
   int64_t segment_interval_ms() const override {

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 
 #include "brook/state/bytes_stores.h"
+#include "brook/state/internal/byte_budget.h"
 #include "brook/state/internal/in_memory_engine.h"
 #include "brook/state/internal/rocksdb_engine.h"
 #include "brook/state/internal/window_store_impl.h"
@@ -40,8 +41,12 @@ std::vector<std::pair<int64_t, std::string>> FetchAll(
   return out;
 }
 
+std::shared_ptr<ByteBudget> Budget(int64_t limit) {
+  return std::make_shared<ByteBudget>(limit);
+}
+
 TEST(RecentWindowsTest, CoversNothingUntilReset) {
-  RecentWindows recent(/*span_ms=*/100, /*max_bytes=*/1 << 20);
+  RecentWindows recent(/*span_ms=*/100, Budget(1 << 20));
   EXPECT_FALSE(recent.Covers(0));
   recent.Reset(std::nullopt);
   EXPECT_TRUE(recent.Covers(INT64_MIN));
@@ -51,14 +56,14 @@ TEST(RecentWindowsTest, CoversNothingUntilReset) {
 }
 
 TEST(RecentWindowsTest, ASpanOfZeroCoversNothing) {
-  RecentWindows recent(/*span_ms=*/0, /*max_bytes=*/1 << 20);
+  RecentWindows recent(/*span_ms=*/0, Budget(1 << 20));
   recent.Reset(std::nullopt);
   EXPECT_FALSE(recent.enabled());
   EXPECT_FALSE(recent.Covers(0));
 }
 
 TEST(RecentWindowsTest, FetchReturnsOneKeyByStartAcrossBuckets) {
-  RecentWindows recent(/*span_ms=*/100, /*max_bytes=*/1 << 20);
+  RecentWindows recent(/*span_ms=*/100, Budget(1 << 20));
   recent.Reset(std::nullopt);
   // Buckets of 50 ms: these fall in four of them, written out of order.
   recent.Put("a", 120, "a120");
@@ -81,7 +86,7 @@ TEST(RecentWindowsTest, FetchReturnsOneKeyByStartAcrossBuckets) {
 }
 
 TEST(RecentWindowsTest, PutReplacesAndNullDeletes) {
-  RecentWindows recent(/*span_ms=*/100, /*max_bytes=*/1 << 20);
+  RecentWindows recent(/*span_ms=*/100, Budget(1 << 20));
   recent.Reset(std::nullopt);
   recent.Put("k", 5, "one");
   recent.Put("k", 5, "two");
@@ -93,7 +98,7 @@ TEST(RecentWindowsTest, PutReplacesAndNullDeletes) {
 }
 
 TEST(RecentWindowsTest, WritesBelowTheFloorAreIgnored) {
-  RecentWindows recent(/*span_ms=*/100, /*max_bytes=*/1 << 20);
+  RecentWindows recent(/*span_ms=*/100, Budget(1 << 20));
   recent.Reset(1000);
   recent.Put("k", 999, "old");
   recent.Put("k", 1000, "new");
@@ -103,7 +108,7 @@ TEST(RecentWindowsTest, WritesBelowTheFloorAreIgnored) {
 }
 
 TEST(RecentWindowsTest, AdvanceRaisesTheFloorAndDropsOldBuckets) {
-  RecentWindows recent(/*span_ms=*/100, /*max_bytes=*/1 << 20);
+  RecentWindows recent(/*span_ms=*/100, Budget(1 << 20));
   recent.Reset(std::nullopt);
   for (int64_t t = 0; t < 400; t += 10) recent.Put("k", t, "v");
   const int64_t all = recent.bytes();
@@ -120,16 +125,69 @@ TEST(RecentWindowsTest, AdvanceRaisesTheFloorAndDropsOldBuckets) {
 
 TEST(RecentWindowsTest, OverBudgetTheOldestWindowsLeave) {
   // Each window costs 1 + 1 + 80 = 82 bytes: the budget holds 5.
-  RecentWindows recent(/*span_ms=*/1000, /*max_bytes=*/5 * 82);
+  auto budget = Budget(5 * 82);
+  RecentWindows recent(/*span_ms=*/1000, budget);
   recent.Reset(std::nullopt);
   for (int64_t t = 0; t < 5; ++t) recent.Put("k", t * 500, "v");
   EXPECT_EQ(recent.bytes(), 5 * 82);
+  EXPECT_EQ(budget->used(), 5 * 82);
   EXPECT_TRUE(recent.Covers(0));
   recent.Put("k", 2500, "v");
   // The bucket [0, 500) left; the copy still covers everything after it.
   EXPECT_EQ(recent.floor(), 500);
   EXPECT_EQ(recent.bytes(), 5 * 82);
   EXPECT_EQ(FetchAll(recent, "k", 500, 2500).size(), 5u);
+}
+
+TEST(RecentWindowsTest, CopiesShareOneBudgetAndGiveBackWhatTheyHeld) {
+  auto budget = Budget(4 * 82);
+  auto idle = std::make_unique<RecentWindows>(/*span_ms=*/1000, budget);
+  RecentWindows busy(/*span_ms=*/1000, budget);
+  idle->Reset(std::nullopt);
+  busy.Reset(std::nullopt);
+  idle->Put("k", 0, "v");
+  idle->Put("k", 500, "v");
+  busy.Put("k", 0, "v");
+  busy.Put("k", 500, "v");
+  EXPECT_EQ(budget->used(), 4 * 82);
+  // Over the shared budget, the copy that writes gives back its own oldest
+  // windows; the idle one keeps its own.
+  busy.Put("k", 1000, "v");
+  EXPECT_EQ(busy.floor(), 500);
+  EXPECT_EQ(busy.bytes(), 2 * 82);
+  EXPECT_EQ(idle->bytes(), 2 * 82);
+  EXPECT_EQ(budget->used(), 4 * 82);
+  // A copy that goes away gives back what it held.
+  idle.reset();
+  EXPECT_EQ(budget->used(), 2 * 82);
+  busy.Reset(std::nullopt);
+  EXPECT_EQ(budget->used(), 0);
+}
+
+TEST(RecentWindowsTest, RocksDBWindowStoresChargeTheResourcesBudget) {
+  TempStateDir dir;
+  std::shared_ptr<RocksDBResources> resources = TestResources();
+  std::unique_ptr<WindowBytesStore> store = NewRocksDBWindowStore(
+      "join", /*retention_ms=*/10000, 0, resources, /*recent_windows_ms=*/1000);
+  ASSERT_TRUE(store->Open(dir.path()).ok());
+  ASSERT_TRUE(store->Put("key", 100, std::string("value")).ok());
+  EXPECT_EQ(resources->recent_windows_usage(), 3 + 5 + 80);
+  // Without a span nothing is copied.
+  std::unique_ptr<WindowBytesStore> plain =
+      NewRocksDBWindowStore("plain", 10000, 0, resources);
+  ASSERT_TRUE(plain->Open(dir.path()).ok());
+  ASSERT_TRUE(plain->Put("key", 100, std::string("value")).ok());
+  EXPECT_EQ(resources->recent_windows_usage(), 3 + 5 + 80);
+  store.reset();
+  EXPECT_EQ(resources->recent_windows_usage(), 0);
+}
+
+TEST(RecentWindowsTest, ANegativeBudgetIsRejectedNamingTheKey) {
+  RocksDBConfig config;
+  config.recent_windows_bytes = -1;
+  absl::Status status = RocksDBResources::Create(config).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("recent_windows_bytes"));
 }
 
 // Random operations against two window stores: RocksDB with a small copy in
@@ -147,7 +205,7 @@ TEST(RecentWindowsTest, AStoreWithTheCopyAgreesWithOneWithout) {
     auto open_tested = [&] {
       auto store = std::make_unique<WindowStoreImpl>(
           "tested", std::make_unique<RocksDBEngine>("tested", resources),
-          kRetention, kInterval, /*recent_windows_ms=*/100, budget);
+          kRetention, kInterval, /*recent_windows_ms=*/100, Budget(budget));
       EXPECT_TRUE(store->Open(dir.path()).ok());
       return store;
     };

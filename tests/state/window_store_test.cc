@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 
 #include "brook/state/bytes_stores.h"
+#include "brook/state/internal/byte_budget.h"
 #include "brook/state/internal/in_memory_engine.h"
 #include "brook/state/internal/key_codec.h"
 #include "brook/state/internal/rocksdb_engine.h"
@@ -107,7 +108,7 @@ class WindowStoreTest : public ::testing::TestWithParam<StoreKind> {
         GetParam() == StoreKind::kRocksDBRecentWindows ? 300 : 0;
     store_ = std::make_unique<internal::WindowStoreImpl>(
         "win", std::move(engine), retention_ms, interval_ms, recent_ms,
-        int64_t{1} << 20);
+        std::make_shared<internal::ByteBudget>(int64_t{1} << 20));
     ASSERT_OK(store_->Open(dir_.path()));
     store_->SetChangeSink(&logger_);
   }
