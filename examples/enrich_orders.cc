@@ -360,9 +360,14 @@ absl::Status Run() {
       EnrichTopology(topics.orders, topics.customers, topics.payments,
                      topics.output, window_ms, grace_ms));
   std::cerr << topology.Describe();
+  StreamsConfig config = examples::ExampleConfig(flags, bootstrap);
+  // A task reads orders and customers together: without waiting for an
+  // input whose lag is unknown or positive, orders fetched before their
+  // customers join an empty table ("unknown-customer"). 0 is Kafka Streams'
+  // default; Brook's is still -1 (see StreamsConfig::max_task_idle_ms).
+  config.max_task_idle_ms = 0;
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
-                         KafkaStreams::Create(topology, examples::ExampleConfig(
-                                                            flags, bootstrap)));
+                         KafkaStreams::Create(topology, config));
   std::cerr << "enrich_orders: enriching " << topics.orders << " with "
             << topics.customers << " and " << topics.payments << " (within "
             << window_ms << " ms) into " << topics.output
