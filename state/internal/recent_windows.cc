@@ -55,7 +55,8 @@ void RecentWindows::Reset(std::optional<int64_t> floor) {
 void RecentWindows::Put(absl::string_view key, int64_t start,
                         std::optional<absl::string_view> value) {
   if (!Covers(start)) return;
-  Bucket& bucket = buckets_[BucketOf(start)];
+  const auto bucket_it = buckets_.try_emplace(BucketOf(start)).first;
+  Bucket& bucket = bucket_it->second;
   Windows& windows = bucket[key];
   auto it =
       std::lower_bound(windows.begin(), windows.end(), start, StartsBefore);
@@ -64,6 +65,7 @@ void RecentWindows::Put(absl::string_view key, int64_t start,
   if (!value.has_value()) {
     if (found) windows.erase(it);
     if (windows.empty()) bucket.erase(bucket.find(key));
+    if (bucket.empty()) buckets_.erase(bucket_it);
     return;
   }
   AddBytes(Cost(key, *value));
