@@ -4,7 +4,8 @@
 // It preloads one input topic, then copies all of it to a fresh output topic
 // once per variant and repetition:
 //
-//   raw_nocommit  raw consume -> produce loop, no commits (the copy ceiling)
+//   raw_nocommit  raw consume -> produce loop, no commits (the copy ceiling);
+//                 like the copier it copies key, value, timestamp and headers
 //   raw_alos      the same loop; every interval: flush, then commit offsets
 //   raw_eos       the same loop inside transactions; every interval:
 //                 send_offsets_to_transaction, commit_transaction

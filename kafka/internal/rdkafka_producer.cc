@@ -139,14 +139,22 @@ std::string RdKafkaProducer::What(absl::string_view call) const {
 RdKafkaProducer::~RdKafkaProducer() {
   // The topic handles go before the client they belong to; rk_ is destroyed
   // after this body, with every report served.
+  last_topic_handle_ = nullptr;
   topic_by_name_.clear();
   topics_.clear();
 }
 
 absl::StatusOr<rd_kafka_topic_t*> RdKafkaProducer::TopicHandle(
     const std::string& topic) {
+  if (last_topic_handle_ != nullptr && topic == last_topic_name_) {
+    return last_topic_handle_;
+  }
   auto it = topic_by_name_.find(topic);
-  if (it != topic_by_name_.end()) return it->second;
+  if (it != topic_by_name_.end()) {
+    last_topic_name_ = topic;
+    last_topic_handle_ = it->second;
+    return it->second;
+  }
   rd_kafka_topic_t* handle = rd_kafka_topic_new(rk_.get(), topic.c_str(),
                                                 /*conf=*/nullptr);
   if (handle == nullptr) {
@@ -156,6 +164,8 @@ absl::StatusOr<rd_kafka_topic_t*> RdKafkaProducer::TopicHandle(
   topics_[handle] =
       TopicState{.name = topic, .handle = RdPtr<rd_kafka_topic_t>(handle)};
   topic_by_name_[topic] = handle;
+  last_topic_name_ = topic;
+  last_topic_handle_ = handle;
   return handle;
 }
 

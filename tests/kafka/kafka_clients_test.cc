@@ -460,6 +460,48 @@ TEST(ProducerTest, AFullLocalQueueIsWaitedOutAndEveryRecordArrives) {
   }
 }
 
+// Records alternating between two topics (a changelog and a sink, say) land
+// in their own topic, and the delivered offsets name both: the producer
+// remembers the last topic's handle, which must follow every change.
+TEST(ProducerTest, RecordsAlternatingBetweenTopicsLandInTheirOwnTopic) {
+  const std::string first = UniqueName("alternate-a");
+  const std::string second = UniqueName("alternate-b");
+  CreateTopic(first, 1);
+  CreateTopic(second, 1);
+  auto producer = Producer::Create(BaseConfig());
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  // Runs of 1, 2 and 3 records, so that a repeated topic and a change both
+  // occur.
+  int sent_first = 0;
+  int sent_second = 0;
+  for (int run = 1; run <= 12; ++run) {
+    const bool to_first = run % 2 == 1;
+    for (int i = 0; i < run % 3 + 1; ++i) {
+      const std::string& topic = to_first ? first : second;
+      int& n = to_first ? sent_first : sent_second;
+      absl::Status s = (*producer)->Send(
+          {.topic = topic, .partition = 0, .value = absl::StrCat(topic, n++)});
+      ASSERT_TRUE(s.ok()) << s;
+    }
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+  absl::flat_hash_map<TopicPartition, int64_t> delivered =
+      (*producer)->TakeDeliveredOffsets();
+  EXPECT_EQ(delivered[(TopicPartition{first, 0})], sent_first - 1);
+  EXPECT_EQ(delivered[(TopicPartition{second, 0})], sent_second - 1);
+  for (const auto& [topic, count] :
+       {std::pair{first, sent_first}, std::pair{second, sent_second}}) {
+    auto out = ReadTopic(BaseConfig(), topic, IsolationLevel::kReadUncommitted,
+                         absl::Seconds(30));
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_EQ(out->size(), static_cast<size_t>(count)) << topic;
+    for (int i = 0; i < count; ++i) {
+      EXPECT_EQ((*out)[i].value.value_or(""), absl::StrCat(topic, i))
+          << topic << " at offset " << i;
+    }
+  }
+}
+
 // A one-partition topic whose broker refuses records over 1 KiB
 // (max.message.bytes), far below what the producer accepts locally.
 absl::Status CreateTopicRefusingLargeRecords(const std::string& topic) {
