@@ -649,7 +649,12 @@ std::optional<int64_t> RdKafkaConsumer::CachedLag(
   // stops at the marker).
   int64_t position = Position(partition);
   if (position < 0) {
-    if (auto it = next_offset_.find(partition); it != next_offset_.end()) {
+    // PollPartition() enters a partition it polls with no record yet as
+    // kOffsetInvalid: that says nothing about the position, so the start
+    // offset answers (taken as the position, it held every join task
+    // reading an empty partition through its own queue back for ever).
+    if (auto it = next_offset_.find(partition);
+        it != next_offset_.end() && it->second >= 0) {
       position = it->second;
     } else {
       auto st = start_offset_.find(partition);

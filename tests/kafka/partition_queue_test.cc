@@ -109,6 +109,41 @@ TEST(PartitionQueueTest, UnreadPartitionKeepsABoundedPrefetchAndLosesNothing) {
   EXPECT_EQ(*n, 0u);
 }
 
+// max.task.idle.ms asks the lag of an empty input partition: read through
+// its own queue, and polled empty any number of times, it is known (0) once
+// a fetch has answered. As in a stream thread, the group assigns the
+// partitions and nothing is committed, so librdkafka knows no position
+// before the first record. (Polling the queue once made the lag unknown for
+// ever, and a join task reading an empty repartition partition never
+// processed.)
+TEST(PartitionQueueTest, AnEmptyPartitionPolledThroughItsQueueHasLagZero) {
+  const std::string topic = UniqueName("pq-lag");
+  CreateTopic(topic, 2);
+  ProduceTo(topic, 0, 3);
+  auto consumer = QueueConsumer({{"group.id", UniqueName("pq-lag-group")},
+                                 {"auto.offset.reset", "earliest"}});
+  ASSERT_TRUE(consumer->Subscribe({topic}).ok());
+  const TopicPartition p0{topic, 0}, p1{topic, 1};
+  std::vector<ConsumerRecord> read, none;
+  int polled_empty = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline &&
+         (read.size() < 3 || consumer->CachedLag(p1) != 0)) {
+    auto polled = consumer->Poll(absl::ZeroDuration());  // the rebalance
+    ASSERT_TRUE(polled.ok()) << polled.status();
+    // Before the assignment the partitions have no queue: not an error here.
+    (void)consumer->PollPartition(p0, 10, &read);
+    if (consumer->PollPartition(p1, 10, &none).ok()) ++polled_empty;
+    consumer->WaitForData(absl::Milliseconds(50));
+  }
+  ExpectOffsets(read, 0, 3);
+  EXPECT_TRUE(none.empty());
+  EXPECT_GT(polled_empty, 0) << "partition 1 never had a queue";
+  EXPECT_EQ(consumer->CachedLag(p1), 0);
+  EXPECT_EQ(consumer->CachedLag(p0), 0);
+  ASSERT_TRUE(consumer->Close().ok());
+}
+
 TEST(PartitionQueueTest, SeekAndReassignmentNeverReturnStaleRecords) {
   const std::string topic = UniqueName("pq-stale");
   CreateTopic(topic, 1);
