@@ -128,6 +128,9 @@ absl::Status Run() {
     config.consumer_config[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   config.cache_max_bytes = absl::GetFlag(FLAGS_cache_max_bytes);
+  // Both peers set it (the join's tasks read two inputs): wait for an input
+  // with records on the way, as both runtimes' default.
+  config.max_task_idle_ms = 0;
   const S guarantee = absl::GetFlag(FLAGS_guarantee);
   if (guarantee != "eos" && guarantee != "alos") {
     return absl::InvalidArgumentError(

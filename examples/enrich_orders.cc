@@ -217,9 +217,10 @@ int64_t CountPaid(const std::vector<ConsumerRecord>& records) {
 
 // --until_done: waits until every paid order is joined, then writes the
 // ticks (so that no order is still on its way through the repartition
-// topic when stream time jumps: Brook does not yet wait for an empty input,
-// as Kafka Streams' max.task.idle.ms does), waits for one committed result
-// per order, then checks them and prints a few.
+// topic when stream time jumps: max.task.idle.ms waits for records already
+// in an input partition, not for those an upstream task has yet to write
+// there), waits for one committed result per order, then checks them and
+// prints a few.
 absl::Status Verify(const ClientConfig& client, const S& output,
                     const Demo& demo, const std::atomic<bool>& stop) {
   BROOK_RETURN_IF_ERROR(examples::ReadCommittedUntil(
@@ -361,11 +362,10 @@ absl::Status Run() {
                      topics.output, window_ms, grace_ms));
   std::cerr << topology.Describe();
   StreamsConfig config = examples::ExampleConfig(flags, bootstrap);
-  // A task reads orders and customers together: without waiting for an
-  // input whose lag is unknown or positive, orders fetched before their
-  // customers join an empty table ("unknown-customer"). 0 is Kafka Streams'
-  // default; Brook's is still -1 (see StreamsConfig::max_task_idle_ms).
-  config.max_task_idle_ms = 0;
+  // A task reads orders and customers together. It relies on the default
+  // max_task_idle_ms (0, as Kafka Streams): it waits for an input whose lag
+  // is unknown or positive; with -1, orders fetched before their customers
+  // join an empty table ("unknown-customer").
   BROOK_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                          KafkaStreams::Create(topology, config));
   std::cerr << "enrich_orders: enriching " << topics.orders << " with "

@@ -138,8 +138,9 @@ Demo MakeDemo(int64_t n, int64_t window_ms, int64_t grace_ms,
 }
 
 // --until_done: waits until every paid order is joined, writes the ticks
-// (so that no payment is still unread when stream time jumps: Brook does not
-// yet wait for an empty input, as Kafka Streams' max.task.idle.ms does),
+// (so that no payment is still unread when stream time jumps; a task waits
+// for an empty input whose lag is unknown or positive, as Kafka Streams'
+// max.task.idle.ms does, but the payments' producer may still be writing),
 // waits for one committed result per order, then checks them.
 absl::Status Verify(const ClientConfig& client, const S& output,
                     const Demo& demo, const std::atomic<bool>& stop) {

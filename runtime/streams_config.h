@@ -131,13 +131,16 @@ struct StreamsConfig {
   // empty partition's lag is unknown or positive (its records are on the
   // way, so processing now would run one input ahead of the other in stream
   // time: late drops, missed joins); this bound applies only once the
-  // partition is known to be caught up. 0 (Kafka Streams' default) waits
-  // only for data known to be fetchable; -1 never waits. Enforced
-  // processing is counted per task. Brook's default is -1 for now, unlike
-  // Kafka Streams' 0: the waiting path has unit and client tests but has
-  // not yet run through the join, merge and chaos broker tests, so it is
-  // opt-in until it has (docs/architecture.md, "Waiting for all inputs").
-  int64_t max_task_idle_ms = -1;
+  // partition is known to be caught up. 0 (Kafka Streams' default, and
+  // Brook's) waits only for data known to be fetchable; -1 never waits, so
+  // a join whose table or other side is fetched later than the stream can
+  // miss matches at start-up. Enforced processing is counted per task.
+  // Unlike Kafka Streams, the lag counts an open transaction's records
+  // (librdkafka 2.0.2 exposes the high watermark, not the last stable
+  // offset): under exactly-once a join reading a repartition topic of its
+  // own application can wait up to a commit interval per hop
+  // (docs/architecture.md, "Waiting for all inputs").
+  int64_t max_task_idle_ms = 0;
 
   // statestore.cache.max.bytes: the byte budget of the record cache in
   // front of each table-producing DSL store (aggregations, Table()) in each

@@ -144,8 +144,8 @@ class EnrichOrdersTest : public ::testing::Test {
   // every join task passes every window + grace, so every unpaid order
   // comes out. Written once all paid orders are joined, so that no order is
   // still on its way through the repartition topic when stream time jumps
-  // (Brook does not wait for an empty input queue, as Kafka Streams'
-  // max.task.idle.ms would).
+  // (max.task.idle.ms waits for records already in an input partition, not
+  // for those an upstream task has yet to write there).
   void ProduceTicks() {
     std::unique_ptr<Producer> producer = Murmur2Producer();
     for (int32_t p = 0; p < kPartitions; ++p) {

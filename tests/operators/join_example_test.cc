@@ -107,8 +107,8 @@ class JoinExampleTest : public ::testing::Test {
   // One order per partition far after every other record: stream time in
   // every task passes every window + grace, so every unpaid order is
   // reported. Written once all payments are joined, so that no payment is
-  // still unread when stream time jumps (Brook does not wait for an empty
-  // input queue, as Kafka Streams' max.task.idle.ms would).
+  // still unread when stream time jumps (max.task.idle.ms waits for an
+  // input with records on the way, not for a producer still writing).
   void ProduceTicks() {
     auto producer = Producer::Create(BaseConfig());
     ASSERT_TRUE(producer.ok()) << producer.status();

@@ -73,8 +73,10 @@ TEST(StreamsConfigTest, RestorePrefetchLimitsMayBeTuned) {
 }  // namespace
 TEST(StreamsConfigTest, MaxTaskIdleMsIsMinusOneOrMore) {
   StreamsConfig config = Valid();
-  // Opt-in for now (Kafka Streams' default is 0): see streams_config.h.
-  EXPECT_EQ(config.max_task_idle_ms, -1);
+  // Kafka Streams' default: wait for an input with records on the way.
+  EXPECT_EQ(config.max_task_idle_ms, 0);
+  config.max_task_idle_ms = -1;
+  EXPECT_TRUE(config.Validate().ok());
   config.max_task_idle_ms = 0;
   EXPECT_TRUE(config.Validate().ok());
   config.max_task_idle_ms = 60'000;

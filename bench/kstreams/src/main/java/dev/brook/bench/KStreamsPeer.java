@@ -68,6 +68,9 @@ public final class KStreamsPeer {
     // No record cache unless --cache_max_bytes asks for one (Brook's default).
     p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG,
         flags.getOrDefault("cache_max_bytes", "0"));
+    // The join's tasks read two inputs: both peers wait for an input with
+    // records on the way (both runtimes' default).
+    p.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, "0");
     p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), "5");
     p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
     p.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "10000");
