@@ -55,6 +55,9 @@ ABSL_FLAG(int64_t, rocksdb_memory_budget_bytes, 0,
           "RocksDBConfig::memory_budget_bytes (0: Brook's default)");
 ABSL_FLAG(int64_t, cache_max_bytes, 0,
           "statestore.cache.max.bytes (0: no record cache)");
+ABSL_FLAG(int64_t, max_task_idle_ms, 0,
+          "max.task.idle.ms (0, both runtimes' default, is what the Kafka "
+          "Streams peer sets; -1 never waits for an empty input)");
 
 namespace brook {
 namespace {
@@ -128,9 +131,9 @@ absl::Status Run() {
     config.consumer_config[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   config.cache_max_bytes = absl::GetFlag(FLAGS_cache_max_bytes);
-  // Both peers set it (the join's tasks read two inputs): wait for an input
-  // with records on the way, as both runtimes' default.
-  config.max_task_idle_ms = 0;
+  // Both peers set it (the join's tasks read two inputs): by default, wait
+  // for an input with records on the way, as both runtimes' default.
+  config.max_task_idle_ms = absl::GetFlag(FLAGS_max_task_idle_ms);
   const S guarantee = absl::GetFlag(FLAGS_guarantee);
   if (guarantee != "eos" && guarantee != "alos") {
     return absl::InvalidArgumentError(
