@@ -461,7 +461,13 @@ TEST_F(EosAppTest, StallPastMaxPollIntervalMovesTasksAndKeepsExactlyOnce) {
   const size_t at = log0.find("producer failed for good", over_at);
   ASSERT_NE(at, std::string::npos) << Log(0);
   const std::string line = log0.substr(at, log0.find('\n', at) - at);
-  EXPECT_TRUE(absl::StrContains(line, "FENCED")) << line;
+  // Usually FENCED. When the outsider's InitTransactions lands while the
+  // instance sends its offsets, the broker may answer the TxnOffsetCommit
+  // INVALID_TXN_STATE instead, fatal too (1 run in 185 of this test under
+  // load, 2026-12-04); the reset that follows is the same.
+  EXPECT_TRUE(absl::StrContains(line, "FENCED") ||
+              absl::StrContains(line, "INVALID_TXN_STATE"))
+      << line;
 }
 
 // The stall ends well within transaction.timeout.ms (60 s): the producer is
