@@ -361,28 +361,37 @@ absl::Status RdKafkaConsumer::MessageError(const rd_kafka_message_t& msg) {
   }
 }
 
-std::optional<ConsumerRecord> RdKafkaConsumer::ToRecord(
-    const rd_kafka_message_t& msg, const TopicPartition& tp, int64_t& next) {
+bool RdKafkaConsumer::AcceptOffset(const rd_kafka_message_t& msg,
+                                   const TopicPartition& tp, int64_t& next) {
   if (msg.offset < next) {
     LOG(WARNING) << "dropping re-delivered record " << tp.ToString() << "@"
                  << msg.offset << " below next expected offset " << next;
     ++redeliveries_dropped_;
-    return std::nullopt;
+    return false;
   }
   next = msg.offset + 1;
+  return true;
+}
 
-  ConsumerRecord record;
-  record.topic = tp.topic;
-  record.partition = msg.partition;
-  record.offset = msg.offset;
+void RdKafkaConsumer::FillRecord(const rd_kafka_message_t& msg,
+                                 const TopicPartition& tp,
+                                 ConsumerRecord* record) {
+  record->topic = tp.topic;
+  record->partition = msg.partition;
+  record->offset = msg.offset;
   rd_kafka_timestamp_type_t ts_type;
-  record.timestamp_ms = rd_kafka_message_timestamp(&msg, &ts_type);
+  record->timestamp_ms = rd_kafka_message_timestamp(&msg, &ts_type);
   if (msg.key != nullptr) {
-    record.key.emplace(static_cast<const char*>(msg.key), msg.key_len);
+    record->key.emplace(static_cast<const char*>(msg.key), msg.key_len);
+  } else {
+    record->key.reset();
   }
   if (msg.payload != nullptr) {
-    record.value.emplace(static_cast<const char*>(msg.payload), msg.len);
+    record->value.emplace(static_cast<const char*>(msg.payload), msg.len);
+  } else {
+    record->value.reset();
   }
+  record->headers.clear();
   rd_kafka_headers_t* headers = nullptr;
   // rd_kafka_message_headers() parses lazily and caches in the message.
   if (rd_kafka_message_headers(const_cast<rd_kafka_message_t*>(&msg),
@@ -394,12 +403,11 @@ std::optional<ConsumerRecord> RdKafkaConsumer::ToRecord(
          rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
          RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
-      record.headers.emplace_back(
+      record->headers.emplace_back(
           name, value ? std::string(static_cast<const char*>(value), size)
                       : std::string());
     }
   }
-  return record;
 }
 
 absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
@@ -421,7 +429,12 @@ absl::StatusOr<std::optional<ConsumerRecord>> RdKafkaConsumer::Poll(
         TopicPartition{topic, msg->partition}, msg->offset);
     last_position_ = &*it;
   }
-  return ToRecord(*msg, last_position_->first, last_position_->second);
+  if (!AcceptOffset(*msg, last_position_->first, last_position_->second)) {
+    return std::nullopt;
+  }
+  ConsumerRecord record;
+  FillRecord(*msg, last_position_->first, &record);
+  return record;
 }
 
 absl::Status RdKafkaConsumer::EnablePartitionQueues() {
@@ -495,9 +508,8 @@ absl::StatusOr<size_t> RdKafkaConsumer::PollPartition(
       avg_record_bytes_ +=
           (static_cast<double>(msg->len + msg->key_len) - avg_record_bytes_) /
           64;
-      std::optional<ConsumerRecord> r = ToRecord(*msg, partition, next);
-      if (r.has_value()) {
-        out->push_back(*std::move(r));
+      if (AcceptOffset(*msg, partition, next)) {
+        FillRecord(*msg, partition, &out->emplace_back());
         ++appended;
       }
     }

@@ -101,11 +101,13 @@ class RdKafkaConsumer final : public Consumer {
   // A non-record message (err set) as Poll() reports it: nullopt for what
   // librdkafka retries itself.
   absl::Status MessageError(const rd_kafka_message_t& msg);
-  // The record of `msg`, or nullopt for a re-delivery below `next` (which
-  // it advances otherwise).
-  std::optional<ConsumerRecord> ToRecord(const rd_kafka_message_t& msg,
-                                         const TopicPartition& tp,
-                                         int64_t& next);
+  // False for a re-delivery of `msg` below `next`, which is dropped;
+  // otherwise advances `next` past it.
+  bool AcceptOffset(const rd_kafka_message_t& msg, const TopicPartition& tp,
+                    int64_t& next);
+  // Fills *record from `msg`, overwriting every field.
+  static void FillRecord(const rd_kafka_message_t& msg,
+                         const TopicPartition& tp, ConsumerRecord* record);
   // Resumes every partition Pause() paused (before the assignment changes).
   void ResumeAllPaused(absl::string_view why);
 

@@ -28,7 +28,7 @@ RecordQueue* PartitionGroup::Find(absl::string_view topic, int32_t partition) {
   return nullptr;
 }
 
-absl::Status PartitionGroup::Add(ConsumerRecord record) {
+absl::Status PartitionGroup::Add(ConsumerRecord&& record) {
   RecordQueue* q = Find(record.topic, record.partition);
   if (q == nullptr) {
     return absl::NotFoundError(absl::StrCat("partition ", record.topic, "-",
@@ -73,19 +73,19 @@ bool PartitionGroup::ReadyWithEmptyQueues(
   return true;
 }
 
-std::optional<StampedRecord> PartitionGroup::Next() {
+bool PartitionGroup::Next(StampedRecord* out) {
   RecordQueue* best = nullptr;
   for (RecordQueue& q : queues_) {
     if (q.empty()) continue;
     if (best == nullptr || q.head_timestamp() < best->head_timestamp())
       best = &q;
   }
-  if (best == nullptr) return std::nullopt;
-  StampedRecord r = best->Pop();
-  r.queue_index = static_cast<size_t>(best - queues_.data());
-  buffered_bytes_ -= RecordBytes(r.record);
-  stream_time_ = std::max(stream_time_, r.timestamp_ms);
-  return r;
+  if (best == nullptr) return false;
+  best->Pop(out);
+  out->queue_index = static_cast<size_t>(best - queues_.data());
+  buffered_bytes_ -= RecordBytes(out->record);
+  stream_time_ = std::max(stream_time_, out->timestamp_ms);
+  return true;
 }
 
 size_t PartitionGroup::buffered() const {

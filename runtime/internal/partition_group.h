@@ -53,11 +53,13 @@ class PartitionGroup {
   int64_t enforced_processing() const { return enforced_processing_; }
 
   // kNotFound if the record's partition is not one of the group's.
-  absl::Status Add(ConsumerRecord record);
+  absl::Status Add(ConsumerRecord&& record);
 
-  // Pops the record with the lowest head timestamp (ties: the queue listed
-  // first). nullopt if every queue is empty.
-  std::optional<StampedRecord> Next();
+  // Moves the record with the lowest head timestamp (ties: the queue listed
+  // first) into *out and removes it; false if every queue is empty. *out is
+  // the caller's to reuse, so that a record moves twice on its way through
+  // the task: into its queue and out of it.
+  bool Next(StampedRecord* out);
 
   size_t num_queues() const { return queues_.size(); }
   // The partition of queue `index` (StampedRecord::queue_index).

@@ -5,10 +5,10 @@
 #define BROOK_RUNTIME_INTERNAL_RECORD_QUEUE_H_
 
 #include <cstdint>
-#include <deque>
 
 #include "absl/status/status.h"
 
+#include "brook/base/ring_buffer.h"
 #include "brook/kafka/consumer_record.h"
 #include "brook/kafka/topic_partition.h"
 #include "brook/runtime/timestamp_extractor.h"
@@ -31,12 +31,15 @@ class RecordQueue {
   // Extracts the timestamp and appends. A record whose timestamp cannot be
   // extracted is an error naming its topic, partition and offset; the queue
   // is unchanged.
-  absl::Status Add(ConsumerRecord record);
+  absl::Status Add(ConsumerRecord&& record);
 
   bool empty() const { return records_.empty(); }
   size_t size() const { return records_.size(); }
   // REQUIRES: !empty().
   int64_t head_timestamp() const { return records_.front().timestamp_ms; }
+  // Moves the first record into *out (whose queue_index it leaves as is)
+  // and removes it. REQUIRES: !empty().
+  void Pop(StampedRecord* out);
   StampedRecord Pop();
   void Clear() { records_.clear(); }
 
@@ -47,7 +50,8 @@ class RecordQueue {
  private:
   const TopicPartition partition_;
   const TimestampExtractor extractor_;
-  std::deque<StampedRecord> records_;
+  // A ring, not a deque: a deque allocated a node every two records.
+  RingBuffer<StampedRecord> records_;
   int64_t partition_time_ = -1;
 };
 

@@ -190,7 +190,7 @@ absl::Status StreamTask::CommitStores(
   return absl::OkStatus();
 }
 
-absl::Status StreamTask::AddRecord(ConsumerRecord record) {
+absl::Status StreamTask::AddRecord(ConsumerRecord&& record) {
   return group_.Add(std::move(record));
 }
 
@@ -200,9 +200,8 @@ absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
   while (processed < max_records && state_ == State::kRunning && accepting() &&
          group_.ReadyToProcess(options_.max_task_idle_ms, options_.lag,
                                options_.clock_ms)) {
-    std::optional<StampedRecord> record = group_.Next();
-    if (!record.has_value()) break;
-    BROOK_RETURN_IF_ERROR(ProcessOne(*std::move(record)));
+    if (!group_.Next(&next_record_)) break;
+    BROOK_RETURN_IF_ERROR(ProcessOne(next_record_));
     ++processed;
     BROOK_RETURN_IF_ERROR(stream_time_punctuation_.MayPunctuate(
         group_.stream_time(),
@@ -218,7 +217,7 @@ absl::StatusOr<int64_t> StreamTask::Process(int64_t max_records) {
   return processed;
 }
 
-absl::Status StreamTask::ProcessOne(StampedRecord stamped) {
+absl::Status StreamTask::ProcessOne(const StampedRecord& stamped) {
   const ConsumerRecord& r = stamped.record;
   if (!metadata_.has_value()) metadata_.emplace();
   metadata_->topic.assign(r.topic);

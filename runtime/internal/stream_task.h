@@ -147,7 +147,7 @@ class StreamTask final : public TaskContext {
       const absl::flat_hash_map<TopicPartition, int64_t>& delivered);
 
   // Buffers a record of one of the task's partitions.
-  absl::Status AddRecord(ConsumerRecord record);
+  absl::Status AddRecord(ConsumerRecord&& record);
   size_t buffered() const { return group_.buffered(); }
   int64_t buffered_bytes() const { return group_.buffered_bytes(); }
   size_t buffered(const TopicPartition& tp) const {
@@ -250,7 +250,7 @@ class StreamTask final : public TaskContext {
     std::optional<int64_t> limit_;
   };
 
-  absl::Status ProcessOne(StampedRecord record);
+  absl::Status ProcessOne(const StampedRecord& record);
   // Asks the policy for `kind` what to do with the current input record
   // (`input`, nullptr in a punctuator) after `error`, and does it. OK if the
   // record is skipped or dead-lettered; otherwise the error to fail with.
@@ -319,6 +319,8 @@ class StreamTask final : public TaskContext {
   // production error the handler chose to fail on), which no processing
   // handler may swallow.
   const ConsumerRecord* current_input_ = nullptr;
+  // The record being processed, reused from one to the next.
+  StampedRecord next_record_;
   bool current_dead_lettered_ = false;
   absl::Status send_error_;
   std::array<int64_t, 3> dead_lettered_{};

@@ -180,7 +180,7 @@ void TaskManager::CloseAll(CloseMode mode) {
   next_task_ = 0;
 }
 
-absl::Status TaskManager::AddRecord(ConsumerRecord record) {
+absl::Status TaskManager::AddRecord(ConsumerRecord&& record) {
   if (last_route_ == nullptr ||
       last_route_->first.partition != record.partition ||
       last_route_->first.topic != record.topic) {

@@ -60,7 +60,7 @@ class TaskManager {
 
   // Buffers a polled record in its task and pauses its partition when the
   // buffer is full.
-  absl::Status AddRecord(ConsumerRecord record);
+  absl::Status AddRecord(ConsumerRecord&& record);
 
   // With partition queues: tops up each running task's read-ahead from its
   // partitions' queues (up to partition.read.ahead.records buffered per

@@ -44,9 +44,8 @@ PartitionGroup TwoPartitions() {
 // "topic-partition@offset" of each record Next() returns, until empty.
 std::vector<std::string> Drain(PartitionGroup& group) {
   std::vector<std::string> out;
-  while (std::optional<StampedRecord> r = group.Next()) {
-    out.push_back(*r->record.value);
-  }
+  StampedRecord r;
+  while (group.Next(&r)) out.push_back(*r.record.value);
   return out;
 }
 
@@ -63,6 +62,50 @@ TEST(PartitionGroupTest, ReturnsTheLowestHeadTimestampFirstAcrossPartitions) {
   EXPECT_THAT(Drain(group),
               ElementsAre("a-0@0", "b-0@0", "a-0@1", "a-0@2", "b-0@1"));
   EXPECT_EQ(group.buffered(), 0u);
+}
+
+TEST(PartitionGroupTest, RefillingWhileDrainingKeepsEveryRecordWhole) {
+  // As a stream thread does: top up, take some, top up again, through many
+  // wraps of the queues' rings and into one reused StampedRecord. Records
+  // alternate key and headers with none, so that a field left over from
+  // the record a slot or the reused out held before would show.
+  PartitionGroup group = TwoPartitions();
+  StampedRecord out;
+  int64_t added[2] = {0, 0};
+  int64_t taken[2] = {0, 0};
+  for (int round = 0; round < 200; ++round) {
+    for (int i = 0; i < 7; ++i) {
+      const int q = (round + i) % 2;
+      const int64_t offset = added[q]++;
+      ConsumerRecord r = Rec(q == 0 ? "a" : "b", 0, offset, offset);
+      if (offset % 2 == 0) {
+        r.key = absl::StrCat("a-key-long-enough-for-the-heap-", offset);
+        r.headers.emplace_back("h", absl::StrCat(offset));
+      }
+      ASSERT_TRUE(group.Add(std::move(r)).ok());
+    }
+    for (int i = 0; i < (round < 150 ? 5 : 9) && group.Next(&out); ++i) {
+      const int q = static_cast<int>(out.queue_index);
+      ASSERT_EQ(out.record.topic, q == 0 ? "a" : "b");
+      ASSERT_EQ(out.record.offset, taken[q]++);
+      ASSERT_EQ(out.timestamp_ms, out.record.offset);
+      ASSERT_EQ(*out.record.value,
+                absl::StrCat(out.record.topic, "-0@", out.record.offset));
+      if (out.record.offset % 2 == 0) {
+        ASSERT_EQ(
+            out.record.key,
+            absl::StrCat("a-key-long-enough-for-the-heap-", out.record.offset));
+        ASSERT_EQ(out.record.headers.size(), 1u);
+      } else {
+        ASSERT_FALSE(out.record.key.has_value());
+        ASSERT_TRUE(out.record.headers.empty());
+      }
+    }
+  }
+  while (group.Next(&out)) ++taken[out.queue_index];
+  EXPECT_EQ(taken[0], added[0]);
+  EXPECT_EQ(taken[1], added[1]);
+  EXPECT_EQ(group.buffered_bytes(), 0);
 }
 
 TEST(PartitionGroupTest, KeepsOffsetOrderWithinAPartition) {
@@ -89,13 +132,14 @@ TEST(PartitionGroupTest, StreamTimeIsTheHighestTimestampReturned) {
   ASSERT_TRUE(group.Add(Rec("a", 0, 1, 20)).ok());
   ASSERT_TRUE(group.Add(Rec("b", 0, 0, 60)).ok());
   EXPECT_EQ(group.stream_time(), -1);  // buffering does not advance it
-  ASSERT_TRUE(group.Next().has_value());
+  StampedRecord r;
+  ASSERT_TRUE(group.Next(&r));
   EXPECT_EQ(group.stream_time(), 50);
-  ASSERT_TRUE(group.Next().has_value());  // a-0@1 at 20: time does not go back
+  ASSERT_TRUE(group.Next(&r));  // a-0@1 at 20: time does not go back
   EXPECT_EQ(group.stream_time(), 50);
-  ASSERT_TRUE(group.Next().has_value());
+  ASSERT_TRUE(group.Next(&r));
   EXPECT_EQ(group.stream_time(), 60);
-  EXPECT_FALSE(group.Next().has_value());
+  EXPECT_FALSE(group.Next(&r));
   EXPECT_EQ(group.stream_time(), 60);
 }
 
@@ -123,7 +167,8 @@ TEST(PartitionGroupTest, ClearDropsEveryBufferedRecord) {
   ASSERT_TRUE(group.Add(Rec("b", 0, 0, 2)).ok());
   group.Clear();
   EXPECT_EQ(group.buffered(), 0u);
-  EXPECT_FALSE(group.Next().has_value());
+  StampedRecord r;
+  EXPECT_FALSE(group.Next(&r));
 }
 
 TEST(RecordQueueTest, PartitionTimeFillsInMissingTimestampsWhenAsked) {
