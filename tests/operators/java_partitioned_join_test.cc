@@ -8,7 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 #include "brook/kafka/producer.h"
@@ -21,8 +21,8 @@
 namespace brook {
 namespace {
 
+using ::brook::testing::AwaitCommittedSum;
 using ::brook::testing::BaseConfig;
-using ::brook::testing::CommittedOffsets;
 using ::brook::testing::CreateTopic;
 using ::brook::testing::JavaPartitions;
 using ::brook::testing::kJavaPartitions;
@@ -71,17 +71,10 @@ TEST(JavaPartitionedJoinTest, ReKeyedOrdersMeetTheirJavaPartitionedCustomers) {
   ASSERT_TRUE((*app)->Start().ok());
   // The table is loaded before any order arrives (no order can race ahead
   // of its customer).
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  int64_t loaded = 0;
-  while (absl::Now() < deadline) {
-    loaded = 0;
-    for (int64_t o : CommittedOffsets(config.application_id, customers, 12)) {
-      loaded += o;
-    }
-    if (loaded >= static_cast<int64_t>(std::size(kJavaPartitions))) break;
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  ASSERT_EQ(loaded, static_cast<int64_t>(std::size(kJavaPartitions)));
+  const int64_t customer_count = std::size(kJavaPartitions);
+  ASSERT_EQ(AwaitCommittedSum(config.application_id, {customers}, 12,
+                              customer_count, absl::Seconds(60)),
+            customer_count);
   constexpr int kRounds = 3;
   for (int round = 0; round < kRounds; ++round) {
     for (const JavaPartitions& j : kJavaPartitions) {
@@ -94,16 +87,9 @@ TEST(JavaPartitionedJoinTest, ReKeyedOrdersMeetTheirJavaPartitionedCustomers) {
   }
   ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
   const int64_t expected = kRounds * std::size(kJavaPartitions);
-  int64_t consumed = 0;
-  while (absl::Now() < deadline + absl::Seconds(30)) {
-    consumed = 0;
-    for (int64_t o : CommittedOffsets(config.application_id, orders, 12)) {
-      consumed += o;
-    }
-    if (consumed >= expected) break;
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  ASSERT_EQ(consumed, expected);
+  ASSERT_EQ(AwaitCommittedSum(config.application_id, {orders}, 12, expected,
+                              absl::Seconds(90)),
+            expected);
   ASSERT_TRUE((*app)->Close(absl::Seconds(30)).ok());
   std::filesystem::remove_all(config.state_dir);
 

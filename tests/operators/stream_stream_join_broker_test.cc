@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 #include "brook/kafka/producer.h"
@@ -23,8 +23,8 @@
 namespace brook {
 namespace {
 
+using ::brook::testing::AwaitCommittedSum;
 using ::brook::testing::BaseConfig;
-using ::brook::testing::CommittedOffsets;
 using ::brook::testing::CreateTopic;
 using ::brook::testing::RecentEventTimeMs;
 using ::brook::testing::UniqueName;
@@ -91,15 +91,9 @@ TEST(StreamStreamJoinBrokerTest, AnInputFarBehindInItsLogStillJoinsInTime) {
   ASSERT_TRUE(app.ok()) << app.status();
   ASSERT_TRUE((*app)->Start().ok());
 
-  const absl::Time deadline = absl::Now() + absl::Seconds(90);
-  int64_t consumed = 0;
-  while (absl::Now() < deadline) {
-    consumed = CommittedOffsets(config.application_id, left, 1)[0] +
-               CommittedOffsets(config.application_id, right, 1)[0];
-    if (consumed >= kPairs + kPadding + kPairs) break;
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  ASSERT_EQ(consumed, kPairs + kPadding + kPairs);
+  ASSERT_EQ(AwaitCommittedSum(config.application_id, {left, right}, 1,
+                              kPairs + kPadding + kPairs, absl::Seconds(90)),
+            kPairs + kPadding + kPairs);
   int64_t closed = 0;
   for (const StreamThreadMetrics& m : (*app)->Metrics()) {
     auto it = m.dropped_records.find("window-closed");

@@ -130,6 +130,21 @@ std::vector<int64_t> CommittedOffsets(const std::string& group,
   return out;
 }
 
+int64_t AwaitCommittedSum(const std::string& group,
+                          const std::vector<std::string>& topics,
+                          int partitions, int64_t at_least,
+                          absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    int64_t sum = 0;
+    for (const std::string& topic : topics) {
+      for (int64_t o : CommittedOffsets(group, topic, partitions)) sum += o;
+    }
+    if (sum >= at_least || absl::Now() >= deadline) return sum;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
+
 std::string BinaryPath(const std::string& relative) {
   return absl::StrCat(BROOK_TEST_BIN_DIR, "/", relative);
 }

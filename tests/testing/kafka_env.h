@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+
 #include "brook/kafka/client_config.h"
 #include "brook/kafka/consumer_record.h"
 
@@ -55,6 +57,14 @@ void ProduceRawValue(const std::string& topic, const std::string& value);
 // read without joining the group. Empty on error.
 std::vector<int64_t> CommittedOffsets(const std::string& group,
                                       const std::string& topic, int partitions);
+
+// Waits until the group's committed offsets, summed over every partition
+// of `topics` (each with `partitions` partitions), reach `at_least`, or
+// until `timeout` passes. Returns the last sum; a failed read counts 0.
+int64_t AwaitCommittedSum(const std::string& group,
+                          const std::vector<std::string>& topics,
+                          int partitions, int64_t at_least,
+                          absl::Duration timeout);
 
 // Path of a built binary: <build dir>/<relative>.
 std::string BinaryPath(const std::string& relative);

@@ -122,9 +122,13 @@ absl::Status Harness::RunScript(const std::string& command) {
   const std::string log = absl::StrCat(options_.log_dir, "/broker-script.log");
   AppendLine(log,
              absl::StrCat("== ", absl::FormatTime(absl::Now()), " ", command));
-  const std::string line =
-      absl::StrCat("BROOK_KAFKA_DIR='", kafka_dir_, "' '",
-                   options_.kafka_script, "' ", command, " >>'", log, "' 2>&1");
+  // The harness kills and pauses this broker, so it must be its own: with
+  // BROOK_BOOTSTRAP_SERVERS set (a developer's shell, a CI job pointing
+  // tests at a running broker), the script would start nothing, and the
+  // round would read a stale address from an earlier run's directory.
+  const std::string line = absl::StrCat(
+      "env -u BROOK_BOOTSTRAP_SERVERS BROOK_KAFKA_DIR='", kafka_dir_, "' '",
+      options_.kafka_script, "' ", command, " >>'", log, "' 2>&1");
   const int rc = std::system(line.c_str());
   if (rc != 0) {
     return absl::UnavailableError(
