@@ -1,5 +1,7 @@
 // Consumer over librdkafka's high-level consumer (C API).
 // Threading model: owned by one thread (see kafka/consumer.h).
+// Implemented in rdkafka_consumer.cc, and in rdkafka_consumer_queues.cc for
+// the per-partition queues (EnablePartitionQueues() and what follows it).
 #ifndef BROOK_KAFKA_INTERNAL_RDKAFKA_CONSUMER_H_
 #define BROOK_KAFKA_INTERNAL_RDKAFKA_CONSUMER_H_
 
