@@ -4,6 +4,8 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
+#include "brook/runtime/internal/thread_client_configs.h"
+
 namespace brook {
 namespace {
 
@@ -85,6 +87,24 @@ TEST(StreamsConfigTest, MaxTaskIdleMsIsMinusOneOrMore) {
   absl::Status s = config.Validate();
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), "'max.task.idle.ms'")) << s;
+}
+
+TEST(ThreadClientConfigsTest, TheProducerIsIdempotentUnderEitherGuarantee) {
+  // At-least-once too: librdkafka's default (not idempotent, 1,000,000
+  // requests in flight) may reorder a partition's records on a retry.
+  for (auto g : {ProcessingGuarantee::kExactlyOnceV2,
+                 ProcessingGuarantee::kAtLeastOnce}) {
+    StreamsConfig config = Valid();
+    config.processing_guarantee = g;
+    const ClientConfig producer =
+        internal::ThreadProducerConfig(config, "client", "txn-id");
+    const std::string name(ProcessingGuaranteeName(g));
+    ASSERT_TRUE(producer.contains("enable.idempotence")) << name;
+    EXPECT_EQ(producer.at("enable.idempotence"), "true") << name;
+    EXPECT_EQ(producer.contains("transactional.id"),
+              g == ProcessingGuarantee::kExactlyOnceV2)
+        << name;
+  }
 }
 
 TEST(ProcessingGuaranteeTest, NamesRoundTrip) {
